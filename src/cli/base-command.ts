@@ -1,0 +1,73 @@
+/**
+ * Base class of every `chaos` command: shared flags, one-line errors with documented exit codes,
+ * and `--json` output of the typed result a command returns. Only this layer (and bin/) touches
+ * `process`; services below get a logger, a clock and an AbortSignal instead.
+ */
+import { Command, Flags, Errors, type Interfaces } from '@oclif/core'
+import { ChaosError } from '../errors.js'
+import { ExitCode } from '../exit-codes.js'
+import { createOutput, type Output } from './output.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
+
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'config file (default: chaos.config.yaml found from the working directory upwards)',
+      env: 'CHAOS_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({
+      description: 'show stack traces and debug logs',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Terminal-aware printer (colour, spinners only on a TTY). */
+  protected out!: Output
+
+  override async init(): Promise<void> {
+    await super.init()
+    const debugEnv = process.env.DEBUG ?? ''
+    const debug = this.argv.includes('--debug') || /(^|,)chaos/.test(debugEnv)
+    this.out = createOutput({
+      stdout: process.stdout,
+      stderr: process.stderr,
+      color: !process.env.NO_COLOR && process.stdout.isTTY === true,
+      tty: process.stdout.isTTY === true && !process.env.CI,
+      json: this.jsonEnabled(),
+      debug,
+    })
+  }
+
+  /** Prints a one-line error (no stack trace unless --debug) and exits with the error's code. */
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    const out = this.out
+    if (err instanceof ChaosError) {
+      for (const line of err.details) out.errorLine(line)
+      out.errorLine(`Error: ${err.message}`)
+      if (err.hint) out.errorLine(`Hint: ${err.hint}`)
+      if (out.debug && err.stack) out.errorLine(err.stack)
+      this.exit(err.exitCode)
+    }
+    // oclif parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
+    if (err instanceof Errors.CLIError || err.oclif) {
+      out.errorLine(`Error: ${err.message.split('\n')[0]}`)
+      out.errorLine(`Hint: see ${this.config.bin} ${this.id ?? ''} --help`.replace(/\s+--help/, ' --help'))
+      if (out?.debug && err.stack) out.errorLine(err.stack)
+      this.exit(ExitCode.INVALID_INPUT)
+    }
+    out.errorLine(`Error: ${err.message}`)
+    if (out.debug && err.stack) out.errorLine(err.stack)
+    else out.errorLine('Hint: run again with --debug for details')
+    this.exit(ExitCode.RUNTIME)
+  }
+}
