@@ -1,9 +1,81 @@
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
+import type { LoadResult, Problem } from '../src/scenario/loader.js'
 
+/** `chaos validate [PATH...]`: every problem of every scenario file, at once. */
 export default class Validate extends BaseCommand {
-  static override summary = 'placeholder'
-  async run(): Promise<{ ok: boolean }> {
-    this.out.line('hi')
-    return { ok: true }
+  static override summary = 'Validate scenario files'
+  static override description =
+    'Checks scenario files against the scenario schema and the check grammar and reports every problem at once, one line each: file:line:col field: message (hint: ...). Without PATH it validates every loaded scenario (built-in, config scenario_dirs, --scenarios). Exits 2 when anything is invalid.'
+  static override examples = [
+    { command: '<%= config.bin %> validate', description: 'the whole catalogue' },
+    {
+      command: '<%= config.bin %> validate my-scenarios/ extra.yaml',
+      description: 'your own files and directories',
+    },
+    {
+      command: '<%= config.bin %> validate --json',
+      description: 'machine-readable: {valid, scenarios, problems[]}',
+    },
+  ]
+  static override args = {
+    paths: Args.string({ description: 'scenario files or directories', multiple: true, ignoreStdin: true }),
+  }
+  static override flags = {
+    scenarios: Flags.string({
+      description: 'extra scenario directory (repeatable)',
+      multiple: true,
+      helpValue: 'DIR',
+    }),
+  }
+
+  async run(): Promise<{ valid: boolean; scenarios: number; problems: Problem[] }> {
+    const { args, flags } = await this.parse(Validate)
+    const [{ openWorkspace }, catalogue, loader, { InvalidInputError }, { ExitCode }] = await Promise.all([
+      import('../src/workspace.js'),
+      import('../src/scenario/catalogue.js'),
+      import('../src/scenario/loader.js'),
+      import('../src/errors.js'),
+      import('../src/exit-codes.js'),
+    ])
+    const cwd = process.cwd()
+    let result: LoadResult
+    if (args.paths?.length) {
+      const files: string[] = []
+      for (const p of args.paths) {
+        const abs = resolve(cwd, p)
+        const isDir = existsSync(abs) && statSync(abs).isDirectory()
+        files.push(...(isDir ? await catalogue.findScenarioFiles(abs) : [abs]))
+      }
+      result = await loader.loadScenarioFiles(files, { cwd })
+    } else {
+      const ws = await openWorkspace({
+        cwd,
+        env: process.env,
+        configPath: flags.config,
+        scenarioDirs: flags.scenarios,
+      })
+      result = ws.catalogue
+    }
+    const { scenarios, problems } = result
+    const summary = { valid: problems.length === 0, scenarios: scenarios.length, problems }
+    if (problems.length > 0) {
+      if (this.jsonEnabled()) {
+        this.logJson(summary)
+        this.exit(ExitCode.INVALID_INPUT)
+      }
+      const files = new Set(problems.map((p) => p.file)).size
+      throw new InvalidInputError(
+        `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${scenarios.length} valid scenario${scenarios.length === 1 ? '' : 's'})`,
+        'fix the lines above (format: docs/scenario-format.md, checks: docs/checks.md)',
+        loader.formatProblems(problems),
+      )
+    }
+    this.out.line(
+      this.out.color.green(`${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'} valid`),
+    )
+    return summary
   }
 }

@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../src/cli/base-command.js'
+import type { RunRecord } from '../../src/record.js'
+
+/** `chaos report latest`: the last run's report. */
+export default class ReportLatest extends BaseCommand {
+  static override summary = 'Show the report of the last run'
+  static override description =
+    "Prints latest.json of the reports directory as the text report (like the guide's Example Analysis) or as JSON. Exits 2 when no run has been recorded yet."
+  static override examples = [
+    { command: '<%= config.bin %> report latest', description: 'the text report' },
+    {
+      command: '<%= config.bin %> report latest --format json',
+      description: 'the JSON report (docs/reports.md)',
+    },
+  ]
+  static override flags = {
+    format: Flags.string({ description: 'output format', options: ['text', 'json'], default: 'text' }),
+    'reports-dir': Flags.string({
+      description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
+      helpValue: 'DIR',
+    }),
+  }
+
+  async run(): Promise<RunRecord> {
+    const { flags } = await this.parse(ReportLatest)
+    const [{ resolveReportsDir }, { ReportStore }, { serializeRecord }, { renderText }] = await Promise.all([
+      import('../../reports/cli-support.js'),
+      import('../../reports/store.js'),
+      import('../../reports/json.js'),
+      import('../../reports/text.js'),
+    ])
+    const dir = await resolveReportsDir({
+      flag: flags['reports-dir'],
+      configPath: flags.config,
+      cwd: process.cwd(),
+      env: process.env,
+    })
+    const { record } = await new ReportStore({ dir }).readLatest()
+    const text =
+      flags.format === 'json'
+        ? serializeRecord(record)
+        : renderText(record, { color: this.out.color.level > 0 })
+    this.out.line(text.trimEnd())
+    return record
+  }
+}

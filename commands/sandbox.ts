@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../src/cli/base-command.js'
+import { RuntimeFailure, SafetyError } from '../src/errors.js'
+import { createJsonLogger } from '../src/logger.js'
+import { startSandbox } from '../src/sandbox/index.js'
+
+export interface SandboxResult {
+  url: string
+  stopped_by: string
+}
+
+export default class Sandbox extends BaseCommand {
+  static override summary = 'Run the built-in sandbox hotel service with the chaos agent mounted'
+  static override description = `Starts "Agente Hotelero", a small hotel service (availability, bookings, WhatsApp, Gmail, sessions) whose dependencies sit behind timeouts, retries, circuit breakers, a database bulkhead, a stale cache and an outbox, with the chaos agent's control endpoint at /chaos. It runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, which roll back any running experiment. The first line printed is "sandbox listening on http://HOST:PORT", then "token: <token>"; the agent's JSON logs go to stderr.`
+
+  static override examples = [
+    '<%= config.bin %> sandbox',
+    '<%= config.bin %> sandbox --port 0',
+    'CHAOS_TOKEN=secret <%= config.bin %> sandbox --port 8080 --host 0.0.0.0',
+  ]
+
+  static override flags = {
+    port: Flags.integer({ description: 'TCP port (0 = any free port)', default: 8080, min: 0, max: 65535 }),
+    host: Flags.string({ description: 'interface to listen on (loopback by default)', default: '127.0.0.1' }),
+    token: Flags.string({
+      description: 'Bearer token of the control endpoint (default: CHAOS_TOKEN, else a random one)',
+      env: 'CHAOS_TOKEN',
+    }),
+  }
+
+  async run(): Promise<SandboxResult> {
+    const { flags } = await this.parse(Sandbox)
+    // The agent would refuse too; saying it here gives the documented exit code (3) and a clear line.
+    if (process.env.NODE_ENV === 'production') {
+      throw new SafetyError(
+        'the sandbox refuses to run with NODE_ENV=production',
+        'unset NODE_ENV: the sandbox is a test target',
+      )
+    }
+    const token = flags.token || randomBytes(24).toString('base64url')
+    const logger = createJsonLogger(process.stderr, { minLevel: flags.debug ? 'debug' : 'info' })
+    const sandbox = await startSandbox({
+      port: flags.port,
+      host: flags.host,
+      token,
+      logger,
+      env: process.env,
+    }).catch((err: Error & { code?: string }) => {
+      if (err.code === 'EADDRINUSE') {
+        throw new RuntimeFailure(
+          `port ${flags.port} on ${flags.host} is already in use`,
+          'pick another with --port (0 = any free port)',
+        )
+      }
+      throw err
+    })
+    // The runner spawns this command and parses this first line: keep it stable.
+    this.out.line(`sandbox listening on ${sandbox.url}`)
+    this.out.line(`token: ${token}`)
+
+    // The listener stays installed during shutdown, so a second Ctrl-C cannot skip the rollback.
+    let onSignal: (sig: NodeJS.Signals) => void = () => {}
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      onSignal = (sig) => resolve(sig)
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+    await sandbox.close()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    return { url: sandbox.url, stopped_by: signal }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What the `chaos report` commands share, kept out of `commands/` (which holds only commands) and
+ * free of `process`: the command passes its cwd and environment in.
+ */
+import { resolve } from 'node:path'
+import { loadConfig } from '../src/config.js'
+import type { Logger, LogFields, LogLevel } from '../src/logger.js'
+
+/**
+ * The reports directory: `--reports-dir` (relative to cwd), else the config's `reports_dir`
+ * (relative to the config file), else `.playbook/chaos_reports` under cwd.
+ */
+export async function resolveReportsDir(options: {
+  flag?: string
+  configPath?: string
+  cwd: string
+  env: Readonly<Record<string, string | undefined>>
+}): Promise<string> {
+  if (options.flag) return resolve(options.cwd, options.flag)
+  const config = await loadConfig({ cwd: options.cwd, env: options.env, path: options.configPath })
+  return config.reportsDir
+}
+
+/** A logger that prints warnings and errors as one `Warning: ...` line each (e.g. skipped report files). */
+export function warningPrinter(print: (line: string) => void): Logger {
+  const sink = (level: LogLevel, event: string, fields: LogFields = {}) => {
+    if (level !== 'warn' && level !== 'error') return
+    if (event === 'chaos_report_unreadable') print(`Warning: skipped ${String(fields.reason)}`)
+    else print(`Warning: ${event} ${JSON.stringify(fields)}`)
+  }
+  return {
+    log: sink,
+    debug: (e, f) => sink('debug', e, f),
+    info: (e, f) => sink('info', e, f),
+    warn: (e, f) => sink('warn', e, f),
+    error: (e, f) => sink('error', e, f),
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The guide's interpretation rules (section 8, "Key Metrics" and "Example Analysis") as ONE table.
+ * Each rule looks at one experiment record and says what it means, as OK / WARN / ACTION lines
+ * that the text report prints as ✅ / ⚠ / 📝 Action:. Judgements are made on the metrics measured
+ * while the fault was injected (`metrics.during`) unless a rule says otherwise.
+ */
+import {
+  FAILING_FAULT_TYPES,
+  type AnalysisLine,
+  type ExperimentRecord,
+  type RunRecord,
+} from '../src/record.js'
+import { checkValue, faultSummary, pct, plural, seconds, tryParseCheck } from './format.js'
+
+/** Guide section 8 thresholds. Ratios 0..1; MTTR in seconds. */
+export const THRESHOLDS = {
+  /** Availability: target > 99.9 %, degraded 95–99.9 %, failure < 95 %. */
+  availability: { target: 0.999, failure: 0.95 },
+  /** Error rate: normal < 1 %, elevated 1–5 %, critical > 5 %. */
+  error_rate: { normal: 0.01, critical: 0.05 },
+  /** MTTR: excellent < 30 s, good 30 s–2 m, needs improvement > 2 m. */
+  mttr_seconds: { excellent: 30, good: 120 },
+} as const
+
+export interface InterpretationRule {
+  /** Stable id (docs, tests). */
+  id: string
+  /** What the rule judges, for the docs table. */
+  description: string
+  /** The analysis lines this rule contributes for one experiment (none when it does not apply). */
+  applies(experiment: ExperimentRecord): AnalysisLine[]
+}
+
+const ok = (message: string): AnalysisLine => ({ level: 'OK', message })
+const warn = (message: string): AnalysisLine => ({ level: 'WARN', message })
+const action = (message: string): AnalysisLine => ({ level: 'ACTION', message })
+
+/** Metrics during injection, when requests were measured. */
+function during(e: ExperimentRecord) {
+  const m = e.metrics.during
+  return m && m.total_requests > 0 ? m : undefined
+}
+
+/** True when the fault makes calls fail (not just slow) and it was meant to fire at all. */
+function injectsFailures(e: ExperimentRecord): boolean {
+  return FAILING_FAULT_TYPES.has(e.fault_config.fault_type) && e.fault_config.probability > 0
+}
+
+/** The rule table, in the order the lines are produced (then sorted OK, WARN, ACTION). */
+export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
+  {
+    id: 'experiment_state',
+    description: 'Aborted, interrupted, failed and skipped experiments (ACTION for aborts and failures)',
+    applies(e) {
+      switch (e.state) {
+        case 'ABORTED':
+          if (e.injected_at === null)
+            return [
+              action(
+                `Nothing was injected: ${e.abort_reason ?? 'aborted before injection'} - bring the system to its steady state first`,
+              ),
+            ]
+          return [
+            action(
+              `Experiment aborted: ${e.abort_reason ?? 'no reason recorded'} - review the safety limits and lower the probability or blast radius before rerunning`,
+            ),
+          ]
+        case 'FAILED':
+          return [action(`Experiment failed: ${e.error ?? e.abort_reason ?? 'no error recorded'}`)]
+        case 'INTERRUPTED':
+          return [warn('Experiment interrupted before it finished - results are partial')]
+        case 'SKIPPED':
+          return [warn('Not run - the suite stopped before this experiment')]
+        case 'COMPLETED':
+          return []
+      }
+    },
+  },
+  {
+    id: 'checks',
+    description:
+      'Every failing check (ACTION, actual vs expected) and every check that could not be evaluated (WARN)',
+    applies(e) {
+      return e.checks.flatMap((c) => {
+        const label = c.name === c.expression ? `"${c.expression}"` : `"${c.name}" (${c.expression})`
+        if (c.passed === null)
+          return [warn(`Check ${label} could not be evaluated${c.detail ? `: ${c.detail}` : ''}`)]
+        if (c.passed) return []
+        const parsed = tryParseCheck(c.expression)
+        const actual = c.actual === null ? 'unknown' : checkValue(parsed, c.actual)
+        const expected =
+          c.expected === null ? 'unknown' : `${parsed?.op ?? ''} ${checkValue(parsed, c.expected)}`.trim()
+        return [action(`Check ${label} failed: actual ${actual}, expected ${expected}`)]
+      })
+    },
+  },
+  {
+    id: 'hypothesis',
+    description: 'Steady-state hypothesis held: every check passed (OK)',
+    applies(e) {
+      if (e.hypothesis_held !== true) return []
+      return [ok(`Steady-state hypothesis held (${plural(e.checks.length, 'check')} passed)`)]
+    },
+  },
+  {
+    id: 'workload',
+    description: 'The workload measured something, and the generator kept up with --rate (WARN otherwise)',
+    applies(e) {
+      const m = e.metrics.during
+      if (!m) return []
+      if (m.total_requests === 0)
+        return [
+          warn('No requests were measured while the fault was injected - the results say nothing'),
+          action('Check the workload requests and that the target answers them'),
+        ]
+      if (m.dropped_requests > 0)
+        return [
+          warn(
+            `The load generator dropped ${plural(m.dropped_requests, 'request')} (too many in flight) - the target did not keep up with the requested rate`,
+          ),
+        ]
+      return []
+    },
+  },
+  {
+    id: 'faults_injected',
+    description: 'Faults were actually applied (guide: "No Faults Being Injected")',
+    applies(e) {
+      const m = during(e)
+      if (!m || e.fault_config.probability === 0 || m.affected_requests > 0) return []
+      return [
+        warn(`No faults were injected (0 affected requests of ${m.total_requests})`),
+        action(
+          `Check that target_service "${e.target_service}" names a wrapped dependency the workload reaches, and that the probability is not too low`,
+        ),
+      ]
+    },
+  },
+  {
+    id: 'circuit_breaker',
+    description: 'Breaker trips > 0 expected when failures are injected; 0 is a concern',
+    applies(e) {
+      const m = during(e)
+      if (!m || !injectsFailures(e) || m.affected_requests === 0) return []
+      if (m.circuit_breaker_trips > 0)
+        return [ok(`Circuit breaker opened after failures (${plural(m.circuit_breaker_trips, 'trip')})`)]
+      return [
+        warn(`Circuit breaker did not trip (0 trips) although ${m.affected_requests} failures were injected`),
+        action(
+          `Verify a circuit breaker wraps ${e.target_service} and check its threshold (failures, time window)`,
+        ),
+      ]
+    },
+  },
+  {
+    id: 'retries',
+    description: 'Error rate below the injection rate (fault probability) means retries work',
+    applies(e) {
+      const m = during(e)
+      if (!m || !injectsFailures(e)) return []
+      const injected = e.fault_config.probability
+      if (m.error_rate < injected)
+        return [
+          ok(
+            `Error rate (${pct(m.error_rate)}) lower than injection rate (${pct(injected)}) - retries working`,
+          ),
+        ]
+      const lines = [
+        warn(
+          `Error rate (${pct(m.error_rate)}) not below injection rate (${pct(injected)}) - retries and fallbacks are not absorbing injected failures`,
+        ),
+      ]
+      if (m.error_rate > injected)
+        lines.push(
+          action(
+            `Investigate why ${pct(m.error_rate - injected)} more requests failed beyond injected faults`,
+          ),
+        )
+      return lines
+    },
+  },
+  {
+    id: 'mttr',
+    description:
+      'MTTR excellent < 30 s, good 30 s–2 m, needs improvement > 2 m; never recovered is an ACTION',
+    applies(e) {
+      if (e.rolled_back_at === null || e.metrics.recovery === null) return []
+      const mttr = e.metrics.mttr_seconds
+      const { excellent, good } = THRESHOLDS.mttr_seconds
+      if (e.metrics.recovered && mttr !== null) {
+        if (mttr < excellent) return [ok(`MTTR excellent (${seconds(mttr)} < ${seconds(excellent)})`)]
+        if (mttr <= good)
+          return [
+            ok(`MTTR within acceptable range (${seconds(mttr)} ${mttr < good ? '<' : '≤'} ${seconds(good)})`),
+          ]
+        return [warn(`MTTR needs improvement (${seconds(mttr)} > ${seconds(good)})`)]
+      }
+      if (e.state === 'INTERRUPTED') return [warn('Recovery was not observed to the end (interrupted)')]
+      return [
+        action(
+          'The system never returned to its steady state after rollback - find what keeps failing once the fault is gone',
+        ),
+      ]
+    },
+  },
+  {
+    id: 'availability',
+    description:
+      'Availability target > 99.9 % (OK), degraded 95–99.9 % (WARN), failure < 95 % (WARN + ACTION)',
+    applies(e) {
+      const m = during(e)
+      if (!m) return []
+      const a = m.availability
+      const { target, failure } = THRESHOLDS.availability
+      if (a > target) return [ok(`Availability held at ${pct(a)} (target > ${pct(target)})`)]
+      if (a >= failure) return [warn(`Availability degraded to ${pct(a)} (target > ${pct(target)})`)]
+      return [
+        warn(`Availability dropped to ${pct(a)} (below ${pct(failure)} target)`),
+        action(
+          `Strengthen fallbacks for ${e.target_service} (cache, defaults, retries) - ${pct(1 - a)} of requests failed under ${faultSummary(e.fault_config)}`,
+        ),
+      ]
+    },
+  },
+  {
+    id: 'error_rate',
+    description: 'Error rate normal < 1 % (OK), elevated 1–5 % (WARN), critical > 5 % (WARN)',
+    applies(e) {
+      const m = during(e)
+      if (!m) return []
+      const r = m.error_rate
+      const { normal, critical } = THRESHOLDS.error_rate
+      if (r < normal) return [ok(`Error rate normal (${pct(r)} < ${pct(normal)})`)]
+      if (r <= critical) return [warn(`Error rate elevated (${pct(r)}, normal < ${pct(normal)})`)]
+      return [warn(`Error rate critical (${pct(r)} > ${pct(critical)})`)]
+    },
+  },
+  {
+    id: 'rollback',
+    description: 'Rollback verified after injection (ACTION when not verified or never attempted)',
+    applies(e) {
+      const r = e.rollback
+      if (r.attempted && r.verified)
+        return [ok(`Rollback verified (${r.method ?? 'DELETE'}, ${plural(r.attempts, 'attempt')})`)]
+      if (r.attempted)
+        return [
+          action(
+            `Rollback not verified${r.error ? ` (${r.error})` : ''} - run \`chaos stop --all\` and check the target for active faults`,
+          ),
+        ]
+      if (e.injected_at !== null)
+        return [action('The fault was injected but no rollback was attempted - run `chaos stop --all`')]
+      return []
+    },
+  },
+]
+
+const LEVEL_ORDER = { OK: 0, WARN: 1, ACTION: 2 } as const
+
+/** All rules applied to one experiment, ordered like the guide's example: ✅ lines, then ⚠, then 📝. */
+export function analyseExperiment(
+  experiment: ExperimentRecord,
+  rules: readonly InterpretationRule[] = INTERPRETATION_RULES,
+): AnalysisLine[] {
+  const lines = rules.flatMap((rule) => rule.applies(experiment))
+  // Array.prototype.sort is stable, so rule order is kept within a level.
+  return lines.sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level])
+}
+
+/** The record with every experiment's `analysis` filled in from the rules (replacing what was there). */
+export function withAnalysis(record: RunRecord): RunRecord {
+  return {
+    ...record,
+    experiments: record.experiments.map((e) => ({ ...e, analysis: analyseExperiment(e) })),
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The text report: a run record rendered to read like the guide's "Example Analysis" (section 8),
+ * one block per experiment, then a summary table. Plain text for files; `color: true` adds chalk
+ * colours for a terminal. Analysis lines come from the record (`withAnalysis` fills them).
+ */
+import { Chalk, type ChalkInstance } from 'chalk'
+import Table from 'cli-table3'
+import type { AnalysisLine, CheckResult, ExperimentRecord, PhaseMetrics, RunRecord } from '../src/record.js'
+import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from './format.js'
+
+export interface TextReportOptions {
+  /** ANSI colours (terminal only; files are always plain). */
+  color: boolean
+}
+
+const MARKS = { OK: '✅', WARN: '⚠ ', ACTION: '📝' } as const
+
+function durationSeconds(from: string | null, to: string | null): number | undefined {
+  if (from === null || to === null) return undefined
+  return Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000)
+}
+
+function share(n: number, total: number): string {
+  return total > 0 ? ` (${pct(n / total)})` : ''
+}
+
+function outcomeColor(c: ChalkInstance, outcome: string): string {
+  if (outcome === 'PASSED' || outcome === 'COMPLETED') return c.green(outcome)
+  if (outcome === 'INTERRUPTED' || outcome === 'SKIPPED') return c.yellow(outcome)
+  return c.red(outcome)
+}
+
+function phaseLine(label: string, m: PhaseMetrics | null): string | undefined {
+  if (!m) return undefined
+  return `${label}: ${m.total_requests} requests, availability ${pct(m.availability)}, error rate ${pct(m.error_rate)}, p95 ${ms(m.latency_ms.p95)}`
+}
+
+function resultLines(e: ExperimentRecord): string[] {
+  const m = e.metrics.during
+  if (!m) return ['Results: not measured (the fault was never injected)']
+  const mttr =
+    e.metrics.mttr_seconds !== null
+      ? seconds(e.metrics.mttr_seconds)
+      : e.metrics.recovery
+        ? 'never recovered'
+        : 'not measured'
+  const lines = [
+    'Results:',
+    `  - Total Requests: ${m.total_requests}`,
+    `  - Affected Requests: ${m.affected_requests}${share(m.affected_requests, m.total_requests)}`,
+    `  - Successful: ${m.successful_requests}${share(m.successful_requests, m.total_requests)}`,
+    `  - Failed: ${m.failed_requests}${share(m.failed_requests, m.total_requests)}`,
+    `  - Error Rate: ${pct(m.error_rate)}`,
+    `  - Availability: ${pct(m.availability)}`,
+    `  - Latency: p50 ${ms(m.latency_ms.p50)}, p95 ${ms(m.latency_ms.p95)}, p99 ${ms(m.latency_ms.p99)}, max ${ms(m.latency_ms.max)}`,
+    `  - Throughput: ${num(m.throughput_rps, 1)} rps`,
+    `  - Circuit Breaker Trips: ${m.circuit_breaker_trips}`,
+    `  - MTTR: ${mttr}`,
+  ]
+  if (m.dropped_requests > 0) lines.push(`  - Dropped (not sent): ${m.dropped_requests}`)
+  const classes = Object.entries(m.failures_by_class).sort(([a], [b]) => a.localeCompare(b))
+  if (classes.length > 0)
+    lines.push(`  - Failures by class: ${classes.map(([k, v]) => `${k} ${v}`).join(', ')}`)
+  return lines
+}
+
+function checkLine(c: CheckResult, color: ChalkInstance): string {
+  const parsed = tryParseCheck(c.expression)
+  const label = c.name === c.expression ? c.expression : `${c.name}: ${c.expression}`
+  if (c.passed === null)
+    return `  ${color.yellow('⚠ ')} ${label} - not evaluated${c.detail ? ` (${c.detail})` : ''}`
+  const actual = c.actual === null ? 'unknown' : checkValue(parsed, c.actual)
+  let expected =
+    c.expected === null ? 'unknown' : `${parsed?.op ?? ''} ${checkValue(parsed, c.expected)}`.trim()
+  if (parsed?.bound.kind === 'baseline') expected += ` (${num(parsed.bound.factor)}x baseline)`
+  const mark = c.passed ? color.green('✅') : color.red('❌')
+  return `  ${mark} ${label} - actual ${actual}, expected ${expected}`
+}
+
+function analysisLine(line: AnalysisLine, color: ChalkInstance): string {
+  switch (line.level) {
+    case 'OK':
+      return `${MARKS.OK} ${line.message}`
+    case 'WARN':
+      return `${color.yellow(MARKS.WARN)} ${line.message}`
+    case 'ACTION':
+      return `${MARKS.ACTION} ${color.bold('Action:')} ${line.message}`
+  }
+}
+
+function experimentBlock(e: ExperimentRecord, c: ChalkInstance): string[] {
+  const lines = [c.bold(`Experiment: ${e.name} (${faultSummary(e.fault_config)})`)]
+  lines.push(
+    `ID: ${e.id} | Category: ${e.category} | Target service: ${e.target_service} | Blast radius: ${e.blast_radius}`,
+  )
+  lines.push(`Hypothesis: ${e.steady_state_hypothesis}`)
+  const held = e.hypothesis_held === null ? 'not decided' : e.hypothesis_held ? 'yes' : c.red('no')
+  lines.push(`State: ${outcomeColor(c, e.state)} | Hypothesis held: ${held}`)
+  if (e.abort_reason) lines.push(`Abort reason: ${e.abort_reason}`)
+  if (e.error) lines.push(`Error: ${e.error}`)
+
+  const actual = durationSeconds(e.injected_at, e.rolled_back_at)
+  if (actual === undefined) lines.push(`Duration: ${seconds(e.duration_seconds)} planned (not injected)`)
+  else if (Math.abs(actual - e.duration_seconds) >= 1)
+    lines.push(`Duration: ${seconds(actual)} (planned ${seconds(e.duration_seconds)})`)
+  else lines.push(`Duration: ${seconds(actual)}`)
+
+  lines.push(...resultLines(e))
+  for (const extra of [phaseLine('Baseline', e.metrics.baseline), phaseLine('Recovery', e.metrics.recovery)])
+    if (extra) lines.push(extra)
+
+  const r = e.rollback
+  if (r.attempted)
+    lines.push(
+      `Rollback: ${r.verified ? c.green('verified') : c.red('NOT verified')} (${r.method ?? 'no route'}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})${r.error ? ` - ${r.error}` : ''}`,
+    )
+
+  if (e.checks.length > 0) {
+    lines.push('', 'Checks:')
+    for (const check of e.checks) lines.push(checkLine(check, c))
+  }
+  if (e.analysis.length > 0) {
+    lines.push('', 'Analysis:')
+    for (const line of e.analysis) lines.push(analysisLine(line, c))
+  }
+  return lines
+}
+
+function summaryTable(record: RunRecord, c: ChalkInstance): string {
+  const head = [
+    'Experiment',
+    'State',
+    'Hypothesis',
+    'Availability',
+    'Error rate',
+    'p95',
+    'Trips',
+    'MTTR',
+    'Rollback',
+  ]
+  // Colours come from chalk only (off for files); cli-table3's own styling is disabled.
+  const table = new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } })
+  for (const e of record.experiments) {
+    const m = e.metrics.during
+    table.push([
+      e.id,
+      outcomeColor(c, e.state),
+      e.hypothesis_held === null ? '-' : e.hypothesis_held ? 'held' : c.red('NOT held'),
+      m ? pct(m.availability) : '-',
+      m ? pct(m.error_rate) : '-',
+      m ? ms(m.latency_ms.p95) : '-',
+      m ? String(m.circuit_breaker_trips) : '-',
+      e.metrics.mttr_seconds !== null ? seconds(e.metrics.mttr_seconds) : e.metrics.recovery ? 'never' : '-',
+      e.rollback.attempted ? (e.rollback.verified ? 'verified' : c.red('NOT verified')) : '-',
+    ])
+  }
+  return table.toString()
+}
+
+/** Renders a run record as the text report (ends with a newline). */
+export function renderText(record: RunRecord, options: TextReportOptions = { color: false }): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 })
+  const o = record.options
+  const runSeconds = durationSeconds(record.started_at, record.finished_at) ?? 0
+  const lines = [
+    c.bold(`Chaos run ${record.run_id}`) + (record.partial ? ` ${c.yellow('[PARTIAL]')}` : ''),
+    `Outcome: ${outcomeColor(c, record.outcome)} (exit ${record.exit_code})`,
+    `Target: ${record.target.urls.join(', ')}${record.target.sandbox ? ' (built-in sandbox)' : ''}`,
+    `Selection: ${record.selection.join(' ') || '-'}`,
+    `Started: ${record.started_at} | Finished: ${record.finished_at} (${seconds(runSeconds)})`,
+    `Options: rate ${num(o.rate)} rps, baseline ${seconds(o.baseline_seconds)}, interval ${seconds(o.interval_seconds)}, recovery timeout ${seconds(o.recovery_timeout_seconds)}, pause ${seconds(o.pause_seconds)}`,
+  ]
+  if (record.partial) lines.push('This run did not finish: the report is partial.')
+  for (const e of record.experiments) lines.push('', ...experimentBlock(e, c))
+  if (record.experiments.length === 0) lines.push('', 'No experiments were run.')
+  else lines.push('', c.bold('Summary'), summaryTable(record, c))
+  return lines.join('\n') + '\n'
+}

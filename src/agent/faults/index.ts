@@ -1,0 +1,30 @@
+/**
+ * The fault table: one entry per FaultType (like toxiproxy's registry). Adding a fault type means one
+ * module in this folder, one schema in src/protocol/schemas.ts and one line here.
+ */
+import type { FaultConfig, FaultType } from '../../protocol/schemas.js'
+import { circuitBreakFault } from './circuit-break.js'
+import { exceptionFault } from './exception.js'
+import { latencyFault } from './latency.js'
+import { rateLimitFault } from './rate-limit.js'
+import { resourceExhaustionFault } from './resource-exhaustion.js'
+import { timeoutFault } from './timeout.js'
+import type { Fault, FaultEnv, FaultFactory } from './types.js'
+
+export const FAULTS: { readonly [T in FaultType]: FaultFactory<T> } = {
+  LATENCY: latencyFault,
+  EXCEPTION: exceptionFault,
+  TIMEOUT: timeoutFault,
+  CIRCUIT_BREAK: circuitBreakFault,
+  RATE_LIMIT: rateLimitFault,
+  RESOURCE_EXHAUSTION: resourceExhaustionFault,
+}
+
+/** Creates the fault for a validated config. */
+export function createFault(config: FaultConfig, env: FaultEnv): Fault {
+  const factory = FAULTS[config.fault_type] as FaultFactory<FaultType>
+  return factory(config as never, env)
+}
+
+export { ChaosInjectedError, isInjectedError, faultWait } from './types.js'
+export type { Fault, FaultContext, FaultEnv, FaultFactory, InjectedErrorFields } from './types.js'

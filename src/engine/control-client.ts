@@ -1,0 +1,139 @@
+/**
+ * Runner side of control protocol v1: a typed client for one agent instance.
+ * Every answer is validated with the shared wire-protocol schemas, so a protocol mismatch is a
+ * clear runtime error, not a confusing crash later.
+ */
+import { request } from 'undici'
+import { z } from 'zod'
+import {
+  AgentInfo,
+  ErrorBody,
+  ExperimentView,
+  PROTOCOL_VERSION,
+  type StartExperimentRequest,
+} from '../protocol/schemas.js'
+
+const ExperimentEnvelope = z.object({ experiment: ExperimentView })
+/** `DELETE /chaos/experiments` answer: every experiment the emergency stop ended. */
+const StoppedEnvelope = z.object({ stopped: z.array(ExperimentView) })
+
+/** A control call that got a non-2xx answer. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError'
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(message)
+  }
+}
+
+/** The control endpoint could not be reached at all (connection refused, timeout, DNS). */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError'
+}
+
+export interface ControlClientOptions {
+  /** Base URL of the target service, e.g. http://127.0.0.1:8080 */
+  target: string
+  token: string
+  prefix?: string
+  timeoutMs?: number
+}
+
+/** Typed client for one agent's control endpoint. */
+export class ControlClient {
+  readonly target: string
+  private readonly base: string
+  private readonly token: string
+  private readonly timeoutMs: number
+
+  constructor(options: ControlClientOptions) {
+    this.target = options.target.replace(/\/+$/, '')
+    this.base = this.target + (options.prefix ?? '/chaos')
+    this.token = options.token
+    this.timeoutMs = options.timeoutMs ?? 5000
+  }
+
+  /** `GET /chaos`: agent info, wrapped services and active experiments. Checks the protocol version. */
+  async info(signal?: AbortSignal): Promise<AgentInfo> {
+    const info = await this.call('GET', '', AgentInfo, undefined, signal)
+    if (info.protocol !== PROTOCOL_VERSION) {
+      throw new ControlError(`target speaks control protocol ${info.protocol}, this runner speaks ${PROTOCOL_VERSION}`, 0)
+    }
+    return info
+  }
+
+  async start(body: StartExperimentRequest, signal?: AbortSignal): Promise<ExperimentView> {
+    return (await this.call('POST', '/experiments', ExperimentEnvelope, body, signal)).experiment
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<ExperimentView> {
+    return (await this.call('GET', `/experiments/${encodeURIComponent(id)}`, ExperimentEnvelope, undefined, signal))
+      .experiment
+  }
+
+  async renew(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<ExperimentView> {
+    return (
+      await this.call(
+        'PUT',
+        `/experiments/${encodeURIComponent(id)}/lease`,
+        ExperimentEnvelope,
+        { lease_seconds: leaseSeconds },
+        signal,
+      )
+    ).experiment
+  }
+
+  async stop(id: string, signal?: AbortSignal): Promise<ExperimentView> {
+    return (await this.call('DELETE', `/experiments/${encodeURIComponent(id)}`, ExperimentEnvelope, undefined, signal))
+      .experiment
+  }
+
+  /** Emergency stop of everything on this instance. */
+  async stopAll(signal?: AbortSignal): Promise<ExperimentView[]> {
+    return (await this.call('DELETE', '/experiments', StoppedEnvelope, undefined, signal)).stopped
+  }
+
+  private async call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<z.infer<S>> {
+    const timeout = AbortSignal.timeout(this.timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    let res
+    try {
+      res = await request(this.base + path, {
+        method: method as 'GET',
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: combined,
+      })
+    } catch (err) {
+      if (signal?.aborted) throw err
+      const code = (err as { code?: string }).code
+      throw new UnreachableError(`${this.target} unreachable: ${code ?? (err as Error).message}`)
+    }
+    const text = await res.body.text()
+    let json: unknown
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {
+      throw new ControlError(`${method} ${this.base + path}: answer is not JSON (HTTP ${res.statusCode})`, res.statusCode)
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const parsed = ErrorBody.safeParse(json)
+      const message = parsed.success ? parsed.data.error : `HTTP ${res.statusCode}`
+      throw new ControlError(`${method} ${path || '/'} → ${res.statusCode}: ${message}`, res.statusCode, parsed.data?.problems)
+    }
+    const parsed = schema.safeParse(json)
+    if (!parsed.success) {
+      throw new ControlError(`${method} ${path || '/'}: answer does not match control protocol v1`, res.statusCode)
+    }
+    return parsed.data as z.infer<S>
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Check evaluation: turns parsed checks plus measured phase metrics into check results.
+ * Pure functions, so the verdict logic is unit-testable without a target.
+ */
+import type { CheckResult, PhaseMetrics } from '../record.js'
+import { compare, type MeasureName } from '../scenario/checks.js'
+import type { ScenarioCheck } from '../scenario/schema.js'
+
+/** Everything a check may read: the phase's metrics, the baseline's, and MTTR. */
+export interface MeasureSource {
+  phase: PhaseMetrics | null
+  baseline: PhaseMetrics | null
+  mttrSeconds?: number | null
+  /** Values of PromQL checks, by query, already fetched for this phase (null = no data). */
+  promql?: ReadonlyMap<string, number | null>
+}
+
+/** Reads a built-in measure from phase metrics. */
+export function measureValue(name: MeasureName, metrics: PhaseMetrics | null, mttrSeconds?: number | null): number | null {
+  if (name === 'mttr_seconds') return mttrSeconds ?? null
+  if (!metrics) return null
+  // With no finished request there is no rate and no latency to speak of: say so rather than 0.
+  if (metrics.total_requests === 0 && name !== 'circuit_breaker_trips' && name !== 'faults_injected') return null
+  switch (name) {
+    case 'availability':
+      return metrics.availability
+    case 'error_rate':
+      return metrics.error_rate
+    case 'latency_p50_ms':
+      return metrics.latency_ms.p50
+    case 'latency_p95_ms':
+      return metrics.latency_ms.p95
+    case 'latency_p99_ms':
+      return metrics.latency_ms.p99
+    case 'throughput_rps':
+      return metrics.throughput_rps
+    case 'circuit_breaker_trips':
+      return metrics.circuit_breaker_trips
+    case 'faults_injected':
+      return metrics.affected_requests
+  }
+}
+
+/** Evaluates one check against a source; `passed: null` when a value is missing. */
+export function evaluateCheck(check: ScenarioCheck, source: MeasureSource): CheckResult {
+  const base = { name: check.name, expression: check.expression, phase: check.phase }
+  let actual: number | null
+  let baselineValue: number | null = null
+  if (check.measure.kind === 'promql') {
+    actual = source.promql?.get(check.measure.query) ?? null
+    baselineValue = null
+    if (check.bound.kind === 'baseline') {
+      baselineValue = source.promql?.get(`baseline:${check.measure.query}`) ?? null
+    }
+  } else {
+    actual = measureValue(check.measure.name, source.phase, source.mttrSeconds)
+    if (check.bound.kind === 'baseline') baselineValue = measureValue(check.measure.name, source.baseline)
+  }
+  const expected = check.bound.kind === 'absolute' ? check.bound.value : baselineValue === null ? null : check.bound.factor * baselineValue
+  if (actual === null || expected === null) {
+    const missing = actual === null ? 'no measurement' : 'no baseline measurement'
+    return { ...base, expected, actual, passed: null, detail: `${missing} for ${check.phase} phase` }
+  }
+  return { ...base, expected: round(expected), actual: round(actual), passed: compare(actual, check.op, expected) }
+}
+
+/** True when no check failed and every check could be evaluated. */
+export function allHeld(results: readonly CheckResult[]): boolean {
+  return results.every((r) => r.passed === true)
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6
+}

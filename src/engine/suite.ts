@@ -1,0 +1,129 @@
+/**
+ * A suite: several experiments in order with a pause between them, producing one run record.
+ * Stops at the first safety abort or runtime failure unless `keepGoing`; an abort signal ends
+ * the suite after the current experiment has rolled back.
+ */
+import { sleep, type Clock } from '../clock.js'
+import type { Logger } from '../logger.js'
+import type { AnalysisLine, ExperimentRecord, RunOutcome, RunRecord, RunTarget } from '../record.js'
+import { RECORD_SCHEMA_VERSION } from '../record.js'
+import type { Scenario } from '../scenario/schema.js'
+import { ExitCode } from '../exit-codes.js'
+import { runExperiment, type ExperimentDeps, type ExperimentOptions } from './experiment.js'
+
+export interface SuiteOptions {
+  runId: string
+  selection: string[]
+  target: RunTarget
+  rate: number
+  baselineMs: number
+  intervalMs: number
+  recoveryTimeoutMs: number
+  pauseMs: number
+  leaseSeconds: number
+  keepGoing: boolean
+  allowEntireSystem: boolean
+}
+
+export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
+  events: Logger
+  /** Interpretation of one experiment's results (reports/interpretation). */
+  analyse?: (experiment: ExperimentRecord) => AnalysisLine[]
+  onExperimentStart?: (scenario: Scenario, index: number, total: number) => void
+  onExperimentDone?: (experiment: ExperimentRecord) => void
+  onPause?: (ms: number, next: Scenario) => void
+}
+
+/** Runs the scenarios in order and returns the run record (never throws for expected failures). */
+export async function runSuite(scenarios: readonly Scenario[], options: SuiteOptions, deps: SuiteDeps, signal: AbortSignal): Promise<RunRecord> {
+  const clock: Clock = deps.clock
+  const startedAt = new Date(clock.now()).toISOString()
+  const experiments: ExperimentRecord[] = []
+  let stopRest: string | null = null
+  for (const [index, scenario] of scenarios.entries()) {
+    if (signal.aborted || stopRest) {
+      experiments.push(skipped(scenario, signal.aborted ? 'suite interrupted' : stopRest!))
+      continue
+    }
+    if (index > 0 && options.pauseMs > 0) {
+      deps.onPause?.(options.pauseMs, scenario)
+      await sleep(options.pauseMs, signal, clock).catch(() => undefined)
+      if (signal.aborted) {
+        experiments.push(skipped(scenario, 'suite interrupted'))
+        continue
+      }
+    }
+    deps.onExperimentStart?.(scenario, index, scenarios.length)
+    const experimentOptions: ExperimentOptions = {
+      experimentId: `${scenario.id}.${options.runId.toLowerCase()}`.slice(0, 128),
+      baselineMs: options.baselineMs,
+      intervalMs: options.intervalMs,
+      recoveryTimeoutMs: options.recoveryTimeoutMs,
+      leaseSeconds: options.leaseSeconds,
+      allowEntireSystem: options.allowEntireSystem,
+      sandbox: options.target.sandbox,
+    }
+    const record = await runExperiment(scenario, experimentOptions, deps, signal)
+    record.analysis = deps.analyse?.(record) ?? []
+    experiments.push(record)
+    deps.onExperimentDone?.(record)
+    if ((record.state === 'ABORTED' || record.state === 'FAILED') && !options.keepGoing) {
+      stopRest = `suite stopped after ${scenario.id} was ${record.state.toLowerCase()} (use --keep-going to continue)`
+    }
+  }
+  const { outcome, exitCode } = verdict(experiments, signal.aborted)
+  return {
+    schema_version: RECORD_SCHEMA_VERSION,
+    run_id: options.runId,
+    started_at: startedAt,
+    finished_at: new Date(clock.now()).toISOString(),
+    partial: outcome === 'ABORTED' || outcome === 'INTERRUPTED' || experiments.some((e) => e.state === 'SKIPPED'),
+    selection: options.selection,
+    target: options.target,
+    outcome,
+    exit_code: exitCode,
+    options: {
+      rate: options.rate,
+      baseline_seconds: options.baselineMs / 1000,
+      interval_seconds: options.intervalMs / 1000,
+      recovery_timeout_seconds: options.recoveryTimeoutMs / 1000,
+      pause_seconds: options.pauseMs / 1000,
+    },
+    experiments,
+  }
+}
+
+/** Outcome and exit code of a run: interrupted > runtime error > safety abort > failed check > passed. */
+export function verdict(experiments: readonly ExperimentRecord[], interrupted: boolean): { outcome: RunOutcome; exitCode: number } {
+  if (interrupted || experiments.some((e) => e.state === 'INTERRUPTED')) return { outcome: 'INTERRUPTED', exitCode: ExitCode.INTERRUPTED }
+  if (experiments.some((e) => e.state === 'FAILED')) return { outcome: 'ERROR', exitCode: ExitCode.RUNTIME }
+  if (experiments.some((e) => e.state === 'ABORTED')) return { outcome: 'ABORTED', exitCode: ExitCode.SAFETY }
+  if (experiments.some((e) => e.hypothesis_held === false)) return { outcome: 'FAILED', exitCode: ExitCode.CHECK_FAILED }
+  return { outcome: 'PASSED', exitCode: ExitCode.OK }
+}
+
+function skipped(scenario: Scenario, reason: string): ExperimentRecord {
+  return {
+    id: scenario.id,
+    name: scenario.name,
+    category: scenario.category,
+    target_service: scenario.target_service,
+    steady_state_hypothesis: scenario.steady_state_hypothesis,
+    fault_config: scenario.fault_config,
+    blast_radius: scenario.fault_config.blast_radius,
+    duration_seconds: scenario.duration_seconds,
+    state: 'SKIPPED',
+    started_at: null,
+    injected_at: null,
+    rolled_back_at: null,
+    finished_at: null,
+    hypothesis_held: null,
+    metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
+    checks: [],
+    abort_reason: reason,
+    error: null,
+    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
+    timeseries: [],
+    analysis: [],
+  }
+}

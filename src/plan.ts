@@ -1,0 +1,261 @@
+/**
+ * The run plan: what `chaos run` will do, experiment by experiment, before it does anything.
+ * `--dry-run` prints it; a real run (later) executes it. Built from validated scenarios plus the
+ * overrides of the command line and the config file (flags > config > built-in defaults).
+ */
+import { parseDurationMs } from './duration.js'
+import { InvalidInputError } from './errors.js'
+import { BLAST_RADII, MAX_EXPERIMENT_SECONDS, type BlastRadius, type FaultType } from './protocol/schemas.js'
+import { closest } from './scenario/document.js'
+import type { LoadedScenario } from './scenario/loader.js'
+import type { CheckPhase } from './scenario/checks.js'
+import { DEFAULT_SAFETY } from './scenario/schema.js'
+
+/** Built-in defaults of a run (guide section 6 for the pause). */
+export const RUN_DEFAULTS = {
+  baselineMs: 10_000,
+  pauseMs: 30_000,
+  intervalMs: 1_000,
+  recoveryTimeoutMs: 120_000,
+  rate: 20,
+} as const
+
+/** Validated overrides and settings of a run, in milliseconds. */
+export interface RunOptions {
+  durationMs?: number
+  probability?: number
+  blastRadius?: BlastRadius
+  baselineMs: number
+  pauseMs: number
+  intervalMs: number
+  recoveryTimeoutMs: number
+  rate: number
+  allowEntireSystem: boolean
+}
+
+/** Overrides as typed on the command line (strings), and defaults from the config file. */
+export interface RawRunOptions {
+  duration?: string
+  probability?: string
+  blastRadius?: string
+  baseline?: string
+  pause?: string
+  interval?: string
+  recoveryTimeout?: string
+  rate?: string
+  allowEntireSystem?: boolean
+}
+
+export interface ConfigRunDefaults {
+  rate?: number
+  baselineMs?: number
+  intervalMs?: number
+  pauseMs?: number
+  recoveryTimeoutMs?: number
+  durationMs?: number
+}
+
+function flagDuration(text: string, flag: string, allowZero: boolean): number {
+  const ms = parseDurationMs(text)
+  if (ms === undefined || (!allowZero && ms === 0)) {
+    throw new InvalidInputError(
+      `--${flag}: "${text}" is not a ${allowZero ? '' : 'positive '}duration`,
+      'use a number with a unit: 500ms, 10s, 2m (a bare number is seconds)',
+    )
+  }
+  return ms
+}
+
+/** Validates the run flags (one-line errors naming the flag) and merges them over the config defaults. */
+export function resolveRunOptions(raw: RawRunOptions, config: ConfigRunDefaults = {}): RunOptions {
+  const options: RunOptions = {
+    baselineMs: raw.baseline
+      ? flagDuration(raw.baseline, 'baseline', false)
+      : (config.baselineMs ?? RUN_DEFAULTS.baselineMs),
+    pauseMs: raw.pause ? flagDuration(raw.pause, 'pause', true) : (config.pauseMs ?? RUN_DEFAULTS.pauseMs),
+    intervalMs: raw.interval
+      ? flagDuration(raw.interval, 'interval', false)
+      : (config.intervalMs ?? RUN_DEFAULTS.intervalMs),
+    recoveryTimeoutMs: raw.recoveryTimeout
+      ? flagDuration(raw.recoveryTimeout, 'recovery-timeout', false)
+      : (config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs),
+    rate: config.rate ?? RUN_DEFAULTS.rate,
+    allowEntireSystem: raw.allowEntireSystem ?? false,
+  }
+  const durationMs = raw.duration ? flagDuration(raw.duration, 'duration', false) : config.durationMs
+  if (durationMs !== undefined) {
+    if (durationMs > MAX_EXPERIMENT_SECONDS * 1000) {
+      throw new InvalidInputError(
+        `--duration: ${raw.duration ?? `${durationMs / 1000}s`} is longer than 30 minutes`,
+        'experiments last 30 minutes at most (guide section 7)',
+      )
+    }
+    options.durationMs = durationMs
+  }
+  if (raw.probability !== undefined) {
+    const text = raw.probability.trim()
+    const value = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text)
+    if (text === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+      throw new InvalidInputError(
+        `--probability: "${raw.probability}" is not a probability`,
+        'use a number between 0 and 1 (0.3) or a percentage (30%)',
+      )
+    }
+    options.probability = value
+  }
+  if (raw.blastRadius !== undefined) {
+    const value = raw.blastRadius.toUpperCase().replace(/-/g, '_')
+    if (!(BLAST_RADII as readonly string[]).includes(value)) {
+      const guess = closest(value, BLAST_RADII)
+      throw new InvalidInputError(
+        `--blast-radius: "${raw.blastRadius}" is not a blast radius`,
+        `${guess ? `did you mean ${guess}? ` : ''}one of ${BLAST_RADII.join(', ')}`,
+      )
+    }
+    options.blastRadius = value as BlastRadius
+  }
+  if (raw.rate !== undefined) {
+    const rate = Number(raw.rate)
+    if (!Number.isFinite(rate) || rate <= 0 || rate > 100_000) {
+      throw new InvalidInputError(
+        `--rate: "${raw.rate}" is not a request rate`,
+        'requests per second, e.g. 20',
+      )
+    }
+    options.rate = rate
+  }
+  return options
+}
+
+/** Safety limits in force for an experiment (guide section 7, tightened by the scenario's `safety`). */
+export interface SafetyLimits {
+  /** Abort when the error rate over a poll window is above this. */
+  max_error_rate: number
+  /** Abort when availability over a poll window is below this. */
+  min_availability: number
+  /** No experiment runs longer than this. */
+  max_duration_seconds: number
+  /** Refuse to start while another experiment is active on the target. */
+  one_experiment_at_a_time: true
+}
+
+export interface PlannedCheck {
+  name: string
+  expression: string
+  phase: CheckPhase
+}
+
+export interface PlannedExperiment {
+  /** 1-based position in the run. */
+  position: number
+  id: string
+  name: string
+  category: string
+  file: string
+  target_service: string
+  steady_state_hypothesis: string
+  enabled: boolean
+  fault: { type: FaultType; params: Record<string, unknown> }
+  probability: number
+  blast_radius: BlastRadius
+  duration_seconds: number
+  checks: PlannedCheck[]
+  safety: SafetyLimits
+  /** Fields changed by flags or config (`duration_seconds`, `probability`, `blast_radius`). */
+  overridden: string[]
+  /** Baseline plus injection; 0 when the scenario is disabled. */
+  expected_seconds: number
+  warnings: string[]
+}
+
+/** The whole dry-run plan (`chaos run ... --dry-run --json` prints exactly this). */
+export interface Plan {
+  dry_run: true
+  selection: string[]
+  experiments: PlannedExperiment[]
+  baseline_seconds: number
+  pause_seconds: number
+  interval_seconds: number
+  recovery_timeout_seconds: number
+  rate_rps: number
+  /** The guide's limits, before any scenario tightens them. */
+  safety: SafetyLimits
+  /** Baselines, injections and pauses of the enabled experiments. */
+  total_expected_seconds: number
+  /** The same plus every recovery wait running to its timeout. */
+  max_total_seconds: number
+}
+
+const ENVELOPE = new Set(['fault_type', 'probability', 'blast_radius', 'enabled'])
+
+/** Builds the plan for `scenarios` (already resolved and ordered) under `options`. */
+export function buildPlan(
+  scenarios: readonly LoadedScenario[],
+  selection: readonly string[],
+  options: RunOptions,
+): Plan {
+  const baselineSeconds = options.baselineMs / 1000
+  const experiments = scenarios.map(({ scenario, display }, i): PlannedExperiment => {
+    const fault = scenario.fault_config
+    const overridden: string[] = []
+    const duration = options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds
+    if (duration !== scenario.duration_seconds) overridden.push('duration_seconds')
+    const probability = options.probability ?? fault.probability
+    if (probability !== fault.probability) overridden.push('probability')
+    const blastRadius = options.blastRadius ?? fault.blast_radius
+    if (blastRadius !== fault.blast_radius) overridden.push('blast_radius')
+    const params = Object.fromEntries(Object.entries(fault).filter(([key]) => !ENVELOPE.has(key)))
+    const warnings: string[] = []
+    if (!fault.enabled) warnings.push('disabled (enabled: false): nothing is injected; skipped')
+    if (blastRadius === 'ENTIRE_SYSTEM' && !options.allowEntireSystem) {
+      warnings.push(
+        'ENTIRE_SYSTEM blast radius: a real target needs --allow-entire-system (the sandbox allows it)',
+      )
+    }
+    return {
+      position: i + 1,
+      id: scenario.id,
+      name: scenario.name,
+      category: scenario.category,
+      file: display,
+      target_service: scenario.target_service,
+      steady_state_hypothesis: scenario.steady_state_hypothesis,
+      enabled: fault.enabled,
+      fault: { type: fault.fault_type, params },
+      probability,
+      blast_radius: blastRadius,
+      duration_seconds: duration,
+      checks: scenario.checks.map((c) => ({ name: c.name, expression: c.expression, phase: c.phase })),
+      safety: {
+        max_error_rate: scenario.safety?.max_error_rate ?? DEFAULT_SAFETY.max_error_rate,
+        min_availability: scenario.safety?.min_availability ?? DEFAULT_SAFETY.min_availability,
+        max_duration_seconds: MAX_EXPERIMENT_SECONDS,
+        one_experiment_at_a_time: true,
+      },
+      overridden,
+      expected_seconds: fault.enabled ? baselineSeconds + duration : 0,
+      warnings,
+    }
+  })
+  const enabled = experiments.filter((e) => e.enabled)
+  const pauses = Math.max(0, enabled.length - 1) * (options.pauseMs / 1000)
+  const total = enabled.reduce((sum, e) => sum + e.expected_seconds, 0) + pauses
+  return {
+    dry_run: true,
+    selection: [...selection],
+    experiments,
+    baseline_seconds: baselineSeconds,
+    pause_seconds: options.pauseMs / 1000,
+    interval_seconds: options.intervalMs / 1000,
+    recovery_timeout_seconds: options.recoveryTimeoutMs / 1000,
+    rate_rps: options.rate,
+    safety: {
+      max_error_rate: DEFAULT_SAFETY.max_error_rate,
+      min_availability: DEFAULT_SAFETY.min_availability,
+      max_duration_seconds: MAX_EXPERIMENT_SECONDS,
+      one_experiment_at_a_time: true,
+    },
+    total_expected_seconds: total,
+    max_total_seconds: total + enabled.length * (options.recoveryTimeoutMs / 1000),
+  }
+}

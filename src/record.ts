@@ -1,0 +1,274 @@
+/**
+ * The run record: the single typed result of `chaos run`, and the JSON report written from it.
+ *
+ * This module is a leaf on purpose: the engine builds records, `reports/` renders and stores them,
+ * and neither side has to import the other. It imports only zod and *types* from the wire protocol
+ * and the check grammar. External data rules apply: snake_case fields, UPPERCASE enum values, ratios
+ * as 0..1 numbers, times as ISO-8601 UTC strings, durations in seconds, latencies in milliseconds.
+ */
+import { z } from 'zod'
+import type { BlastRadius, FaultType } from './protocol/schemas.js'
+import type { CheckPhase } from './scenario/checks.js'
+
+/** Version of the JSON report format; bumped on incompatible changes. */
+export const RECORD_SCHEMA_VERSION = 1
+
+// Enum values repeated from the protocol so this module needs no runtime import from it; the
+// `Same` checks below make the compiler fail if the two lists ever drift apart.
+const FAULT_TYPE_VALUES = [
+  'LATENCY',
+  'EXCEPTION',
+  'TIMEOUT',
+  'CIRCUIT_BREAK',
+  'RATE_LIMIT',
+  'RESOURCE_EXHAUSTION',
+] as const
+const BLAST_RADIUS_VALUES = ['SINGLE_REQUEST', 'SINGLE_SERVICE', 'SERVICE_CLUSTER', 'ENTIRE_SYSTEM'] as const
+const CHECK_PHASE_VALUES = ['before', 'during', 'after'] as const
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const _sameFaultTypes: Same<(typeof FAULT_TYPE_VALUES)[number], FaultType> = true
+const _sameBlastRadii: Same<(typeof BLAST_RADIUS_VALUES)[number], BlastRadius> = true
+const _sameCheckPhases: Same<(typeof CHECK_PHASE_VALUES)[number], CheckPhase> = true
+
+/** Fault types whose injected faults make calls fail (as opposed to only slowing them down). */
+export const FAILING_FAULT_TYPES: ReadonlySet<FaultType> = new Set<FaultType>([
+  'EXCEPTION',
+  'TIMEOUT',
+  'CIRCUIT_BREAK',
+  'RATE_LIMIT',
+  'RESOURCE_EXHAUSTION',
+])
+
+const Timestamp = z.iso.datetime().describe('ISO-8601 UTC time, e.g. 2026-11-28T11:22:33.000Z')
+const Count = z.number().int().min(0)
+const Ratio = z.number().min(0).max(1)
+const NonNegative = z.number().min(0)
+
+/** Verdict of a whole run; maps to the exit code (0, 1, 3, 130, 4). */
+export const RunOutcome = z.enum(['PASSED', 'FAILED', 'ABORTED', 'INTERRUPTED', 'ERROR'])
+export type RunOutcome = z.infer<typeof RunOutcome>
+
+/** What happened to one experiment. `SKIPPED`: a suite stopped before reaching it. */
+export const ExperimentRecordState = z.enum(['COMPLETED', 'ABORTED', 'INTERRUPTED', 'FAILED', 'SKIPPED'])
+export type ExperimentRecordState = z.infer<typeof ExperimentRecordState>
+
+/** Level of an analysis line: rendered ✅ (OK), ⚠ (WARN), 📝 Action: (ACTION). */
+export const AnalysisLevel = z.enum(['OK', 'WARN', 'ACTION'])
+export type AnalysisLevel = z.infer<typeof AnalysisLevel>
+
+/** Phase of the experiment a time-series point belongs to. */
+export const TimeseriesPhase = z.enum(['BASELINE', 'DURING', 'RECOVERY'])
+export type TimeseriesPhase = z.infer<typeof TimeseriesPhase>
+
+/** Circuit breaker state as the target reports it. */
+export const BreakerState = z.enum(['CLOSED', 'OPEN', 'HALF_OPEN'])
+export type BreakerState = z.infer<typeof BreakerState>
+
+/** Rollback route used: the experiment's DELETE or the stop-all fallback. */
+export const RollbackMethod = z.enum(['DELETE', 'STOP_ALL'])
+export type RollbackMethod = z.infer<typeof RollbackMethod>
+
+export const LatencyMs = z.object({
+  p50: NonNegative,
+  p95: NonNegative,
+  p99: NonNegative,
+  max: NonNegative,
+})
+export type LatencyMs = z.infer<typeof LatencyMs>
+
+/** Measurements of one phase (baseline, during injection, recovery). */
+export const PhaseMetrics = z.object({
+  total_requests: Count.describe('Requests the workload sent (and completed or failed) in the phase'),
+  affected_requests: Count.describe('Calls a fault was applied to (the target faults_injected delta)'),
+  successful_requests: Count,
+  failed_requests: Count,
+  dropped_requests: Count.describe('Requests the generator did not send because too many were in flight'),
+  error_rate: Ratio.describe('failed / total, 0..1'),
+  availability: Ratio.describe('successful / total, 0..1'),
+  latency_ms: LatencyMs,
+  throughput_rps: NonNegative,
+  circuit_breaker_trips: Count,
+  failures_by_class: z
+    .record(z.string(), Count)
+    .describe('Failed requests by class, e.g. http_503, timeout, connection_error'),
+})
+export type PhaseMetrics = z.infer<typeof PhaseMetrics>
+
+export const ExperimentMetrics = z.object({
+  baseline: PhaseMetrics.nullable(),
+  during: PhaseMetrics.nullable(),
+  recovery: PhaseMetrics.nullable(),
+  mttr_seconds: NonNegative.nullable().describe('Rollback to steady state again; null if never recovered'),
+  recovered: z.boolean(),
+})
+export type ExperimentMetrics = z.infer<typeof ExperimentMetrics>
+
+/** One evaluated check. `passed: null` means it could not be evaluated (see `detail`). */
+export const CheckResult = z.object({
+  name: z.string(),
+  expression: z.string().describe('The check as written: measure op bound phase'),
+  phase: z.enum(CHECK_PHASE_VALUES).describe("The check's phase word from its expression"),
+  expected: z.number().nullable().describe('Resolved bound in the measure unit (baseline factors applied)'),
+  actual: z.number().nullable(),
+  passed: z.boolean().nullable(),
+  detail: z.string().optional(),
+})
+export type CheckResult = z.infer<typeof CheckResult>
+
+export const RollbackRecord = z.object({
+  attempted: z.boolean(),
+  verified: z.boolean().describe('GET /chaos read back with no active experiment'),
+  attempts: Count,
+  method: RollbackMethod.nullable(),
+  error: z.string().nullable(),
+})
+export type RollbackRecord = z.infer<typeof RollbackRecord>
+
+/** One point of the per-second time series (for charts). */
+export const TimeseriesPoint = z.object({
+  t: NonNegative.describe('Seconds since the experiment started'),
+  phase: TimeseriesPhase,
+  requests: Count,
+  errors: Count,
+  latency_p95_ms: NonNegative.nullable(),
+  faults_injected: Count,
+  breaker_state: BreakerState.nullable(),
+})
+export type TimeseriesPoint = z.infer<typeof TimeseriesPoint>
+
+export const AnalysisLine = z.object({
+  level: AnalysisLevel,
+  message: z.string(),
+})
+export type AnalysisLine = z.infer<typeof AnalysisLine>
+
+/**
+ * The fault as it was injected (after overrides). Kept open so reports stay readable when a fault
+ * type gains fields; the type-specific fields are those of the control protocol's `fault_config`.
+ */
+export const RecordedFaultConfig = z.looseObject({
+  fault_type: z.enum(FAULT_TYPE_VALUES),
+  probability: Ratio,
+  blast_radius: z.enum(BLAST_RADIUS_VALUES),
+})
+export type RecordedFaultConfig = z.infer<typeof RecordedFaultConfig>
+
+export const ExperimentRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  target_service: z.string(),
+  steady_state_hypothesis: z.string(),
+  fault_config: RecordedFaultConfig,
+  blast_radius: z.enum(BLAST_RADIUS_VALUES),
+  duration_seconds: NonNegative.describe('Planned injection duration (after --duration)'),
+  state: ExperimentRecordState,
+  started_at: Timestamp.nullable(),
+  injected_at: Timestamp.nullable(),
+  rolled_back_at: Timestamp.nullable(),
+  finished_at: Timestamp.nullable(),
+  hypothesis_held: z.boolean().nullable().describe('null when the experiment did not get far enough'),
+  metrics: ExperimentMetrics,
+  checks: z.array(CheckResult),
+  abort_reason: z.string().nullable(),
+  error: z.string().nullable(),
+  rollback: RollbackRecord,
+  timeseries: z.array(TimeseriesPoint),
+  analysis: z.array(AnalysisLine),
+})
+export type ExperimentRecord = z.infer<typeof ExperimentRecord>
+
+export const RunTarget = z.object({
+  urls: z.array(z.string()).min(1).describe('Control/target base URLs, one per instance'),
+  instances: z.array(z.string()).optional().describe('Agent instance names, in the order of urls'),
+  sandbox: z.boolean().describe('true when the runner started the built-in sandbox'),
+})
+export type RunTarget = z.infer<typeof RunTarget>
+
+export const RunOptions = z.object({
+  rate: NonNegative.describe('Workload arrival rate, requests per second'),
+  baseline_seconds: NonNegative,
+  interval_seconds: NonNegative,
+  recovery_timeout_seconds: NonNegative,
+  pause_seconds: NonNegative,
+})
+export type RunOptions = z.infer<typeof RunOptions>
+
+/** One run of one experiment or a suite: the JSON report. */
+export const RunRecord = z.object({
+  schema_version: z.literal(RECORD_SCHEMA_VERSION),
+  run_id: z.string().min(1),
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  partial: z.boolean().describe('true for aborted or interrupted runs'),
+  selection: z.array(z.string()).describe('What was asked for: category, scenario ids or files, or all'),
+  target: RunTarget,
+  outcome: RunOutcome,
+  exit_code: z.number().int(),
+  options: RunOptions,
+  experiments: z.array(ExperimentRecord),
+})
+export type RunRecord = z.infer<typeof RunRecord>
+
+/** One line of `events.jsonl`: a lifecycle event with the guide's event name plus fields. */
+export const ChaosEvent = z.looseObject({
+  ts: Timestamp,
+  event: z.string().regex(/^chaos_[a-z0-9_]+$/, 'must be a chaos_* event name'),
+  run_id: z.string().optional(),
+  experiment_id: z.string().optional(),
+})
+export type ChaosEvent = z.infer<typeof ChaosEvent>
+
+/**
+ * Lifecycle event names (guide section 8 "Log Analysis" plus the runner's own). Not a closed set:
+ * `events.jsonl` readers should ignore names they do not know.
+ */
+export const CHAOS_EVENTS = [
+  'chaos_run_started',
+  'chaos_preflight_failed',
+  'chaos_baseline_started',
+  'chaos_steady_state_not_held',
+  'chaos_experiment_started',
+  'chaos_fault_injected',
+  'chaos_check_failed',
+  'chaos_safety_error_rate_high',
+  'chaos_safety_availability_low',
+  'chaos_safety_metrics_unreadable',
+  'chaos_safety_experiment_lost',
+  'chaos_rollback_started',
+  'chaos_rollback_failed',
+  'chaos_experiment_context_exited',
+  'chaos_recovered',
+  'chaos_recovery_timeout',
+  'chaos_experiment_completed',
+  'chaos_experiment_aborted',
+  'chaos_run_interrupted',
+  'chaos_run_finished',
+] as const
+export type ChaosEventName = (typeof CHAOS_EVENTS)[number]
+
+/** Compact UTC timestamp for file names and run ids: `20261128T112233Z`. */
+export function compactTimestamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+}
+
+/** A run id: compact UTC start time plus random hex, e.g. `20261128T112233Z-3f9a1c`. */
+export function createRunId(startedAtMs: number, random: () => number = Math.random): string {
+  const suffix = Math.floor(random() * 0x1000000)
+    .toString(16)
+    .padStart(6, '0')
+  return `${compactTimestamp(startedAtMs)}-${suffix}`
+}
+
+/** JSON Schema of the report (`reports/run-report.schema.json` is generated from this). */
+export function runReportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(RunRecord, { io: 'output' }) as Record<string, unknown>
+  return {
+    ...schema,
+    $id: 'https://chaos-playbook.dev/run-report.schema.json',
+    title: 'chaos-playbook run report',
+  }
+}

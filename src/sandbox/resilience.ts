@@ -1,0 +1,220 @@
+/**
+ * Resilience policies of one dependency, with cockatiel: per-attempt timeout (cooperative, so the
+ * AbortSignal reaches the wrapped call and a hanging call is abandoned), retry with exponential
+ * backoff and jitter for transient errors, and a circuit breaker around the whole retried call
+ * (it counts calls that failed after their retries). The database adds a bulkhead in front.
+ */
+import {
+  BulkheadPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  bulkhead as createBulkhead,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isTaskCancelledError,
+  retry,
+  timeout,
+  type CircuitBreakerPolicy,
+  type GeneratorFn,
+  type RetryPolicy,
+  type TimeoutPolicy,
+} from 'cockatiel'
+import type { Logger } from '../logger.js'
+import type { CallContext, DependencyName } from './dependencies.js'
+
+/** Breaker state as the sandbox reports it (metric value in brackets). */
+export type BreakerState = 'CLOSED' | 'HALF_OPEN' | 'OPEN'
+export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = {
+  CLOSED: 0,
+  HALF_OPEN: 1,
+  OPEN: 2,
+}
+
+/** A per-attempt timeout fired: the dependency did not answer in time. */
+export class DependencyTimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+  readonly code = 'ETIMEDOUT'
+  constructor(target: DependencyName, ms: number) {
+    super(`${target} did not answer within ${ms} ms`)
+  }
+}
+
+/** Why a dependency call finally failed, as reported to clients. */
+export type FailureKind = 'CIRCUIT_OPEN' | 'BUSY' | 'TIMEOUT' | 'ERROR'
+
+/** A dependency call that failed after every resilience policy had its say. */
+export class DependencyFailure extends Error {
+  override readonly name = 'DependencyFailure'
+  constructor(
+    readonly targetService: DependencyName,
+    readonly kind: FailureKind,
+    override readonly cause: unknown,
+  ) {
+    super(`${targetService} unavailable: ${describeError(cause)}`)
+  }
+}
+
+/** `Name: message` of anything thrown, without a stack. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message ? `${err.name}: ${err.message}` : err.name
+  return String(err)
+}
+
+function field(err: unknown, key: string): unknown {
+  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined
+}
+
+/** The caller gave up (client went away, sandbox closing): not the dependency's fault. */
+function isCancellation(err: unknown): boolean {
+  return isTaskCancelledError(err) || (err instanceof Error && err.name === 'AbortError')
+}
+
+/**
+ * A failure of the dependency itself, counted by the breaker. Our own fail-fast rejections and
+ * cancellations by the caller are not.
+ */
+export function isDependencyFault(err: unknown): boolean {
+  return !isCancellation(err) && !isBrokenCircuitError(err) && !isBulkheadRejectedError(err)
+}
+
+/**
+ * Worth retrying: connection errors, timeouts, 5xx, 429, deadlocks and other unexpected errors.
+ * Client errors (4xx other than 408/429) and errors marked `retryable: false` are not.
+ */
+export function isTransient(err: unknown): boolean {
+  if (!isDependencyFault(err)) return false
+  if (field(err, 'retryable') === false) return false
+  const status = field(err, 'status') ?? field(err, 'statusCode')
+  if (typeof status === 'number' && status >= 400 && status < 500) return status === 408 || status === 429
+  return true
+}
+
+/** "Equal jitter": half the exponential step fixed, half random, from the injected random source. */
+function equalJitter(random: () => number): GeneratorFn<number> {
+  return (attempt = 0, options) => {
+    const step = Math.min(options.maxDelay, options.initialDelay * options.exponent ** attempt)
+    return [Math.round(step / 2 + (random() * step) / 2), attempt + 1]
+  }
+}
+
+export interface ResilienceSettings {
+  timeoutMs: number
+  /** Retries after the first attempt (design: 3). */
+  retries: number
+  retryBaseDelayMs: number
+  retryMaxDelayMs: number
+  breakerThreshold: number
+  halfOpenAfterMs: number
+  /** Bulkhead `[limit, queue]` (database only). */
+  bulkhead?: [number, number]
+  random: () => number
+  logger: Logger
+}
+
+export interface ResilienceHooks {
+  onRetry(target: DependencyName): void
+  onTrip(target: DependencyName): void
+  onBulkheadReject(target: DependencyName): void
+}
+
+/** The resilience stack of one dependency. */
+export class ResilientDependency {
+  readonly breaker: CircuitBreakerPolicy
+  readonly bulkhead: BulkheadPolicy | undefined
+  private readonly retry: RetryPolicy
+  private readonly timeout: TimeoutPolicy
+
+  constructor(
+    readonly name: DependencyName,
+    private readonly settings: ResilienceSettings,
+    hooks: ResilienceHooks,
+  ) {
+    const { logger } = settings
+    this.timeout = timeout(settings.timeoutMs, TimeoutStrategy.Cooperative)
+    this.retry = retry(handleWhen(isTransient), {
+      maxAttempts: settings.retries,
+      backoff: new ExponentialBackoff({
+        initialDelay: settings.retryBaseDelayMs,
+        maxDelay: settings.retryMaxDelayMs,
+        generator: equalJitter(settings.random),
+      }),
+    })
+    this.breaker = circuitBreaker(handleWhen(isDependencyFault), {
+      halfOpenAfter: settings.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.breakerThreshold),
+    })
+    this.bulkhead = settings.bulkhead ? createBulkhead(...settings.bulkhead) : undefined
+
+    this.retry.onRetry((event) => {
+      hooks.onRetry(name)
+      logger.debug('dependency_retry', {
+        target_service: name,
+        attempt: event.attempt,
+        delay_ms: event.delay,
+        error: 'error' in event ? describeError(event.error) : undefined,
+      })
+    })
+    this.breaker.onBreak((reason) => {
+      if ('isolated' in reason) return
+      hooks.onTrip(name)
+      logger.warn('circuit_breaker_opened', {
+        target_service: name,
+        reason: 'error' in reason ? describeError(reason.error) : 'rejected result',
+        half_open_after_ms: settings.halfOpenAfterMs,
+      })
+    })
+    this.breaker.onHalfOpen(() => logger.info('circuit_breaker_half_open', { target_service: name }))
+    this.breaker.onReset(() => logger.info('circuit_breaker_closed', { target_service: name }))
+    this.bulkhead?.onReject(() => hooks.onBulkheadReject(name))
+  }
+
+  /** Current breaker state. */
+  get state(): BreakerState {
+    switch (this.breaker.state) {
+      case CircuitState.Closed:
+        return 'CLOSED'
+      case CircuitState.HalfOpen:
+        return 'HALF_OPEN'
+      default:
+        return 'OPEN'
+    }
+  }
+
+  /**
+   * Runs `attempt` through bulkhead → breaker → retry → timeout. Throws a {@link DependencyFailure}
+   * when the call finally fails, or the caller's abort reason when `signal` was aborted.
+   */
+  async call<T>(attempt: (ctx: CallContext) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const { timeoutMs } = this.settings
+    const once = (outer: AbortSignal) =>
+      this.timeout.execute(async ({ signal: callSignal }) => {
+        try {
+          return await attempt({ signal: callSignal })
+        } catch (err) {
+          // The call was abandoned because our timeout fired, not because the caller left.
+          if (callSignal.aborted && !outer.aborted) throw new DependencyTimeoutError(this.name, timeoutMs)
+          throw err
+        }
+      }, outer)
+    const guarded = (outer: AbortSignal) =>
+      this.breaker.execute(({ signal: s }) => this.retry.execute(({ signal: r }) => once(r), s), outer)
+    try {
+      const bulkhead = this.bulkhead
+      return bulkhead ? await bulkhead.execute(({ signal: s }) => guarded(s), signal) : await guarded(signal)
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      throw new DependencyFailure(this.name, failureKind(err), err)
+    }
+  }
+}
+
+function failureKind(err: unknown): FailureKind {
+  if (isBrokenCircuitError(err)) return 'CIRCUIT_OPEN'
+  if (isBulkheadRejectedError(err)) return 'BUSY'
+  if (err instanceof DependencyTimeoutError || field(err, 'code') === 'ETIMEDOUT') return 'TIMEOUT'
+  return 'ERROR'
+}

@@ -1,0 +1,190 @@
+/**
+ * Loads scenario files (YAML or JSON), validates them with the {@link Scenario} schema and reports
+ * every problem of every file, each positioned in its source, so one `chaos validate` run shows
+ * everything there is to fix.
+ */
+import { readFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path'
+import { BLAST_RADII, FAULT_TYPES, MAX_EXPERIMENT_SECONDS } from '../protocol/schemas.js'
+import {
+  formatProblem,
+  getIn,
+  validateDocument,
+  type HintFor,
+  type Problem,
+  type RawProblem,
+} from './document.js'
+import { CATEGORIES, Scenario } from './schema.js'
+
+export { formatProblem, type Problem }
+
+/** File extensions read as scenarios. `*.schema.json` files are never scenarios. */
+export const SCENARIO_EXTENSIONS = ['.yaml', '.yml', '.json'] as const
+
+/** True for a path that names a scenario file by its extension. */
+export function isScenarioFileName(name: string): boolean {
+  return SCENARIO_EXTENSIONS.some((ext) => name.endsWith(ext)) && !name.endsWith('.schema.json')
+}
+
+/** A validated scenario and where it came from. */
+export interface LoadedScenario {
+  /** Absolute path of the file. */
+  file: string
+  /** The path as shown to the user (relative to the working directory when inside it). */
+  display: string
+  scenario: Scenario
+}
+
+export interface LoadResult {
+  scenarios: LoadedScenario[]
+  problems: Problem[]
+}
+
+/** Example values for the parameters each fault type requires, used in hints. */
+const PARAMETER_EXAMPLES: Record<string, string> = {
+  latency_ms: '2000',
+  timeout_ms: '10000',
+  exception_class: 'ConnectionError',
+  rate_limit_requests: '10',
+  rate_limit_window_seconds: '60',
+  probability: '0.3',
+  fault_type: 'LATENCY',
+}
+
+const FIELD_HINTS: Record<string, string> = {
+  id: 'a unique snake_case id, e.g. network_latency',
+  name: 'a short human name, e.g. Network Latency',
+  category: `one of ${CATEGORIES.join(', ')}`,
+  target_service:
+    'a wrapped dependency, e.g. pms_adapter, whatsapp_client, gmail_client, database, session_store',
+  duration_seconds: `a number of seconds, more than 0 and at most ${MAX_EXPERIMENT_SECONDS} (30 minutes)`,
+  steady_state_hypothesis: 'the sentence the experiment tests, e.g. "P95 latency < 2x baseline"',
+  fault_config: `a mapping with fault_type (${FAULT_TYPES.join(', ')}), probability and its parameters`,
+  probability: 'a probability between 0 and 1, e.g. 0.3 for 30 %',
+  blast_radius: `one of ${BLAST_RADII.join(', ')}; start with SINGLE_REQUEST (guide section 4)`,
+  latency_ms: 'whole milliseconds, e.g. 2000',
+  latency_jitter_ms: 'whole milliseconds of jitter, e.g. 500',
+  timeout_ms: 'whole milliseconds, e.g. 10000',
+  exception_class: 'an error name such as ConnectionError',
+  rate_limit_requests: 'a whole number of calls per window, e.g. 10',
+  rate_limit_window_seconds: 'the window length in seconds, e.g. 60',
+  enabled: 'true or false',
+  checks: 'a list of checks such as "error_rate < 5% during" (docs/checks.md)',
+  check: 'measure op bound phase, e.g. "error_rate < 5% during" (docs/checks.md)',
+  max_error_rate: 'a ratio above 0 and at most 0.5 (safety may only be tightened)',
+  min_availability: 'a ratio of at least 0.5 and below 1 (safety may only be tightened)',
+  tags: 'a list of strings',
+  path: 'a request path starting with /, e.g. /api/availability',
+  method: 'GET, POST, PUT, PATCH or DELETE',
+  weight: 'a positive whole number (relative share of the workload)',
+}
+
+const scenarioHints: HintFor = (p: RawProblem, data: unknown) => {
+  if (p.hint) return p.hint
+  const field = [...p.path].reverse().find((part): part is string => typeof part === 'string')
+  if (field === undefined) return 'each entry of checks is a string or {name, check}'
+  if (p.missing && p.path[0] === 'fault_config') {
+    const faultType = getIn(data, ['fault_config', 'fault_type'])
+    const example = PARAMETER_EXAMPLES[field]
+    const who = typeof faultType === 'string' ? `${faultType} faults need` : 'add'
+    return example ? `${who} ${field}, e.g. ${field}: ${example}` : `${who} ${field}`
+  }
+  if (p.missing) return `add ${field}: ${FIELD_HINTS[field] ?? 'see docs/scenario-format.md'}`
+  return FIELD_HINTS[field] ?? 'see docs/scenario-format.md'
+}
+
+/** Parses and validates one scenario file's text. `file` is the absolute path, `display` what users see. */
+export function parseScenario(
+  text: string,
+  file: string,
+  display: string = file,
+): { scenario?: Scenario; problems: Problem[]; locateId: () => Problem } {
+  const doc = validateDocument(text, display, Scenario, { hintFor: scenarioHints, what: 'one scenario' })
+  const locateId = () => doc.locate({ path: ['id'], message: '' })
+  const problems = [...doc.problems]
+  // A built-in layout puts each scenario under its category's directory; a mismatch is a mistake.
+  const parent = basename(dirname(file))
+  const category = getIn(doc.data, ['category'])
+  if (
+    typeof category === 'string' &&
+    (CATEGORIES as readonly string[]).includes(parent) &&
+    (CATEGORIES as readonly string[]).includes(category) &&
+    parent !== category
+  ) {
+    problems.push(
+      doc.locate({
+        path: ['category'],
+        message: `is "${category}" but the file is in the "${parent}" directory`,
+        hint: `move the file to ${category}/ or set category: ${parent}`,
+      }),
+    )
+  }
+  if (problems.length > 0 || doc.value === undefined) return { problems, locateId }
+  return { scenario: doc.value, problems, locateId }
+}
+
+/** How a path is shown: relative to `cwd` when inside it, absolute otherwise. */
+export function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
+}
+
+/**
+ * Loads and validates scenario files (in the given order). Every problem of every file is
+ * collected, including ids used by more than one file.
+ */
+export async function loadScenarioFiles(
+  files: readonly string[],
+  options: { cwd: string },
+): Promise<LoadResult> {
+  const absolute = [...new Set(files.map((f) => resolve(options.cwd, f)))]
+  const texts = await Promise.all(
+    absolute.map(async (file) => {
+      try {
+        return { file, text: await readFile(file, 'utf8') }
+      } catch (err) {
+        return { file, error: err as NodeJS.ErrnoException }
+      }
+    }),
+  )
+  const scenarios: LoadedScenario[] = []
+  const problems: Problem[] = []
+  const seen = new Map<string, Problem>()
+  for (const entry of texts) {
+    const display = displayPath(entry.file, options.cwd)
+    if (entry.error) {
+      const reason = entry.error.code === 'ENOENT' ? 'no such file' : entry.error.message
+      problems.push({
+        file: display,
+        line: 1,
+        col: 1,
+        field: '',
+        message: `cannot read: ${reason}`,
+        hint: 'check the path',
+      })
+      continue
+    }
+    const parsed = parseScenario(entry.text ?? '', entry.file, display)
+    problems.push(...parsed.problems)
+    if (!parsed.scenario) continue
+    const id = parsed.scenario.id
+    const first = seen.get(id)
+    if (first) {
+      const here = parsed.locateId()
+      problems.push({
+        ...here,
+        message: `duplicate id "${id}" (also in ${first.file}:${first.line}:${first.col})`,
+        hint: 'scenario ids must be unique across every loaded directory; rename one',
+      })
+      continue
+    }
+    seen.set(id, parsed.locateId())
+    scenarios.push({ file: entry.file, display, scenario: parsed.scenario })
+  }
+  return { scenarios, problems }
+}
+
+/** Every problem, one formatted line each. */
+export function formatProblems(problems: readonly Problem[]): string[] {
+  return problems.map(formatProblem)
+}

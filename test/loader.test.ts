@@ -1,0 +1,488 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InvalidInputError } from '../src/errors.js'
+import {
+  BUILTIN_ORDER,
+  findScenarioFiles,
+  loadCatalogue,
+  packageRoot,
+  resolveSelection,
+} from '../src/scenario/catalogue.js'
+import { formatProblem, loadScenarioFiles, parseScenario, type Problem } from '../src/scenario/loader.js'
+
+const fixtures = join(import.meta.dirname, 'fixtures')
+const cwd = join(import.meta.dirname, '..')
+
+/** A minimal valid scenario; `patch` lines replace whole lines by their key. */
+const VALID = `id: probe_latency
+name: Probe latency
+category: network
+target_service: pms_adapter
+duration_seconds: 60
+steady_state_hypothesis: P95 latency < 2x baseline
+fault_config:
+  fault_type: LATENCY
+  probability: 0.3
+  latency_ms: 2000
+checks:
+  - latency_p95_ms < 2x baseline during
+`
+
+function problemsOf(text: string, file = '/x/probe.yaml'): Problem[] {
+  return parseScenario(text, file, 'probe.yaml').problems
+}
+
+/** 1-based line and column of the first occurrence of `needle` in `text`. */
+function position(text: string, needle: string, offset = 0): { line: number; col: number } {
+  const index = text.indexOf(needle)
+  if (index < 0) throw new Error(`${needle} not in text`)
+  const before = text.slice(0, index + offset)
+  const lines = before.split('\n')
+  return { line: lines.length, col: lines[lines.length - 1]!.length + 1 }
+}
+
+describe('parseScenario: valid files', () => {
+  it('loads a scenario and applies the defaults', () => {
+    const { scenario, problems } = parseScenario(VALID, '/x/probe.yaml')
+    expect(problems).toEqual([])
+    expect(scenario?.fault_config).toEqual({
+      fault_type: 'LATENCY',
+      probability: 0.3,
+      latency_ms: 2000,
+      latency_jitter_ms: 0,
+      blast_radius: 'SINGLE_SERVICE',
+      enabled: true,
+    })
+    expect(scenario?.description).toBe('')
+    expect(scenario?.tags).toEqual([])
+    expect(scenario?.checks[0]).toMatchObject({
+      name: 'latency_p95_ms < 2x baseline during',
+      bound: { kind: 'baseline', factor: 2 },
+      phase: 'during',
+    })
+  })
+
+  it('loads the same scenario written as JSON', () => {
+    const json = JSON.stringify(parseScenarioInput(VALID), null, '\t')
+    const { scenario, problems } = parseScenario(json, '/x/probe.json')
+    expect(problems).toEqual([])
+    expect(scenario?.id).toBe('probe_latency')
+  })
+
+  it('accepts named checks, safety, workload and tags', () => {
+    const text = VALID.replace(
+      '  - latency_p95_ms < 2x baseline during\n',
+      `  - name: p95 bounded
+    check: latency_p95_ms < 2x baseline during
+safety:
+  max_error_rate: 0.2
+workload:
+  requests:
+    - path: /api/availability?check_in=2030-01-01&check_out=2030-01-02
+tags: [network, latency]
+`,
+    )
+    const { scenario, problems } = parseScenario(text, '/x/probe.yaml')
+    expect(problems).toEqual([])
+    expect(scenario?.checks[0]?.name).toBe('p95 bounded')
+    expect(scenario?.safety).toEqual({ max_error_rate: 0.2 })
+    expect(scenario?.workload?.requests[0]).toMatchObject({ method: 'GET', weight: 1 })
+  })
+})
+
+function parseScenarioInput(yamlText: string): unknown {
+  // The loader's own YAML parser would make this circular; the fixture is simple enough for a literal.
+  return {
+    id: 'probe_latency',
+    name: 'Probe latency',
+    category: 'network',
+    target_service: 'pms_adapter',
+    duration_seconds: 60,
+    steady_state_hypothesis: yamlText.split('\n')[5]!.slice('steady_state_hypothesis: '.length),
+    fault_config: { fault_type: 'LATENCY', probability: 0.3, latency_ms: 2000 },
+    checks: ['latency_p95_ms < 2x baseline during'],
+  }
+}
+
+describe('parseScenario: problems, each positioned', () => {
+  it('points an unknown top-level key at the key, with a suggestion', () => {
+    const text = VALID + 'latencyms: 3\n'
+    expect(problemsOf(text)).toEqual([
+      {
+        file: 'probe.yaml',
+        ...position(text, 'latencyms'),
+        field: 'latencyms',
+        message: 'unknown field "latencyms"',
+        hint: 'allowed here: id, name, description, category, target_service, duration_seconds, steady_state_hypothesis, fault_config, checks, safety, workload, tags',
+      },
+    ])
+  })
+
+  it('suggests the fault parameter closest to a typo inside fault_config', () => {
+    const text = VALID.replace('  latency_ms: 2000', '  latency_ms: 2000\n  latency_jiter_ms: 5')
+    const [p] = problemsOf(text)
+    expect(p).toMatchObject({
+      ...position(text, 'latency_jiter_ms'),
+      field: 'fault_config.latency_jiter_ms',
+      hint: 'did you mean "latency_jitter_ms"?',
+    })
+  })
+
+  it.each([
+    ['LATENCY', 'latency_ms', '  latency_ms: 2000'],
+    ['EXCEPTION', 'exception_class', ''],
+    ['TIMEOUT', 'timeout_ms', ''],
+    ['RATE_LIMIT', 'rate_limit_requests', '  rate_limit_window_seconds: 60'],
+  ])('reports a %s fault without %s at fault_config', (faultType, field, keep) => {
+    const text = VALID.replace(
+      '  fault_type: LATENCY\n  probability: 0.3\n  latency_ms: 2000\n',
+      `  fault_type: ${faultType}\n  probability: 0.3\n${keep && field !== 'latency_ms' ? keep + '\n' : ''}`,
+    )
+    const problems = problemsOf(text)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatchObject({
+      ...position(text, 'fault_config'),
+      field: `fault_config.${field}`,
+      message: 'missing required field',
+    })
+    expect(problems[0]!.hint).toContain(`${faultType} faults need ${field}, e.g. ${field}:`)
+  })
+
+  it('reports an unknown fault type with a suggestion', () => {
+    const text = VALID.replace('fault_type: LATENCY', 'fault_type: LATENCYY')
+    expect(problemsOf(text)[0]).toMatchObject({
+      ...position(text, 'LATENCYY'),
+      field: 'fault_config.fault_type',
+      message: '"LATENCYY" is not a valid fault_type',
+    })
+    expect(problemsOf(text)[0]!.hint).toMatch(/^did you mean LATENCY\?/)
+  })
+
+  it('reports probability 1.5 and a 2-hour duration at their values', () => {
+    const text = VALID.replace('probability: 0.3', 'probability: 1.5').replace(
+      'duration_seconds: 60',
+      'duration_seconds: 7200',
+    )
+    const problems = problemsOf(text)
+    expect(problems.map((p) => [p.field, p.line, p.col, p.message])).toEqual([
+      [
+        'duration_seconds',
+        position(text, '7200').line,
+        position(text, '7200').col,
+        'must be at most 1800 (30 minutes, guide section 7)',
+      ],
+      [
+        'fault_config.probability',
+        position(text, '1.5').line,
+        position(text, '1.5').col,
+        'must be at most 1',
+      ],
+    ])
+    expect(problems[1]!.hint).toContain('between 0 and 1')
+  })
+
+  it('reports a wrong type with what was found', () => {
+    const text = VALID.replace('duration_seconds: 60', 'duration_seconds: 2h')
+    expect(problemsOf(text)[0]).toMatchObject({
+      field: 'duration_seconds',
+      message: 'expected number, got a string ("2h")',
+    })
+  })
+
+  it.each([
+    ['plain', 'error_rate < 5% durin', 0],
+    ['double-quoted', '"error_rate < 5% durin"', 1],
+    ['single-quoted', "'error_rate < 5% durin'", 1],
+  ])('adds the check column inside a %s scalar to its position', (_kind, written, quote) => {
+    const text = VALID.replace('latency_p95_ms < 2x baseline during', written)
+    const [p] = problemsOf(text)
+    const start = position(text, written)
+    expect(p).toEqual({
+      file: 'probe.yaml',
+      line: start.line,
+      col: start.col + quote + 'error_rate < 5% '.length,
+      field: 'checks[0]',
+      message: 'unknown phase "durin"',
+      hint: 'end the check with when it applies: before, during or after',
+    })
+  })
+
+  it('shows the grammar error of a named check, not the union error', () => {
+    const text = VALID.replace(
+      '  - latency_p95_ms < 2x baseline during',
+      '  - name: p95\n    check: latency_p95 < 2x baseline during',
+    )
+    expect(problemsOf(text)).toEqual([
+      expect.objectContaining({
+        ...position(text, 'latency_p95 <'),
+        field: 'checks[0].check',
+        message: 'unknown measure "latency_p95"',
+      }),
+    ])
+  })
+
+  it('reports a named check without its expression, and a check of the wrong type', () => {
+    const text = VALID.replace('  - latency_p95_ms < 2x baseline during', '  - name: p95\n  - 42')
+    expect(problemsOf(text).map((p) => [p.field, p.message])).toEqual([
+      ['checks[0].check', 'missing required field'],
+      ['checks[1]', 'expected string or object, got a number (42)'],
+    ])
+  })
+
+  it('reports an empty check list', () => {
+    const text = VALID.replace('checks:\n  - latency_p95_ms < 2x baseline during\n', 'checks: []\n')
+    expect(problemsOf(text)[0]).toMatchObject({
+      field: 'checks',
+      message: 'needs at least one check to make the hypothesis measurable',
+    })
+  })
+
+  it('collects every problem of a file at once, in source order', () => {
+    const text = VALID.replace('category: network', 'category: netwrk')
+      .replace('probability: 0.3', 'probability: -1')
+      .replace('latency_p95_ms < 2x', 'latency_p95_ms ~ 2x')
+      .concat('extra: 1\n')
+    const problems = problemsOf(text)
+    expect(problems.map((p) => p.field)).toEqual([
+      'category',
+      'fault_config.probability',
+      'checks[0]',
+      'extra',
+    ])
+    expect(problems[0]!.hint).toBe('did you mean network?')
+    expect(problems.map((p) => p.line)).toEqual([...problems.map((p) => p.line)].sort((a, b) => a - b))
+  })
+
+  it('reports a missing top-level field at the start of the file', () => {
+    const text = VALID.replace('target_service: pms_adapter\n', '')
+    expect(problemsOf(text)[0]).toMatchObject({
+      line: 1,
+      col: 1,
+      field: 'target_service',
+      message: 'missing required field',
+    })
+  })
+
+  it.each([
+    ['a tab indent', VALID.replace('  probability', '\tprobability'), 'Tabs', 'indent with spaces'],
+    ['a duplicate key', VALID + 'id: again\n', 'unique', 'each field may appear once'],
+    ['two documents', VALID + '---\n' + VALID, 'multiple documents', 'one scenario per file'],
+    [
+      'an unclosed flow sequence',
+      VALID.replace('latency_ms: 2000', 'latency_ms: [2000'),
+      'Flow sequence',
+      'indentation',
+    ],
+  ])('reports YAML syntax errors (%s) with their position', (_name, text, message, hint) => {
+    const problems = problemsOf(text)
+    expect(problems.length).toBeGreaterThan(0)
+    expect(problems[0]!.message).toMatch(/^YAML syntax error: /)
+    expect(problems[0]!.message).toContain(message)
+    expect(problems[0]!.hint).toContain(hint)
+    expect(problems[0]!.line).toBeGreaterThan(1)
+  })
+
+  it('reports an empty file and a file that is not a mapping', () => {
+    expect(problemsOf('')[0]).toMatchObject({ line: 1, col: 1, message: 'file is empty' })
+    expect(problemsOf('# nothing\n')[0]).toMatchObject({ message: 'file is empty' })
+    expect(problemsOf('- a\n- b\n')[0]).toMatchObject({ message: 'expected a mapping of fields, got a list' })
+  })
+
+  it('reports a category that does not match the category directory', () => {
+    const problems = parseScenario(VALID, '/repo/scenarios/pms/probe.yaml', 'probe.yaml').problems
+    expect(problems).toEqual([
+      expect.objectContaining({
+        field: 'category',
+        message: 'is "network" but the file is in the "pms" directory',
+        hint: 'move the file to network/ or set category: pms',
+      }),
+    ])
+  })
+
+  it('formats a problem as one line: file:line:col field: message (hint: ...)', () => {
+    expect(
+      formatProblem({
+        file: 'a.yaml',
+        line: 3,
+        col: 7,
+        field: 'fault_config.probability',
+        message: 'must be at most 1',
+        hint: 'x',
+      }),
+    ).toBe('a.yaml:3:7 fault_config.probability: must be at most 1 (hint: x)')
+    expect(formatProblem({ file: 'a.yaml', line: 1, col: 1, field: '', message: 'file is empty' })).toBe(
+      'a.yaml:1:1 file is empty',
+    )
+  })
+})
+
+describe('loadScenarioFiles', () => {
+  it('reports every broken fixture, each with its own problem', async () => {
+    const files = await findScenarioFiles(join(fixtures, 'broken'))
+    const { scenarios, problems } = await loadScenarioFiles(files, { cwd })
+    expect(scenarios).toEqual([])
+    const byFile = new Map(
+      problems.map((p) => [p.file.replace('test/fixtures/broken/', ''), formatProblem(p)]),
+    )
+    expect(problems).toHaveLength(files.length)
+    expect(byFile.get('bad-yaml.yaml')).toMatch(
+      /^test\/fixtures\/broken\/bad-yaml\.yaml:\d+:\d+ YAML syntax error/,
+    )
+    expect(byFile.get('unknown-key.yaml')).toMatch(
+      /:12:3 fault_config\.latencyms: unknown field "latencyms" \(hint: did you mean "latency_ms"\?\)$/,
+    )
+    expect(byFile.get('latency-without-latency-ms.yaml')).toMatch(
+      /:8:1 fault_config\.latency_ms: missing required field/,
+    )
+    expect(byFile.get('exception-without-class.yaml')).toMatch(
+      /:8:1 fault_config\.exception_class: missing required field/,
+    )
+    expect(byFile.get('timeout-without-timeout-ms.yaml')).toMatch(
+      /:8:1 fault_config\.timeout_ms: missing required field/,
+    )
+    expect(byFile.get('rate-limit-without-requests.yaml')).toMatch(
+      /:8:1 fault_config\.rate_limit_requests: missing required field/,
+    )
+    expect(byFile.get('probability-1.5.yaml')).toMatch(/:10:16 fault_config\.probability: must be at most 1/)
+    expect(byFile.get('duration-2h.yaml')).toMatch(/:6:19 duration_seconds: must be at most 1800/)
+    expect(byFile.get('bad-check.yaml')).toMatch(/:13:23 checks\[0\]: unknown phase "durin"/)
+    const json = await readFile(join(fixtures, 'broken', 'bad-check.json'), 'utf8')
+    const at = position(json, '"latency_p95_ms < 3 parsecs during"', 1 + 'latency_p95_ms < 3 '.length)
+    expect(byFile.get('bad-check.json')).toContain(
+      `bad-check.json:${at.line}:${at.col} checks[1].check: unknown phase "parsecs"`,
+    )
+  })
+
+  it('reports ids used by two files, and unreadable files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chaos-loader-'))
+    try {
+      await writeFile(join(dir, 'a.yaml'), VALID)
+      await writeFile(join(dir, 'b.yaml'), '# copy\n' + VALID)
+      const { scenarios, problems } = await loadScenarioFiles(
+        [join(dir, 'a.yaml'), join(dir, 'b.yaml'), join(dir, 'missing.yaml')],
+        { cwd: dir },
+      )
+      expect(scenarios.map((s) => s.display)).toEqual(['a.yaml'])
+      expect(problems.map(formatProblem)).toEqual([
+        'b.yaml:2:5 id: duplicate id "probe_latency" (also in a.yaml:1:5) (hint: scenario ids must be unique across every loaded directory; rename one)',
+        'missing.yaml:1:1 cannot read: no such file (hint: check the path)',
+      ])
+    } finally {
+      await rm(dir, { recursive: true })
+    }
+  })
+})
+
+describe('catalogue', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'chaos-catalogue-'))
+    const write = async (category: string, id: string, extra = '') => {
+      await mkdir(join(dir, category), { recursive: true })
+      const text = VALID.replace('id: probe_latency', `id: ${id}`).replace(
+        'category: network',
+        `category: ${category}`,
+      )
+      await writeFile(join(dir, category, `${id}.yaml`), text + extra)
+    }
+    // Written out of order on purpose: the catalogue orders by category, then guide numbering, then id.
+    await write('pms', 'pms_slow_response')
+    await write('pms', 'pms_api_failure')
+    await write('pms', 'aaa_custom_pms')
+    await write('network', 'network_timeout')
+    await write('network', 'network_latency')
+    await writeFile(join(dir, 'scenario.schema.json'), '{}')
+    await mkdir(join(dir, '.hidden'))
+    await writeFile(join(dir, '.hidden', 'ignored.yaml'), 'not: a scenario')
+  })
+  afterAll(async () => rm(dir, { recursive: true }))
+
+  const load = () => loadCatalogue({ cwd: dir, builtin: false, dirs: [dir] })
+
+  it('finds the package root and the built-in directory from the sources', () => {
+    expect(packageRoot()).toBe(cwd)
+    expect(BUILTIN_ORDER).toHaveLength(27)
+    expect(new Set(BUILTIN_ORDER).size).toBe(27)
+  })
+
+  it('loads scenario files only (not schemas, not hidden directories), in catalogue order', async () => {
+    const catalogue = await load()
+    expect(catalogue.problems).toEqual([])
+    expect(catalogue.scenarios.map((s) => s.scenario.id)).toEqual([
+      'network_latency',
+      'network_timeout',
+      'pms_api_failure',
+      'pms_slow_response',
+      'aaa_custom_pms',
+    ])
+  })
+
+  it('resolves categories, ids, files, directories and all, in the order given, without duplicates', async () => {
+    const catalogue = await load()
+    const ids = async (...words: string[]) =>
+      (await resolveSelection(catalogue, words, { cwd: dir })).map((s) => s.scenario.id)
+    expect(await ids('pms')).toEqual(['pms_api_failure', 'pms_slow_response', 'aaa_custom_pms'])
+    expect(await ids('pms_slow_response', 'network')).toEqual([
+      'pms_slow_response',
+      'network_latency',
+      'network_timeout',
+    ])
+    expect(await ids('network', 'network_latency', 'all')).toEqual([
+      'network_latency',
+      'network_timeout',
+      'pms_api_failure',
+      'pms_slow_response',
+      'aaa_custom_pms',
+    ])
+    expect(await ids('./network/network_timeout.yaml')).toEqual(['network_timeout'])
+    expect(await ids('network')).toEqual(await ids('network/'))
+  })
+
+  it('loads and validates a file outside the catalogue', async () => {
+    const catalogue = await load()
+    const outside = join(fixtures, 'user-scenarios', 'whatsapp-latency.yaml')
+    const picked = await resolveSelection(catalogue, [outside], { cwd: dir })
+    expect(picked.map((s) => s.scenario.id)).toEqual(['custom_latency_test'])
+    const broken = join(fixtures, 'broken', 'probability-1.5.yaml')
+    await expect(resolveSelection(catalogue, [broken], { cwd: dir })).rejects.toMatchObject({
+      exitCode: 2,
+      details: [
+        expect.stringMatching(/probability-1\.5\.yaml:10:16 fault_config\.probability: must be at most 1/),
+      ],
+    })
+  })
+
+  it('rejects unknown words with "did you mean" and the valid categories', async () => {
+    const catalogue = await load()
+    const err = (await resolveSelection(catalogue, ['netwrk'], { cwd: dir }).catch(
+      (e: unknown) => e,
+    )) as InvalidInputError
+    expect(err).toBeInstanceOf(InvalidInputError)
+    expect(err.exitCode).toBe(2)
+    expect(err.message).toBe('unknown selection "netwrk" (did you mean network?)')
+    expect(err.hint).toContain('network, service, database, pms, resource')
+    const two = (await resolveSelection(catalogue, ['pms_api_failur', 'zzz'], { cwd: dir }).catch(
+      (e: unknown) => e,
+    )) as InvalidInputError
+    expect(two.message).toBe('2 unknown selections')
+    expect(two.details).toEqual([
+      'unknown selection "pms_api_failur" (did you mean pms_api_failure?)',
+      'unknown selection "zzz"',
+    ])
+    await expect(resolveSelection(catalogue, ['nope/missing.yaml'], { cwd: dir })).rejects.toMatchObject({
+      exitCode: 2,
+    })
+    await expect(resolveSelection(catalogue, ['resource'], { cwd: dir })).rejects.toThrow(
+      /no scenarios match resource/,
+    )
+    await expect(resolveSelection(catalogue, [], { cwd: dir })).rejects.toThrow(/nothing selected/)
+  })
+
+  it('rejects an extra directory that does not exist', async () => {
+    await expect(loadCatalogue({ cwd: dir, builtin: false, dirs: ['nope'] })).rejects.toThrow(
+      /scenario directory nope does not exist/,
+    )
+  })
+})

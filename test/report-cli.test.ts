@@ -1,0 +1,193 @@
+/**
+ * `chaos report latest|list|show` through the real compiled CLI (bin/run.js runs dist/), on a
+ * reports directory written by the store. Build first: npx tsc -p tsconfig.build.json
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunRecord } from '../src/record.js'
+import { withAnalysis } from '../reports/interpretation.js'
+import { serializeRecord } from '../reports/json.js'
+import { ReportStore } from '../reports/store.js'
+import type { RunSummary } from '../reports/summary.js'
+import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
+
+const root = join(import.meta.dirname, '..')
+const bin = join(root, 'bin', 'run.js')
+
+let project: string
+let reportsDir: string
+const older = withAnalysis(runRecord())
+const newer = withAnalysis(
+  runRecord({
+    run_id: '20261129T080000Z-a1b2c3',
+    started_at: '2026-11-29T08:00:00.000Z',
+    finished_at: '2026-11-29T08:03:00.000Z',
+    selection: ['all'],
+    outcome: 'ABORTED',
+    exit_code: 3,
+    partial: true,
+    experiments: [
+      guideExperiment({ state: 'ABORTED', abort_reason: 'availability 40% below 50%' }),
+      skippedExperiment(),
+    ],
+  }),
+)
+
+function chaos(args: string[], cwd = project) {
+  return execa('node', [bin, ...args], {
+    cwd,
+    reject: false,
+    env: { NO_COLOR: '1', CHAOS_CONFIG: undefined },
+  })
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'commands', 'report', 'latest.js')))
+    throw new Error('dist/ is missing the report commands: run `npx tsc -p tsconfig.build.json` first')
+  project = await mkdtemp(join(tmpdir(), 'chaos-report-cli-'))
+  reportsDir = join(project, '.playbook', 'chaos_reports')
+  const store = new ReportStore({ dir: reportsDir })
+  await store.writeRun(older)
+  await store.writeRun(newer)
+})
+afterAll(async () => {
+  await rm(project, { recursive: true, force: true })
+})
+
+describe('chaos report latest', () => {
+  it('prints the last run as the text report (default reports dir under the cwd)', async () => {
+    const r = await chaos(['report', 'latest'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const lines = r.stdout.split('\n')
+    expect(lines[0]).toBe('Chaos run 20261129T080000Z-a1b2c3 [PARTIAL]')
+    expect(lines).toContain('Outcome: ABORTED (exit 3)')
+    expect(lines).toContain('Abort reason: availability 40% below 50%')
+    expect(lines).toContain('  - Affected Requests: 200 (20%)')
+    expect(r.stdout).toContain('📝 Action: Experiment aborted: availability 40% below 50%')
+    expect(r.stderr).toBe('')
+  })
+
+  it('prints the JSON report byte for byte with --format json', async () => {
+    const r = await chaos(['report', 'latest', '--format', 'json'])
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout + '\n').toBe(serializeRecord(newer))
+  })
+
+  it('returns the record with --json', async () => {
+    const r = await chaos(['report', 'latest', '--json'])
+    expect(r.exitCode).toBe(0)
+    expect((JSON.parse(r.stdout) as RunRecord).run_id).toBe('20261129T080000Z-a1b2c3')
+  })
+
+  it('fails with one line and exit 2 when there is no report yet', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'chaos-report-empty-'))
+    try {
+      const r = await chaos(['report', 'latest'], empty)
+      expect(r.exitCode).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr.split('\n')).toEqual([
+        `Error: no chaos run report in ${join(empty, '.playbook', 'chaos_reports')} yet`,
+        'Hint: run `chaos run` first',
+      ])
+    } finally {
+      await rm(empty, { recursive: true, force: true })
+    }
+  })
+
+  it('uses reports_dir from the config file, and --reports-dir over it', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'chaos-report-config-'))
+    try {
+      await writeFile(join(other, 'chaos.config.yaml'), 'reports_dir: ./results\n')
+      await new ReportStore({ dir: join(other, 'results') }).writeRun(older)
+      const viaConfig = await chaos(['report', 'latest', '--format', 'json'], other)
+      expect(viaConfig.exitCode, viaConfig.stderr).toBe(0)
+      expect((JSON.parse(viaConfig.stdout) as RunRecord).run_id).toBe(older.run_id)
+      const viaFlag = await chaos(
+        ['report', 'latest', '--format', 'json', '--reports-dir', reportsDir],
+        other,
+      )
+      expect((JSON.parse(viaFlag.stdout) as RunRecord).run_id).toBe(newer.run_id)
+    } finally {
+      await rm(other, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('chaos report list', () => {
+  it('shows a table of past runs, newest first', async () => {
+    const r = await chaos(['report', 'list'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(
+      /│ run_id\s+│ started\s+│ selection\s+│ outcome\s+│ experiments\s+│ passed\/failed │/,
+    )
+    const newerRow = r.stdout.indexOf('│ 20261129T080000Z-a1b2c3 │ 2026-11-29 08:00:00Z │ all')
+    const olderRow = r.stdout.indexOf('│ 20261128T112233Z-3f9a1c │ 2026-11-28 11:22:33Z │ pms')
+    expect(newerRow).toBeGreaterThan(0)
+    expect(olderRow).toBeGreaterThan(newerRow)
+    expect(r.stdout).toMatch(/ABORTED \(partial\)\s+│ 2 \(1 skipped\)\s+│ 0\/1/)
+    expect(r.stdout).toContain(`2 runs in ${reportsDir}`)
+  })
+
+  it('gives one JSON object per run with --format json, and warns about damaged files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chaos-report-list-'))
+    try {
+      await new ReportStore({ dir }).writeRun(older)
+      await writeFile(join(dir, 'torn.json'), serializeRecord(newer).slice(0, 300))
+      const r = await chaos(['report', 'list', '--format', 'json', '--reports-dir', dir])
+      expect(r.exitCode).toBe(0)
+      const runs = JSON.parse(r.stdout) as RunSummary[]
+      expect(runs.map((s) => [s.run_id, s.outcome, s.experiments, s.passed, s.failed])).toEqual([
+        [older.run_id, 'FAILED', 1, 0, 1],
+      ])
+      expect(r.stderr).toMatch(new RegExp(`^Warning: skipped ${join(dir, 'torn.json')}: not valid JSON`))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('says so when there are no runs yet', async () => {
+    const dir = join(project, 'nothing-here')
+    const r = await chaos(['report', 'list', '--reports-dir', dir])
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout).toBe(`No run reports in ${dir} yet - run \`chaos run\` first.`)
+  })
+})
+
+describe('chaos report show', () => {
+  it('finds a run by id', async () => {
+    const r = await chaos(['report', 'show', older.run_id])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe(`Chaos run ${older.run_id}`)
+    expect(r.stdout).toContain('  ❌ availability > 95% during - actual 85%, expected > 95%')
+  })
+
+  it('reads a report file by path, relative to the cwd', async () => {
+    const copy = join(project, 'exported', 'report.json')
+    await mkdir(join(project, 'exported'), { recursive: true })
+    await writeFile(copy, await readFile(join(reportsDir, '20261128T112233Z-pms.json')))
+    const r = await chaos(['report', 'show', 'exported/report.json', '--format', 'json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout + '\n').toBe(serializeRecord(older))
+  })
+
+  it('fails with exit 2 for an unknown run or a file that is not a report', async () => {
+    const unknown = await chaos(['report', 'show', 'no-such-run'])
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr.split('\n')[0]).toBe(`Error: no run report "no-such-run" in ${reportsDir}`)
+    await writeFile(join(project, 'notes.json'), '{"hello": 1}')
+    const notReport = await chaos(['report', 'show', 'notes.json'])
+    expect(notReport.exitCode).toBe(2)
+    expect(notReport.stderr).toMatch(/^Error: .*notes\.json: not a chaos run report \(/)
+    expect(notReport.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('rejects an unknown format as a usage error (exit 2)', async () => {
+    const r = await chaos(['report', 'show', older.run_id, '--format', 'yaml'])
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr).toMatch(/^Error: Expected --format=yaml to be one of: text, json/)
+  })
+})

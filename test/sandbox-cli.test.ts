@@ -1,0 +1,107 @@
+/**
+ * `chaos sandbox` through the compiled CLI (bin/run.js; `npm test` builds first), spawned with execa
+ * the way `chaos run` will spawn it: the first stdout line gives the URL, SIGINT stops it cleanly.
+ */
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { execa, type ResultPromise } from 'execa'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+function spawnSandbox(args: string[], env: Record<string, string> = {}) {
+  return execa('node', ['bin/run.js', 'sandbox', ...args], {
+    cwd: root,
+    env: { NO_COLOR: '1', CHAOS_TOKEN: '', NODE_ENV: 'test', ...env },
+    reject: false,
+  })
+}
+
+/** The first two stdout lines, read as they are printed (the process keeps running). */
+async function firstLines(child: ResultPromise): Promise<[string, string]> {
+  const lines = createInterface({ input: child.stdout! })
+  const iterator = lines[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  const second = await iterator.next()
+  return [String(first.value), String(second.value)]
+}
+
+describe('chaos sandbox', () => {
+  it('prints the listening line and the token, serves, and stops cleanly on SIGINT (exit 0)', async () => {
+    const child = spawnSandbox(['--port', '0', '--token', 'cli-token'])
+    const [first, second] = await firstLines(child)
+    const url = /^sandbox listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1]
+    expect(url, first).toBeDefined()
+    expect(second).toBe('token: cli-token')
+
+    expect((await fetch(`${url}/health`)).status).toBe(200)
+    const info = await fetch(`${url}/chaos`, { headers: { authorization: 'Bearer cli-token' } })
+    expect(info.status).toBe(200)
+    // An experiment left running is rolled back by the shutdown.
+    const started = await fetch(`${url}/chaos/experiments`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer cli-token', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'left-running',
+        target_service: 'pms_adapter',
+        fault_config: { fault_type: 'LATENCY', latency_ms: 100, probability: 1 },
+        lease_seconds: 60,
+      }),
+    })
+    expect(started.status).toBe(201)
+
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode).toBe(0)
+    // JSON log lines only: oclif may add its own warnings (e.g. about other commands) to stderr.
+    const events = String(result.stderr)
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { event: string }).event)
+    expect(events).toContain('sandbox_started')
+    expect(events).toContain('chaos_agent_closed')
+    expect(events.at(-1)).toBe('sandbox_stopped')
+    await expect(fetch(`${url}/health`)).rejects.toThrow()
+  })
+
+  it('takes the token from CHAOS_TOKEN, else generates one; SIGTERM stops it too', async () => {
+    const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token' })
+    expect((await firstLines(fromEnv))[1]).toBe('token: env-token')
+    fromEnv.kill('SIGTERM')
+    expect((await fromEnv).exitCode).toBe(0)
+
+    const generated = spawnSandbox(['--port', '0'])
+    const [first, second] = await firstLines(generated)
+    const token = /^token: (\S{20,})$/.exec(second)?.[1]
+    expect(token, second).toBeDefined()
+    const url = first.replace('sandbox listening on ', '')
+    expect((await fetch(`${url}/chaos`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+    generated.kill('SIGINT')
+    expect((await generated).exitCode).toBe(0)
+  })
+
+  it('refuses NODE_ENV=production with exit 3 and a one-line error', async () => {
+    const result = await spawnSandbox(['--port', '0', '--token', 't'], { NODE_ENV: 'production' })
+    expect(result.exitCode).toBe(3)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/^Error: the sandbox refuses to run with NODE_ENV=production$/m)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('a port already in use is a runtime error (exit 4) with a hint', async () => {
+    const blocker = createServer()
+    blocker.listen(0, '127.0.0.1')
+    await once(blocker, 'listening')
+    const { port } = blocker.address() as { port: number }
+    try {
+      const result = await spawnSandbox(['--port', String(port), '--token', 't'])
+      expect(result.exitCode).toBe(4)
+      expect(result.stderr).toContain(`Error: port ${port} on 127.0.0.1 is already in use`)
+      expect(result.stderr).toContain('Hint: pick another with --port')
+    } finally {
+      blocker.close()
+    }
+  })
+})

@@ -1,0 +1,214 @@
+/**
+ * Every fault type, started through the control endpoint exactly as the runner does, observed on a
+ * sandbox route over real HTTP; SINGLE_REQUEST scoping; and rollback leaving the service as before.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
+import {
+  availabilityPath,
+  booking,
+  call,
+  eventually,
+  getExperiment,
+  sample,
+  scrape,
+  seededRandom,
+  startExperiment,
+  stopExperiment,
+} from './sandbox-helpers.js'
+
+let sandbox: Sandbox
+let seq = 0
+let running: string | undefined
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    token: 'test-token',
+    baseLatencyMs: 0,
+    retryBaseDelayMs: 5,
+    callTimeoutMs: { session_store: 50 },
+    breakerHalfOpenAfterMs: 100,
+    outboxDrainIntervalMs: 20,
+    random: seededRandom(7),
+    defaultMetrics: false,
+  })
+})
+afterAll(() => sandbox.close())
+
+/** Starts an experiment that afterEach rolls back. */
+async function inject(target: string, fault: Record<string, unknown>): Promise<string> {
+  const id = `exp-${++seq}`
+  await startExperiment(sandbox, id, target, { probability: 1, ...fault })
+  running = id
+  return id
+}
+
+async function healthy(): Promise<boolean> {
+  const health = await call<{ status: string }>(sandbox, '/health')
+  return health.body.status === 'ok'
+}
+
+afterEach(async () => {
+  if (running) await stopExperiment(sandbox, running)
+  running = undefined
+  // Each test starts from a fully recovered service: breakers closed, outboxes drained.
+  expect(
+    await eventually(async () => (await call(sandbox, availabilityPath(3))).status === 200 && healthy()),
+  ).toBe(true)
+})
+
+describe('each fault type on a sandbox route', () => {
+  it('LATENCY on pms_adapter delays /api/availability by the injected latency', async () => {
+    const id = await inject('pms_adapter', { fault_type: 'LATENCY', latency_ms: 150 })
+    const answer = await call<{ stale: boolean }>(sandbox, availabilityPath())
+    expect(answer.status).toBe(200)
+    expect(answer.body.stale).toBe(false)
+    // A lower bound only: the answer cannot arrive before the injected delay has elapsed.
+    expect(answer.ms).toBeGreaterThanOrEqual(145)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(1)
+  })
+
+  it('EXCEPTION on pms_adapter: retried 3 times, then the booking fails with 503 naming the error', async () => {
+    const before = sample(await scrape(sandbox), 'retries_total', { target_service: 'pms_adapter' })
+    const id = await inject('pms_adapter', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'PMSServerError',
+      exception_message: 'HTTP 500 from QloApps',
+    })
+    const answer = await call(sandbox, '/api/bookings', { body: booking() })
+    expect(answer.status).toBe(503)
+    expect(answer.body).toMatchObject({ target_service: 'pms_adapter', reason: 'ERROR' })
+    expect(String(answer.body.error)).toContain('PMSServerError: HTTP 500 from QloApps')
+    const after = sample(await scrape(sandbox), 'retries_total', { target_service: 'pms_adapter' })
+    expect(after - before).toBe(3)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(4)
+  })
+
+  it('TIMEOUT on session_store is cut short by the 50 ms call timeout; the database answers instead', async () => {
+    const id = await inject('session_store', { fault_type: 'TIMEOUT', timeout_ms: 60_000 })
+    const answer = await call<{ source: string; session: { id: string } }>(sandbox, '/api/sessions/guest-42')
+    expect(answer.status).toBe(200)
+    expect(answer.body.source).toBe('database')
+    expect(answer.body.session.id).toBe('guest-42')
+    // Cooperative timeouts: each of the 4 attempts was abandoned long before the 60 s hang ended.
+    expect(answer.ms).toBeLessThan(60_000)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(4)
+  })
+
+  it('CIRCUIT_BREAK on gmail_client opens the Gmail breaker; emails are queued (degraded mode)', async () => {
+    const text0 = await scrape(sandbox)
+    await inject('gmail_client', { fault_type: 'CIRCUIT_BREAK' })
+    const reasons: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const answer = await call<{ queued: boolean; reason: string }>(sandbox, '/api/emails', {
+        body: { to: 'guest@example.com', subject: 'Booking', body: 'See you soon' },
+      })
+      expect(answer.status).toBe(202)
+      expect(answer.body.queued).toBe(true)
+      reasons.push(answer.body.reason)
+    }
+    // Calls failed after their retries (ECONNREFUSED) until 5 failures in a row (the background outbox
+    // drain's attempts count too) opened the breaker, which then answered at once.
+    expect(reasons[0]).toBe('ERROR')
+    expect(reasons.at(-1)).toBe('CIRCUIT_OPEN')
+    const text = await scrape(sandbox)
+    const trips = (t: string) => sample(t, 'circuit_breaker_trips_total', { target_service: 'gmail_client' })
+    expect(trips(text) - trips(text0)).toBeGreaterThanOrEqual(1)
+    const health = await call<{ status: string; outbox: { gmail: number } }>(sandbox, '/health')
+    expect(health.body.status).toBe('degraded')
+    expect(health.body.outbox.gmail).toBe(6)
+  })
+
+  it('RATE_LIMIT on pms_adapter: bookings beyond the limit fail with 503 after retrying the 429s', async () => {
+    await inject('pms_adapter', {
+      fault_type: 'RATE_LIMIT',
+      rate_limit_requests: 3,
+      rate_limit_window_seconds: 60,
+    })
+    const statuses: number[] = []
+    let last: Record<string, unknown> = {}
+    for (let i = 0; i < 4; i++) {
+      const answer = await call(sandbox, '/api/bookings', { body: booking(`Guest ${i}`) })
+      statuses.push(answer.status)
+      last = answer.body
+    }
+    expect(statuses).toEqual([201, 201, 201, 503])
+    expect(last).toMatchObject({ target_service: 'pms_adapter', reason: 'ERROR' })
+    expect(String(last.error)).toContain('RateLimitError')
+  })
+
+  it('RESOURCE_EXHAUSTION on database: bookings fail with 503 and the PMS reservation is compensated', async () => {
+    const rooms = async () =>
+      (await call<{ rooms: Array<{ available: number }> }>(sandbox, availabilityPath(20))).body.rooms
+    const before = await rooms()
+    await inject('database', { fault_type: 'RESOURCE_EXHAUSTION' })
+    const answer = await call(sandbox, '/api/bookings', { body: booking() })
+    expect(answer.status).toBe(503)
+    expect(answer.body).toMatchObject({ target_service: 'database' })
+    expect(String(answer.body.error)).toContain('ResourceExhaustedError')
+    expect(await rooms()).toEqual(before)
+  })
+})
+
+describe('blast radius through the inbound hook', () => {
+  it('SINGLE_REQUEST touches only requests tagged with the experiment id', async () => {
+    const id = await inject('pms_adapter', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'PMSServerError',
+      blast_radius: 'SINGLE_REQUEST',
+    })
+    const untagged = await call<{ stale: boolean }>(sandbox, availabilityPath())
+    expect(untagged.status).toBe(200)
+    expect(untagged.body.stale).toBe(false)
+    const tagged = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
+      headers: { 'x-chaos-experiment': id },
+    })
+    expect(tagged.status).toBe(200)
+    expect(tagged.body.stale).toBe(true)
+    expect(tagged.headers.get('x-cache')).toBe('STALE')
+    const otherTag = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
+      headers: { 'x-chaos-experiment': 'someone-else' },
+    })
+    expect(otherTag.body.stale).toBe(false)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(4)
+  })
+})
+
+describe('rollback', () => {
+  it('DELETE ends the fault: latency back below the injected delay, fault counters stop', async () => {
+    const id = await inject('pms_adapter', { fault_type: 'LATENCY', latency_ms: 300 })
+    const slow = await call(sandbox, availabilityPath())
+    expect(slow.ms).toBeGreaterThanOrEqual(295)
+    const stopped = await stopExperiment(sandbox, id)
+    running = undefined
+    expect(stopped.state).toBe('COMPLETED')
+    const faults = (t: string) => sample(t, 'chaos_agent_faults_injected_total')
+    const faultsAtRollback = faults(await scrape(sandbox))
+    for (let i = 0; i < 5; i++) {
+      const answer = await call<{ stale: boolean }>(sandbox, availabilityPath())
+      expect(answer.status).toBe(200)
+      expect(answer.body.stale).toBe(false)
+      expect(answer.ms).toBeLessThan(300)
+    }
+    expect(faults(await scrape(sandbox))).toBe(faultsAtRollback)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(stopped.faults_injected)
+    const info = await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer test-token' } })
+    expect(((await info.json()) as { active_experiments: unknown[] }).active_experiments).toEqual([])
+  })
+
+  it('after a breaker-opening fault is rolled back the service returns exactly to its initial health', async () => {
+    const initial = (await call(sandbox, '/health')).body
+    const id = await inject('whatsapp_client', { fault_type: 'CIRCUIT_BREAK' })
+    for (let i = 0; i < 6; i++) {
+      await call(sandbox, '/api/messages', { body: { to: '+34600111333', text: `msg ${i}` } })
+    }
+    const during = await call<{ status: string; outbox: { whatsapp: number } }>(sandbox, '/health')
+    expect(during.body.status).toBe('degraded')
+    expect(during.body.outbox.whatsapp).toBe(6)
+    await stopExperiment(sandbox, id)
+    running = undefined
+    // The breaker half-opens, the outbox drain probes it and delivers the queued messages.
+    expect(await eventually(healthy)).toBe(true)
+    expect((await call(sandbox, '/health')).body).toEqual(initial)
+  })
+})

@@ -1,0 +1,149 @@
+/**
+ * The sandbox's resilience is real: under a PMS API failure the breaker opens and availability is
+ * served from the cache; under 25 % intermittent failures retries keep the route above 99 %; under
+ * database pool exhaustion requests fail fast instead of piling up.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js'
+import {
+  availabilityPath,
+  booking,
+  call,
+  eventually,
+  getExperiment,
+  sample,
+  scrape,
+  seededRandom,
+  startExperiment,
+} from './sandbox-helpers.js'
+
+let sandbox: Sandbox | undefined
+
+async function open(options: SandboxOptions = {}): Promise<Sandbox> {
+  sandbox = await startSandbox({ token: 'test-token', baseLatencyMs: 0, defaultMetrics: false, ...options })
+  return sandbox
+}
+
+afterEach(async () => {
+  await sandbox?.close()
+  sandbox = undefined
+})
+
+describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_SERVICE)', () => {
+  it('opens the PMS breaker and keeps serving availability from the cache (200, stale)', async () => {
+    const sb = await open({ random: seededRandom(1), retryBaseDelayMs: 5 })
+    const before = await scrape(sb)
+    await startExperiment(sb, 'pms_api_failure', 'pms_adapter', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'PMSServerError',
+      exception_message: 'HTTP 500 Internal Server Error',
+      probability: 0.9,
+      blast_radius: 'SINGLE_SERVICE',
+    })
+    let stale = 0
+    const total = 100
+    for (let i = 0; i < total; i++) {
+      const answer = await call<{ stale: boolean; rooms: unknown[] }>(sb, availabilityPath())
+      expect(answer.status).toBe(200)
+      expect(answer.body.rooms).toHaveLength(3)
+      if (answer.body.stale) {
+        stale++
+        expect(answer.headers.get('x-cache')).toBe('STALE')
+      }
+    }
+    const after = await scrape(sb)
+    const pms = { target_service: 'pms_adapter' }
+    expect(
+      sample(after, 'circuit_breaker_trips_total', pms) - sample(before, 'circuit_breaker_trips_total', pms),
+    ).toBe(1)
+    expect(sample(after, 'circuit_breaker_state', pms)).toBe(2)
+    // Requests that failed all 4 attempts, and after the trip every request, came from the cache.
+    expect(stale).toBeGreaterThanOrEqual(total / 2)
+    expect(sample(after, 'cache_fallbacks_total')).toBe(stale)
+    const health = await call<{ status: string; dependencies: Record<string, string> }>(sb, '/health')
+    expect(health.body).toMatchObject({ status: 'degraded', dependencies: { pms_adapter: 'OPEN' } })
+    // Writes have no fallback: a booking fails fast while the breaker is open.
+    const write = await call(sb, '/api/bookings', { body: booking() })
+    expect(write.status).toBe(503)
+    expect(write.body).toMatchObject({ target_service: 'pms_adapter', reason: 'CIRCUIT_OPEN' })
+    expect(write.headers.get('retry-after')).toBe('1')
+  })
+})
+
+describe('pms_intermittent_failures: 25 % EXCEPTION on pms_adapter', () => {
+  it('retries keep /api/availability above 99 % fresh successes, without the cache', async () => {
+    const sb = await open({ random: seededRandom(2025) })
+    await startExperiment(sb, 'pms_intermittent_failures', 'pms_adapter', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'ConnectionError',
+      probability: 0.25,
+    })
+    const total = 300
+    let fresh = 0
+    for (let i = 0; i < total; i++) {
+      const answer = await call<{ stale: boolean }>(sb, availabilityPath(1 + (i % 60)))
+      if (answer.status === 200 && !answer.body.stale) fresh++
+    }
+    expect(fresh / total).toBeGreaterThan(0.99)
+    const experiment = await getExperiment(sb, 'pms_intermittent_failures')
+    // The faults really happened at about the configured rate, and retries absorbed them.
+    const rate = experiment.faults_injected / experiment.calls_seen
+    expect(rate).toBeGreaterThan(0.18)
+    expect(rate).toBeLessThan(0.32)
+    const text = await scrape(sb)
+    // Every injected failure was retried, except the last attempt of a request that gave up.
+    const retries = sample(text, 'retries_total', { target_service: 'pms_adapter' })
+    expect(experiment.faults_injected - retries).toBe(total - fresh)
+    expect(sample(text, 'circuit_breaker_trips_total', { target_service: 'pms_adapter' })).toBe(0)
+  })
+})
+
+describe('database_pool_exhaustion: slow queries hold every pooled connection', () => {
+  it('bookings beyond the pool and its queue fail fast with 503 instead of piling up', async () => {
+    const sb = await open()
+    const latencyMs = 600
+    await startExperiment(sb, 'database_pool_exhaustion', 'database', {
+      fault_type: 'LATENCY',
+      latency_ms: latencyMs,
+      probability: 1,
+    })
+    const concurrent = 40
+    const pending = Array.from({ length: concurrent }, (_, i) =>
+      call(sb, '/api/bookings', { body: booking(`Guest ${i}`) }),
+    )
+    // While the slow queries run, all 10 connections are checked out.
+    expect(await eventually(async () => sample(await scrape(sb), 'db_pool_in_use') === 10, 100, 10)).toBe(
+      true,
+    )
+    const answers = await Promise.all(pending)
+    expect(answers).toHaveLength(concurrent)
+    const ok = answers.filter((a) => a.status === 201)
+    const rejected = answers.filter((a) => a.status === 503)
+    // 10 run, 10 wait in the bulkhead queue, the rest are turned away at once.
+    expect(ok).toHaveLength(20)
+    expect(rejected).toHaveLength(20)
+    for (const answer of rejected) {
+      expect(answer.body).toMatchObject({ target_service: 'database', reason: 'BUSY' })
+      expect(answer.headers.get('retry-after')).toBe('1')
+      // Failing fast: a rejected booking never waited for even one slow query.
+      expect(answer.ms).toBeLessThan(latencyMs)
+    }
+    const text = await scrape(sb)
+    expect(sample(text, 'db_bulkhead_rejected_total')).toBe(20)
+    expect(sample(text, 'db_pool_in_use')).toBe(0)
+    // Rejections are load shedding, not a database failure: the breaker stays closed.
+    expect(sample(text, 'circuit_breaker_state', { target_service: 'database' })).toBe(0)
+  })
+})
+
+describe('production guard', () => {
+  it('refuses to start the agent when NODE_ENV=production', async () => {
+    await expect(
+      startSandbox({ token: 't', env: { NODE_ENV: 'production' }, defaultMetrics: false }),
+    ).rejects.toThrow(/production/)
+  })
+
+  it('refuses to start the agent without a token', async () => {
+    await expect(startSandbox({ env: {}, defaultMetrics: false })).rejects.toThrow(/token/)
+  })
+})

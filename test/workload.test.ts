@@ -1,0 +1,308 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { classifyError, createWorkload, type RequestResult, type Workload } from '../src/engine/workload.js'
+import { EXPERIMENT_HEADER } from '../src/protocol/schemas.js'
+
+interface TestServer {
+  url: string
+  /** Requests seen per path, counting only those tagged with the experiment header. */
+  tagged: Map<string, number>
+  close(): Promise<void>
+}
+
+const servers: TestServer[] = []
+const workloads: Workload[] = []
+afterEach(async () => {
+  await Promise.all(workloads.splice(0).map((w) => w.stop({ abort: true })))
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<TestServer> {
+  const tagged = new Map<string, number>()
+  const server: Server = createServer((req, res) => {
+    if (req.headers[EXPERIMENT_HEADER] === 'exp-1') tagged.set(req.url!, (tagged.get(req.url!) ?? 0) + 1)
+    handler(req, res)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const s: TestServer = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    tagged,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+  servers.push(s)
+  return s
+}
+
+function track(w: Workload): Workload {
+  workloads.push(w)
+  return w
+}
+
+/** Runs a workload for `ms` of real time, then stops it (draining). */
+async function runFor(w: Workload, ms: number): Promise<void> {
+  w.start()
+  await new Promise((r) => setTimeout(r, ms))
+  await w.stop()
+}
+
+function expectCountsAddUp(w: Workload) {
+  const c = w.counts()
+  expect(c.sent).toBe(c.successful + c.failed + c.in_flight)
+  expect(c.arrivals).toBe(c.sent + c.dropped)
+  expect(Object.values(c.failures_by_class).reduce((a, b) => a + b, 0)).toBe(c.failed)
+}
+
+describe('workload generator against a real HTTP server', () => {
+  it('sends exactly what the server counts, per weighted path, tagged with the experiment header', async () => {
+    const server = await startServer((_req, res) => res.end('ok'))
+    const results: RequestResult[] = []
+    // A deterministic weighted choice: cycles through [0, 0.25, 0.5, 0.75).
+    let n = 0
+    const w = track(
+      createWorkload({
+        target: server.url,
+        requests: [
+          { path: '/a', weight: 1 },
+          { method: 'POST', path: '/b', weight: 3, body: { x: 1 } },
+        ],
+        rate: 200,
+        headers: { [EXPERIMENT_HEADER]: 'exp-1' },
+        random: () => (n++ % 4) / 4,
+        onResult: (r) => results.push(r),
+      }),
+    )
+    await runFor(w, 400)
+    const c = w.counts()
+    expect(c.sent).toBeGreaterThan(20)
+    expect(c).toMatchObject({ in_flight: 0, failed: 0, dropped: 0, successful: c.sent })
+    expect(results).toHaveLength(c.sent)
+    const served = [...server.tagged.values()].reduce((a, b) => a + b, 0)
+    expect(served).toBe(c.sent)
+    const byPath = (p: string) => results.filter((r) => r.path === p).length
+    expect(server.tagged.get('/a')).toBe(byPath('/a'))
+    expect(server.tagged.get('/b')).toBe(byPath('/b'))
+    // Weights 1:3 with the cyclic random source: exactly one in four goes to /a.
+    expect(byPath('/a')).toBe(Math.ceil(c.sent / 4))
+    expectCountsAddUp(w)
+  })
+
+  it('measures latency of a server delaying 50 ms at about 50 ms p50', async () => {
+    const server = await startServer((_req, res) => setTimeout(() => res.end('ok'), 50))
+    const w = track(createWorkload({ target: server.url, requests: [{ path: '/slow' }], rate: 100 }))
+    const c0 = w.start()
+    await new Promise((r) => setTimeout(r, 500))
+    await w.stop()
+    const s = w.summarySince(c0)
+    expect(s.total_requests).toBe(s.sent)
+    // Latency can never be below the server's delay; the upper bound is generous (CI machines are slow).
+    expect(s.latency_ms.p50!).toBeGreaterThanOrEqual(49)
+    expect(s.latency_ms.p50! / 50).toBeLessThan(2)
+    expect(s.latency_ms.max!).toBeGreaterThanOrEqual(s.latency_ms.p99!)
+    expect(s.success_latency_ms?.p50).toBe(s.latency_ms.p50)
+  })
+
+  it('classifies HTTP failures by status and treats 2xx/3xx as success', async () => {
+    const server = await startServer((req, res) => {
+      if (req.url === '/fail') res.writeHead(503).end()
+      else if (req.url === '/missing') res.writeHead(404).end()
+      else if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end()
+      else res.writeHead(204).end()
+    })
+    const results: RequestResult[] = []
+    let n = 0
+    const w = track(
+      createWorkload({
+        target: server.url,
+        requests: [{ path: '/fail' }, { path: '/missing' }, { path: '/moved' }, { path: '/ok' }],
+        rate: 200,
+        random: () => (n++ % 4) / 4,
+        onResult: (r) => results.push(r),
+      }),
+    )
+    await runFor(w, 300)
+    const c = w.counts()
+    const count = (p: string) => results.filter((r) => r.path === p).length
+    expect(c.failures_by_class).toEqual({ HTTP_503: count('/fail'), HTTP_404: count('/missing') })
+    expect(c.successful).toBe(count('/moved') + count('/ok'))
+    expect(results.find((r) => r.path === '/fail')).toMatchObject({
+      ok: false,
+      status: 503,
+      failure: 'HTTP_503',
+    })
+    expect(results.find((r) => r.path === '/moved')).toMatchObject({ ok: true, status: 302, failure: null })
+    expectCountsAddUp(w)
+  })
+
+  it('classifies requests without a response within the timeout as TIMEOUT', async () => {
+    const server = await startServer(() => {
+      /* never answers */
+    })
+    const results: RequestResult[] = []
+    const w = track(
+      createWorkload({
+        target: server.url,
+        requests: [{ path: '/hang' }],
+        rate: 50,
+        timeoutMs: 150,
+        onResult: (r) => results.push(r),
+      }),
+    )
+    await runFor(w, 200)
+    const c = w.counts()
+    expect(c.sent).toBeGreaterThan(0)
+    expect(c).toMatchObject({
+      successful: 0,
+      failed: c.sent,
+      in_flight: 0,
+      failures_by_class: { TIMEOUT: c.sent },
+    })
+    // Time to fail is the timeout (from send), never less.
+    for (const r of results) expect(r.latencyMs).toBeGreaterThanOrEqual(150)
+  })
+
+  it('classifies a body that stalls mid-response as TIMEOUT too', async () => {
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '10' })
+      res.write('abc') // and never the rest
+    })
+    const w = track(
+      createWorkload({ target: server.url, requests: [{ path: '/' }], rate: 20, timeoutMs: 150 }),
+    )
+    await runFor(w, 100)
+    const c = w.counts()
+    expect(c.sent).toBeGreaterThan(0)
+    expect(c.failures_by_class).toEqual({ TIMEOUT: c.sent })
+  })
+
+  it('classifies connection refused and connection reset as CONNECTION', async () => {
+    const reset = await startServer((req) => req.socket.destroy())
+    // A port that was just free: nothing listens there any more.
+    const gone = await startServer(() => {})
+    await servers.pop()!.close()
+    for (const target of [gone.url, reset.url]) {
+      const w = track(createWorkload({ target, requests: [{ path: '/' }], rate: 100, timeoutMs: 2000 }))
+      await runFor(w, 150)
+      const c = w.counts()
+      expect(c.sent).toBeGreaterThan(0)
+      expect(c.failures_by_class).toEqual({ CONNECTION: c.sent })
+      expectCountsAddUp(w)
+    }
+  })
+
+  it('drops arrivals beyond maxInFlight instead of queueing them, and counts them', async () => {
+    const server = await startServer(() => {})
+    const w = track(
+      createWorkload({
+        target: server.url,
+        requests: [{ path: '/' }],
+        rate: 200,
+        timeoutMs: 30_000,
+        maxInFlight: 5,
+      }),
+    )
+    const c0 = w.start()
+    await new Promise((r) => setTimeout(r, 200))
+    const c = w.counts()
+    expect(c.sent).toBe(5)
+    expect(c.in_flight).toBe(5)
+    expect(c.dropped).toBeGreaterThan(10)
+    expectCountsAddUp(w)
+    await w.stop({ abort: true })
+    const after = w.counts()
+    expect(after).toMatchObject({ sent: 5, in_flight: 0, failed: 5, failures_by_class: { CANCELLED: 5 } })
+    const s = w.summarySince(c0)
+    expect(s).toMatchObject({ sent: 5, failed_requests: 5, dropped: after.dropped, in_flight: 0 })
+    expectCountsAddUp(w)
+  })
+
+  it('phases, per-second series and the sliding window all add up to the totals', async () => {
+    let i = 0
+    const server = await startServer((_req, res) => {
+      // Every fifth request fails; all take ~20 ms so some are in flight at every mark.
+      const fail = i++ % 5 === 0
+      setTimeout(() => res.writeHead(fail ? 500 : 200).end(), 20)
+    })
+    const w = track(createWorkload({ target: server.url, requests: [{ path: '/' }], rate: 300 }))
+    const baseline = w.start()
+    await new Promise((r) => setTimeout(r, 250))
+    const during = w.mark()
+    await new Promise((r) => setTimeout(r, 250))
+    const window = w.recent(1000)
+    const recovery = w.mark()
+    await new Promise((r) => setTimeout(r, 250))
+    await w.stop()
+    const c = w.counts()
+    expect(c.in_flight).toBe(0)
+
+    const phases = [
+      w.summarySince(baseline, during),
+      w.summarySince(during, recovery),
+      w.summarySince(recovery),
+    ]
+    const sum = (k: 'sent' | 'successful_requests' | 'failed_requests' | 'dropped') =>
+      phases.reduce((a, p) => a + p[k], 0)
+    expect(sum('sent')).toBe(c.sent)
+    expect(sum('successful_requests')).toBe(c.successful)
+    expect(sum('failed_requests')).toBe(c.failed)
+    expect(c.failures_by_class).toEqual({ HTTP_500: Math.ceil(c.sent / 5) })
+    const all = w.summarySince(baseline)
+    expect(all).toMatchObject({
+      sent: c.sent,
+      total_requests: c.sent,
+      failed_requests: c.failed,
+      in_flight: 0,
+    })
+    expect(all.error_rate).toBeCloseTo(c.failed / c.sent, 12)
+    expect(all.availability + all.error_rate).toBeCloseTo(1, 12)
+    expect(all.throughput_rps).toBeCloseTo(c.successful / all.duration_seconds, 0)
+
+    const series = w.series()
+    expect(series.reduce((a, p) => a + p.sent, 0)).toBe(c.sent)
+    expect(series.reduce((a, p) => a + p.requests, 0)).toBe(c.sent)
+    expect(series.reduce((a, p) => a + p.errors, 0)).toBe(c.failed)
+    expect(series[0]!.p95_ms).toBeGreaterThanOrEqual(19)
+
+    // The window (completion time) covered baseline and part of during: a subset of what finished then.
+    expect(window.total_requests).toBeGreaterThan(0)
+    expect(window.total_requests).toBeLessThanOrEqual(phases[0]!.sent + phases[1]!.sent)
+    expect(window.success_latency_ms).toBeNull()
+  })
+
+  it('an empty slice reports zero error rate, full availability and null latency', () => {
+    const w = track(createWorkload({ target: 'http://127.0.0.1:9', requests: [{ path: '/' }], rate: 1 }))
+    const c = w.start()
+    const s = w.summarySince(c)
+    expect(s).toMatchObject({ total_requests: 0, error_rate: 0, availability: 1, throughput_rps: 0 })
+    expect(s.latency_ms).toEqual({ p50: null, p95: null, p99: null, max: null })
+  })
+
+  it('rejects bad options with a clear message', () => {
+    const base = { target: 'http://127.0.0.1:1', requests: [{ path: '/' }], rate: 1 }
+    expect(() => createWorkload({ ...base, rate: 0 })).toThrow(/rate must be a positive number/)
+    expect(() => createWorkload({ ...base, target: 'nope' })).toThrow(/target "nope" is not a URL/)
+    expect(() => createWorkload({ ...base, target: 'ftp://x' })).toThrow(/http:\/\/ or https:\/\//)
+    expect(() => createWorkload({ ...base, requests: [] })).toThrow(/at least one request/)
+    expect(() => createWorkload({ ...base, maxInFlight: 0 })).toThrow(/maxInFlight/)
+  })
+})
+
+describe('classifyError', () => {
+  it('reads codes from the error, its cause and aggregated errors', () => {
+    const refused = Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })
+    expect(classifyError(refused)).toBe('CONNECTION')
+    expect(classifyError(new AggregateError([refused], 'all failed'))).toBe('CONNECTION')
+    expect(classifyError(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET', cause: refused }))).toBe(
+      'CONNECTION',
+    )
+    expect(classifyError(Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }))).toBe('TIMEOUT')
+    expect(classifyError(Object.assign(new Error('x'), { code: 'HPE_INVALID_CONSTANT' }))).toBe('OTHER')
+    expect(classifyError('weird')).toBe('OTHER')
+  })
+})
