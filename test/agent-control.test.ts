@@ -87,7 +87,11 @@ describe('routes', () => {
 
     const deleted = await request<ExperimentReply>(host.url, 'DELETE', '/chaos/experiments/pms_down')
     expect(deleted.status).toBe(200)
-    expect(deleted.body.experiment).toMatchObject({ state: 'COMPLETED', faults_injected: 3, end_reason: 'stopped' })
+    expect(deleted.body.experiment).toMatchObject({
+      state: 'COMPLETED',
+      faults_injected: 3,
+      end_reason: 'stopped',
+    })
     expect(deleted.body.experiment.ended_at).toEqual(expect.any(String))
     expect(AgentInfo.parse((await request(host.url, 'GET', '/chaos')).body).active_experiments).toEqual([])
   })
@@ -110,7 +114,7 @@ describe('routes', () => {
 
   it('stopAll() and close() roll back like the emergency route', async () => {
     const agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {} })
-    const fn = agent.wrap('pms_adapter', async () => 'ok')
+    const fn = agent.wrap('pms_adapter', () => Promise.resolve('ok'))
     agent.startExperiment(experiment('s1', cb))
     expect(agent.stopAll('operator').map((e) => e.state)).toEqual(['COMPLETED'])
     expect(await fn()).toBe('ok')
@@ -148,14 +152,23 @@ describe('routes', () => {
 describe('status codes', () => {
   it('401 without a token, with a wrong one, or with another scheme', async () => {
     host = await startHost()
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }, { authorization: 'Bearer' }]) {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: 'Bearer' },
+    ]
+    for (const headers of attempts) {
       const reply = await request(host.url, 'GET', '/chaos', { token: null, headers })
       expect(reply.status).toBe(401)
       expect(ErrorBody.parse(reply.body).error).toMatch(/token/)
       expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer/)
     }
     // Unauthenticated requests change nothing.
-    const post = await request(host.url, 'POST', '/chaos/experiments', { token: 'nope', body: experiment('x', cb) })
+    const post = await request(host.url, 'POST', '/chaos/experiments', {
+      token: 'nope',
+      body: experiment('x', cb),
+    })
     expect(post.status).toBe(401)
     expect(host.agent.activeExperiments()).toEqual([])
     expect((await request(host.url, 'GET', '/chaos', { token: ` ${TOKEN}` })).status).toBe(200)
@@ -170,7 +183,9 @@ describe('status codes', () => {
       ['DELETE', '/chaos/experiments'],
       ['PUT', '/chaos/experiments/x/lease'],
     ] as const) {
-      const reply = await request(host.url, method, path, { body: method === 'POST' ? experiment('x', cb) : undefined })
+      const reply = await request(host.url, method, path, {
+        body: method === 'POST' ? experiment('x', cb) : undefined,
+      })
       expect(reply.status, `${method} ${path}`).toBe(404)
     }
     expect(() => host!.agent.startExperiment(experiment('x', cb))).toThrow(/not enabled/)
@@ -180,7 +195,10 @@ describe('status codes', () => {
     host = await startHost()
     expect((await request(host.url, 'GET', '/chaos/experiments/nope')).status).toBe(404)
     expect((await request(host.url, 'DELETE', '/chaos/experiments/nope')).status).toBe(404)
-    expect((await request(host.url, 'PUT', '/chaos/experiments/nope/lease', { body: { lease_seconds: 5 } })).status).toBe(404)
+    expect(
+      (await request(host.url, 'PUT', '/chaos/experiments/nope/lease', { body: { lease_seconds: 5 } }))
+        .status,
+    ).toBe(404)
     expect((await request(host.url, 'GET', '/chaos/experiments/%E0%A4%A')).status).toBe(404)
     expect((await request(host.url, 'GET', '/chaos/whatever')).status).toBe(404)
     expect((await request(host.url, 'GET', '/chaos/experiments/a/b/c')).status).toBe(404)
@@ -193,22 +211,40 @@ describe('status codes', () => {
 
   it('409 when another experiment is running on this instance (one at a time)', async () => {
     host = await startHost()
-    expect((await request(host.url, 'POST', '/chaos/experiments', { body: experiment('first', cb) })).status).toBe(201)
-    const second = await request<{ error: string; experiment: ExperimentView }>(host.url, 'POST', '/chaos/experiments', {
-      body: experiment('second', cb, 'database'),
-    })
+    expect(
+      (await request(host.url, 'POST', '/chaos/experiments', { body: experiment('first', cb) })).status,
+    ).toBe(201)
+    const second = await request<{ error: string; experiment: ExperimentView }>(
+      host.url,
+      'POST',
+      '/chaos/experiments',
+      {
+        body: experiment('second', cb, 'database'),
+      },
+    )
     expect(second.status).toBe(409)
     expect(second.body.error).toMatch(/"first" is already running/)
     expect(second.body.experiment.id).toBe('first')
     // The same id again is a conflict too.
-    expect((await request(host.url, 'POST', '/chaos/experiments', { body: experiment('first', cb) })).status).toBe(409)
+    expect(
+      (await request(host.url, 'POST', '/chaos/experiments', { body: experiment('first', cb) })).status,
+    ).toBe(409)
   })
 
   it('400 with the list of problems for invalid bodies, invalid JSON and unknown services', async () => {
     host = await startHost()
-    const invalid = await request<{ error: string; problems: string[] }>(host.url, 'POST', '/chaos/experiments', {
-      body: { id: 'Bad Id', target_service: 'pms_adapter', fault_config: { fault_type: 'LATENCY', probability: 2 } },
-    })
+    const invalid = await request<{ error: string; problems: string[] }>(
+      host.url,
+      'POST',
+      '/chaos/experiments',
+      {
+        body: {
+          id: 'Bad Id',
+          target_service: 'pms_adapter',
+          fault_config: { fault_type: 'LATENCY', probability: 2 },
+        },
+      },
+    )
     expect(invalid.status).toBe(400)
     expect(ErrorBody.parse(invalid.body).problems).toEqual(
       expect.arrayContaining([
@@ -236,12 +272,16 @@ describe('status codes', () => {
     expect(unknown.status).toBe(400)
     expect(unknown.body.problems[0]).toMatch(/^target_service: "gmail_client" is not a wrapped service/)
     // The host service name only addresses ENTIRE_SYSTEM experiments.
-    expect((await request(host.url, 'POST', '/chaos/experiments', { body: experiment('x', cb, 'hotel') })).status).toBe(400)
+    expect(
+      (await request(host.url, 'POST', '/chaos/experiments', { body: experiment('x', cb, 'hotel') })).status,
+    ).toBe(400)
     expect(host.agent.activeExperiments()).toEqual([])
 
     const badLease = await request(host.url, 'POST', '/chaos/experiments', { body: experiment('ok', cb) })
     expect(badLease.status).toBe(201)
-    const renew = await request(host.url, 'PUT', '/chaos/experiments/ok/lease', { body: { lease_seconds: -1 } })
+    const renew = await request(host.url, 'PUT', '/chaos/experiments/ok/lease', {
+      body: { lease_seconds: -1 },
+    })
     expect(renew.status).toBe(400)
   })
 
@@ -254,7 +294,13 @@ describe('status codes', () => {
     const { port } = new URL(host.url)
     const streamed = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, method: 'POST', path: '/chaos/experiments', headers: { authorization: `Bearer ${TOKEN}` } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/chaos/experiments',
+          headers: { authorization: `Bearer ${TOKEN}` },
+        },
         (res) => {
           res.resume()
           resolve(res.statusCode ?? 0)
@@ -267,16 +313,24 @@ describe('status codes', () => {
     expect(streamed).toBe(413)
     expect(host.agent.activeExperiments()).toEqual([])
     // Exactly at the limit is fine (and then invalid JSON here, so 400).
-    expect((await request(host.url, 'POST', '/chaos/experiments', { raw: ' '.repeat(MAX_BODY_BYTES - 1) + '{' })).status).toBe(400)
+    expect(
+      (await request(host.url, 'POST', '/chaos/experiments', { raw: ' '.repeat(MAX_BODY_BYTES - 1) + '{' }))
+        .status,
+    ).toBe(400)
   })
 
   it('410 for lease renewal or DELETE of an experiment that already ended; its final state stays readable', async () => {
     host = await startHost()
     await request(host.url, 'POST', '/chaos/experiments', { body: experiment('done', cb) })
     await request(host.url, 'DELETE', '/chaos/experiments/done')
-    const renew = await request<{ error: string; experiment: ExperimentView }>(host.url, 'PUT', '/chaos/experiments/done/lease', {
-      body: { lease_seconds: 10 },
-    })
+    const renew = await request<{ error: string; experiment: ExperimentView }>(
+      host.url,
+      'PUT',
+      '/chaos/experiments/done/lease',
+      {
+        body: { lease_seconds: 10 },
+      },
+    )
     expect(renew.status).toBe(410)
     expect(renew.body.experiment.state).toBe('COMPLETED')
     expect((await request(host.url, 'DELETE', '/chaos/experiments/done')).status).toBe(410)
@@ -293,31 +347,44 @@ describe('status codes', () => {
     }
     expect((await request(host.url, 'GET', '/chaos/experiments/h0')).status).toBe(404)
     expect((await request(host.url, 'GET', '/chaos/experiments/h1')).status).toBe(200)
-    expect((await request<{ experiments: unknown[] }>(host.url, 'GET', '/chaos/experiments')).body.experiments).toHaveLength(
-      HISTORY_LIMIT,
-    )
+    expect(
+      (await request<{ experiments: unknown[] }>(host.url, 'GET', '/chaos/experiments')).body.experiments,
+    ).toHaveLength(HISTORY_LIMIT)
     // Metric series of evicted experiments go too.
-    expect(await host.agent.registry.getSingleMetricAsString('chaos_agent_experiment_active')).not.toContain('"h0"')
+    expect(await host.agent.registry.getSingleMetricAsString('chaos_agent_experiment_active')).not.toContain(
+      '"h0"',
+    )
     // An ended id may be reused.
-    expect((await request(host.url, 'POST', '/chaos/experiments', { body: experiment('h5', cb) })).status).toBe(201)
+    expect(
+      (await request(host.url, 'POST', '/chaos/experiments', { body: experiment('h5', cb) })).status,
+    ).toBe(201)
   })
 })
 
 describe('lease (dead man’s switch)', () => {
-  it('an unrenewed 1-second lease expires for real: state EXPIRED, fault gone', { timeout: 20_000 }, async () => {
-    const logger = createMemoryLogger()
-    host = await startHost({ logger })
-    await request(host.url, 'POST', '/chaos/experiments', { body: experiment('short', cb, 'pms_adapter', 1) })
-    expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(502)
-    const expired = await waitFor(async () => {
-      const reply = await request<ExperimentReply>(host!.url, 'GET', '/chaos/experiments/short')
-      return reply.body.experiment.state === 'EXPIRED' ? reply.body.experiment : undefined
-    })
-    expect(expired).toMatchObject({ state: 'EXPIRED', end_reason: 'lease_expired' })
-    expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(200)
-    expect(logger.entries.some((e) => e.event === 'chaos_experiment_expired')).toBe(true)
-    expect((await request(host.url, 'PUT', '/chaos/experiments/short/lease', { body: { lease_seconds: 5 } })).status).toBe(410)
-  })
+  it(
+    'an unrenewed 1-second lease expires for real: state EXPIRED, fault gone',
+    { timeout: 20_000 },
+    async () => {
+      const logger = createMemoryLogger()
+      host = await startHost({ logger })
+      await request(host.url, 'POST', '/chaos/experiments', {
+        body: experiment('short', cb, 'pms_adapter', 1),
+      })
+      expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(502)
+      const expired = await waitFor(async () => {
+        const reply = await request<ExperimentReply>(host!.url, 'GET', '/chaos/experiments/short')
+        return reply.body.experiment.state === 'EXPIRED' ? reply.body.experiment : undefined
+      })
+      expect(expired).toMatchObject({ state: 'EXPIRED', end_reason: 'lease_expired' })
+      expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(200)
+      expect(logger.entries.some((e) => e.event === 'chaos_experiment_expired')).toBe(true)
+      expect(
+        (await request(host.url, 'PUT', '/chaos/experiments/short/lease', { body: { lease_seconds: 5 } }))
+          .status,
+      ).toBe(410)
+    },
+  )
 
   it('PUT …/lease extends the lease from now', async () => {
     host = await startHost()
@@ -361,14 +428,16 @@ describe('logging', () => {
 describe('adapters', () => {
   it('node:http listener(): a standalone control server, 404 outside the prefix', async () => {
     const agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {} })
-    agent.wrap('pms_adapter', async () => 1)
+    agent.wrap('pms_adapter', () => Promise.resolve(1))
     const server = createServer(agent.listener())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
       expect((await request(url, 'GET', '/chaos')).status).toBe(200)
       expect((await request(url, 'GET', '/elsewhere')).status).toBe(404)
-      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('l1', cb) })).status).toBe(201)
+      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('l1', cb) })).status).toBe(
+        201,
+      )
     } finally {
       await closeServer(server, agent)
     }
@@ -376,7 +445,7 @@ describe('adapters', () => {
 
   it('express(): handles the prefix (also under a mounted router), calls next() elsewhere', async () => {
     const agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {} })
-    agent.wrap('pms_adapter', async () => 1)
+    agent.wrap('pms_adapter', () => Promise.resolve(1))
     const middleware = agent.express()
     // What Express does: the same req/res objects, next() to fall through, originalUrl when mounted.
     const server = createServer((req, res) => {
@@ -395,7 +464,9 @@ describe('adapters', () => {
       expect((await request(url, 'GET', '/chaos')).body).toMatchObject({ agent: 'chaos-playbook' })
       expect((await request(url, 'GET', '/mounted/chaos')).body).toMatchObject({ agent: 'chaos-playbook' })
       expect((await request(url, 'GET', '/api/x')).body).toEqual({ host: true })
-      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('x1', cb) })).status).toBe(201)
+      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('x1', cb) })).status).toBe(
+        201,
+      )
     } finally {
       await closeServer(server, agent)
     }
@@ -403,21 +474,25 @@ describe('adapters', () => {
 
   it('express(): accepts a body already parsed by express.json() mounted before it', async () => {
     const agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {} })
-    agent.wrap('pms_adapter', async () => 1)
+    agent.wrap('pms_adapter', () => Promise.resolve(1))
     const middleware = agent.express()
     const server = createServer((req, res) => {
       // A body parser ran first: the stream is consumed and req.body holds the object.
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
-        ;(req as IncomingMessage & { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString() || '{}')
+        ;(req as IncomingMessage & { body?: unknown }).body = JSON.parse(
+          Buffer.concat(chunks).toString() || '{}',
+        )
         middleware(req, res, () => res.end())
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
-      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('pre', cb) })).status).toBe(201)
+      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('pre', cb) })).status).toBe(
+        201,
+      )
       expect((await request(url, 'POST', '/chaos/experiments', { body: { id: 1 } })).status).toBe(400)
     } finally {
       await closeServer(server, agent)
@@ -428,8 +503,11 @@ describe('adapters', () => {
     // Fastify itself is not a dependency; this drives the plugin through the members it uses, over
     // real HTTP, the way Fastify calls them (route match, then handler with request.raw / reply.raw).
     const agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {} })
-    agent.wrap('pms_adapter', async () => 1)
-    const routes: Array<{ path: string; handler: (rq: FastifyLikeRequest, rp: FastifyLikeReply) => Promise<void> }> = []
+    agent.wrap('pms_adapter', () => Promise.resolve(1))
+    const routes: Array<{
+      path: string
+      handler: (rq: FastifyLikeRequest, rp: FastifyLikeReply) => Promise<void>
+    }> = []
     const parsers: string[] = []
     let removedParsers = false
     const instance: FastifyLikeInstance = {
@@ -446,7 +524,9 @@ describe('adapters', () => {
     let hijacked = 0
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0]!
-      const route = routes.find((r) => r.path === path || (r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1))))
+      const route = routes.find(
+        (r) => r.path === path || (r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1))),
+      )
       if (route === undefined) return res.writeHead(404).end()
       void route.handler({ raw: req }, { raw: res, hijack: () => hijacked++ })
     })
@@ -454,7 +534,9 @@ describe('adapters', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
       expect((await request(url, 'GET', '/chaos')).status).toBe(200)
-      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('f1', cb) })).status).toBe(201)
+      expect((await request(url, 'POST', '/chaos/experiments', { body: experiment('f1', cb) })).status).toBe(
+        201,
+      )
       expect((await request(url, 'GET', '/chaos/experiments/f1')).status).toBe(200)
       expect(hijacked).toBe(3)
     } finally {
@@ -477,19 +559,25 @@ describe('production guard', () => {
     })
     expect(allowed.info().environment).toBe('production')
     // A disabled agent is harmless anywhere.
-    expect(createChaosAgent({ service: 'hotel', enabled: false, env: { NODE_ENV: 'production' } }).enabled).toBe(false)
+    expect(
+      createChaosAgent({ service: 'hotel', enabled: false, env: { NODE_ENV: 'production' } }).enabled,
+    ).toBe(false)
   })
 
   it('refuses to enable without a token', () => {
     expect(() => createChaosAgent({ service: 'hotel', enabled: true, env: {} })).toThrow(/without a token/)
-    expect(() => createChaosAgent({ service: 'hotel', enabled: true, token: '  ', env: {} })).toThrow(/without a token/)
+    expect(() => createChaosAgent({ service: 'hotel', enabled: true, token: '  ', env: {} })).toThrow(
+      /without a token/,
+    )
   })
 
   it('rejects nonsense options with a clear message', () => {
-    expect(() => createChaosAgent({ service: 'hotel', enabled: false, env: {}, maxLeaseSeconds: 3600 })).toThrow(
-      /maxLeaseSeconds/,
+    expect(() =>
+      createChaosAgent({ service: 'hotel', enabled: false, env: {}, maxLeaseSeconds: 3600 }),
+    ).toThrow(/maxLeaseSeconds/)
+    expect(() => createChaosAgent({ service: 'hotel', enabled: false, env: {}, prefix: 'chaos' })).toThrow(
+      /prefix/,
     )
-    expect(() => createChaosAgent({ service: 'hotel', enabled: false, env: {}, prefix: 'chaos' })).toThrow(/prefix/)
     expect(() => createChaosAgent({ service: '', enabled: false, env: {} })).toThrow(/service/)
   })
 })

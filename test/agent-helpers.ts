@@ -41,7 +41,10 @@ export interface Host {
   agent: ChaosAgent
   /** How many times each real (unwrapped) dependency function actually ran. */
   realCalls: Record<string, number>
-  wrapped: Record<string, (x: number, opts?: { signal?: AbortSignal }) => Promise<{ service: string; value: number }>>
+  wrapped: Record<
+    string,
+    (x: number, opts?: { signal?: AbortSignal }) => Promise<{ service: string; value: number }>
+  >
   close(): Promise<void>
 }
 
@@ -61,9 +64,9 @@ export async function startHost(options: Partial<ChaosAgentOptions> = {}): Promi
   for (const service of HOST_SERVICES) {
     realCalls[service] = 0
     // The real dependency: deterministic, so any change in a result is the agent's doing.
-    const real = async (x: number, _opts?: { signal?: AbortSignal }) => {
+    const real = (x: number, _opts?: { signal?: AbortSignal }) => {
       realCalls[service]!++
-      return { service, value: x * 2 }
+      return Promise.resolve({ service, value: x * 2 })
     }
     wrapped[service] = agent.wrap(service, real)
   }
@@ -176,7 +179,11 @@ export async function request<T = Record<string, unknown>>(
   if (body !== undefined) headers['content-type'] = 'application/json'
   const response = await fetch(base + path, { method, headers, body })
   const text = await response.text()
-  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T, headers: response.headers }
+  return {
+    status: response.status,
+    body: (text === '' ? {} : JSON.parse(text)) as T,
+    headers: response.headers,
+  }
 }
 
 /** A valid POST /chaos/experiments body. */
@@ -190,7 +197,11 @@ export function experiment(
 }
 
 /** Polls `check` until it returns a value (not undefined); fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

@@ -5,7 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryLogger } from '../src/logger.js'
 import { MAX_EXPERIMENT_SECONDS } from '../src/protocol/schemas.js'
-import { ChaosControlError, createChaosAgent, FAULT_LOG_INTERVAL_MS, type ChaosAgent } from '../src/agent/index.js'
+import {
+  ChaosControlError,
+  createChaosAgent,
+  FAULT_LOG_INTERVAL_MS,
+  type ChaosAgent,
+} from '../src/agent/index.js'
 import { experiment, TOKEN } from './agent-helpers.js'
 
 const cb = { fault_type: 'CIRCUIT_BREAK', probability: 1 }
@@ -18,7 +23,7 @@ beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z') })
   logger = createMemoryLogger()
   agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {}, logger })
-  call = agent.wrap('pms_adapter', async () => 'real')
+  call = agent.wrap('pms_adapter', () => Promise.resolve('real'))
 })
 afterEach(async () => {
   await agent.close()
@@ -95,7 +100,7 @@ describe('lease', () => {
   it('a lease longer than maxLeaseSeconds is capped from the start', async () => {
     await agent.close()
     agent = createChaosAgent({ service: 'hotel', enabled: true, token: TOKEN, env: {}, maxLeaseSeconds: 60 })
-    agent.wrap('pms_adapter', async () => 'real')
+    agent.wrap('pms_adapter', () => Promise.resolve('real'))
     const view = agent.startExperiment(experiment('short_cap', cb, 'pms_adapter', 600))
     expect(view.lease_expires_at).toBe('2030-01-01T00:01:00.000Z')
     vi.advanceTimersByTime(60_000)
@@ -136,7 +141,12 @@ describe('time-based faults', () => {
 
   it('RATE_LIMIT opens a new window after rate_limit_window_seconds', async () => {
     agent.startExperiment(
-      experiment('rl', { fault_type: 'RATE_LIMIT', probability: 1, rate_limit_requests: 2, rate_limit_window_seconds: 10 }),
+      experiment('rl', {
+        fault_type: 'RATE_LIMIT',
+        probability: 1,
+        rate_limit_requests: 2,
+        rate_limit_window_seconds: 10,
+      }),
     )
     const outcomes = async (n: number) => {
       const out: string[] = []

@@ -4,7 +4,7 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Plan } from '../src/plan.js'
@@ -224,11 +224,11 @@ describe('chaos run --dry-run', () => {
     expect(await ids('pms_api_failure', 'network_latency')).toEqual(['pms_api_failure', 'network_latency'])
     expect(await ids('all')).toEqual(ALL_IDS)
     expect(await ids('network', 'network_timeout', 'network')).toEqual(CATALOGUE.network)
+    // A built-in file by its path (shown absolute: the working directory is elsewhere).
     const listed = await json<{ scenarios: CatalogueEntry[] }>(['list', 'database'])
-    const builtinFile = join(cwd, listed.scenarios[2]!.file)
-    expect(
-      await ids(listed.scenarios[2]!.file.startsWith('/') ? listed.scenarios[2]!.file : builtinFile),
-    ).toEqual(['database_query_timeout'])
+    const file = listed.scenarios[2]!.file
+    expect(isAbsolute(file)).toBe(true)
+    expect(await ids(file)).toEqual(['database_query_timeout'])
     expect(
       await ids(join(fixtures, 'user-scenarios', 'whatsapp-latency.yaml'), 'resource_exhaustion'),
     ).toEqual(['custom_latency_test', 'resource_exhaustion'])

@@ -15,7 +15,7 @@ import { formatProblem, loadScenarioFiles, parseScenario, type Problem } from '.
 const fixtures = join(import.meta.dirname, 'fixtures')
 const cwd = join(import.meta.dirname, '..')
 
-/** A minimal valid scenario; `patch` lines replace whole lines by their key. */
+/** A minimal valid scenario; tests derive broken variants from it with string replacements. */
 const VALID = `id: probe_latency
 name: Probe latency
 category: network
@@ -29,6 +29,18 @@ fault_config:
 checks:
   - latency_p95_ms < 2x baseline during
 `
+
+/** The same scenario as plain data, for the JSON form. */
+const VALID_DATA = {
+  id: 'probe_latency',
+  name: 'Probe latency',
+  category: 'network',
+  target_service: 'pms_adapter',
+  duration_seconds: 60,
+  steady_state_hypothesis: 'P95 latency < 2x baseline',
+  fault_config: { fault_type: 'LATENCY', probability: 0.3, latency_ms: 2000 },
+  checks: ['latency_p95_ms < 2x baseline during'],
+}
 
 function problemsOf(text: string, file = '/x/probe.yaml'): Problem[] {
   return parseScenario(text, file, 'probe.yaml').problems
@@ -65,7 +77,7 @@ describe('parseScenario: valid files', () => {
   })
 
   it('loads the same scenario written as JSON', () => {
-    const json = JSON.stringify(parseScenarioInput(VALID), null, '\t')
+    const json = JSON.stringify(VALID_DATA, null, '\t')
     const { scenario, problems } = parseScenario(json, '/x/probe.json')
     expect(problems).toEqual([])
     expect(scenario?.id).toBe('probe_latency')
@@ -91,20 +103,6 @@ tags: [network, latency]
     expect(scenario?.workload?.requests[0]).toMatchObject({ method: 'GET', weight: 1 })
   })
 })
-
-function parseScenarioInput(yamlText: string): unknown {
-  // The loader's own YAML parser would make this circular; the fixture is simple enough for a literal.
-  return {
-    id: 'probe_latency',
-    name: 'Probe latency',
-    category: 'network',
-    target_service: 'pms_adapter',
-    duration_seconds: 60,
-    steady_state_hypothesis: yamlText.split('\n')[5]!.slice('steady_state_hypothesis: '.length),
-    fault_config: { fault_type: 'LATENCY', probability: 0.3, latency_ms: 2000 },
-    checks: ['latency_p95_ms < 2x baseline during'],
-  }
-}
 
 describe('parseScenario: problems, each positioned', () => {
   it('points an unknown top-level key at the key, with a suggestion', () => {
@@ -150,6 +148,18 @@ describe('parseScenario: problems, each positioned', () => {
     expect(problems[0]!.hint).toContain(`${faultType} faults need ${field}, e.g. ${field}:`)
   })
 
+  it('suggests a field from its abbreviation, and names types in plain words', () => {
+    const text = VALID.replace('latency_ms: 2000', 'latency_ms: 2000.5') + 'safety: { min_avail: 0.9 }\n'
+    expect(problemsOf(text).map((p) => [p.field, p.message, p.hint])).toEqual([
+      [
+        'fault_config.latency_ms',
+        'expected a whole number, got a number (2000.5)',
+        'whole milliseconds, e.g. 2000',
+      ],
+      ['safety.min_avail', 'unknown field "min_avail"', 'did you mean "min_availability"?'],
+    ])
+  })
+
   it('reports an unknown fault type with a suggestion', () => {
     const text = VALID.replace('fault_type: LATENCY', 'fault_type: LATENCYY')
     expect(problemsOf(text)[0]).toMatchObject({
@@ -187,7 +197,7 @@ describe('parseScenario: problems, each positioned', () => {
     const text = VALID.replace('duration_seconds: 60', 'duration_seconds: 2h')
     expect(problemsOf(text)[0]).toMatchObject({
       field: 'duration_seconds',
-      message: 'expected number, got a string ("2h")',
+      message: 'expected a number, got a string ("2h")',
     })
   })
 
@@ -227,7 +237,7 @@ describe('parseScenario: problems, each positioned', () => {
     const text = VALID.replace('  - latency_p95_ms < 2x baseline during', '  - name: p95\n  - 42')
     expect(problemsOf(text).map((p) => [p.field, p.message])).toEqual([
       ['checks[0].check', 'missing required field'],
-      ['checks[1]', 'expected string or object, got a number (42)'],
+      ['checks[1]', 'expected a string or a mapping, got a number (42)'],
     ])
   })
 

@@ -37,11 +37,13 @@ const newer = withAnalysis(
   }),
 )
 
+/** Runs the CLI with a clean environment (no CHAOS_* or NODE_ENV from the shell or vitest). */
 function chaos(args: string[], cwd = project) {
   return execa('node', [bin, ...args], {
     cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, NO_COLOR: '1' },
+    extendEnv: false,
     reject: false,
-    env: { NO_COLOR: '1', CHAOS_CONFIG: undefined },
   })
 }
 

@@ -44,7 +44,7 @@ async function otherRunner(
   })
   const info = await new Promise<LockInfo>((resolve, reject) => {
     let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       if (out.includes('\n')) resolve(JSON.parse(out) as LockInfo)
     })

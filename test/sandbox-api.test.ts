@@ -130,6 +130,7 @@ describe('bad input', () => {
   it('bad message recipient and session id → 400; unknown route → 404; wrong method → 405', async () => {
     expect((await call(sandbox, '/api/messages', { body: { to: 'nobody', text: 'x' } })).status).toBe(400)
     expect((await call(sandbox, '/api/sessions/' + 'x'.repeat(65))).status).toBe(400)
+    expect((await call(sandbox, '/api/sessions/%E0%A4%A')).status).toBe(400)
     expect((await call(sandbox, '/api/rooms')).status).toBe(404)
     const wrong = await call(sandbox, '/api/bookings')
     expect(wrong.status).toBe(405)

@@ -70,7 +70,8 @@ describe('chaos sandbox', () => {
     const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token' })
     expect((await firstLines(fromEnv))[1]).toBe('token: env-token')
     fromEnv.kill('SIGTERM')
-    expect((await fromEnv).exitCode).toBe(0)
+    const envResult = await fromEnv
+    expect(envResult.exitCode, JSON.stringify([envResult.signal, envResult.stderr, envResult.durationMs])).toBe(0)
 
     const generated = spawnSandbox(['--port', '0'])
     const [first, second] = await firstLines(generated)

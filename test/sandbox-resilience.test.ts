@@ -31,7 +31,8 @@ afterEach(async () => {
 
 describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_SERVICE)', () => {
   it('opens the PMS breaker and keeps serving availability from the cache (200, stale)', async () => {
-    const sb = await open({ random: seededRandom(1), retryBaseDelayMs: 5 })
+    // A long half-open delay keeps the breaker open for the whole test, however slow the machine.
+    const sb = await open({ random: seededRandom(1), retryBaseDelayMs: 5, breakerHalfOpenAfterMs: 60_000 })
     const before = await scrape(sb)
     await startExperiment(sb, 'pms_api_failure', 'pms_adapter', {
       fault_type: 'EXCEPTION',
@@ -41,7 +42,7 @@ describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_
       blast_radius: 'SINGLE_SERVICE',
     })
     let stale = 0
-    const total = 100
+    const total = 60
     for (let i = 0; i < total; i++) {
       const answer = await call<{ stale: boolean; rooms: unknown[] }>(sb, availabilityPath())
       expect(answer.status).toBe(200)
@@ -100,8 +101,10 @@ describe('pms_intermittent_failures: 25 % EXCEPTION on pms_adapter', () => {
 
 describe('database_pool_exhaustion: slow queries hold every pooled connection', () => {
   it('bookings beyond the pool and its queue fail fast with 503 instead of piling up', async () => {
-    const sb = await open()
-    const latencyMs = 600
+    // Slow queries (1.5 s) stay under the per-query timeout here, so only the pool limits them; the
+    // long delay leaves a wide margin between "rejected at once" and "waited for a query".
+    const sb = await open({ callTimeoutMs: { database: 5000 } })
+    const latencyMs = 1500
     await startExperiment(sb, 'database_pool_exhaustion', 'database', {
       fault_type: 'LATENCY',
       latency_ms: latencyMs,
@@ -133,6 +136,58 @@ describe('database_pool_exhaustion: slow queries hold every pooled connection', 
     expect(sample(text, 'db_pool_in_use')).toBe(0)
     // Rejections are load shedding, not a database failure: the breaker stays closed.
     expect(sample(text, 'circuit_breaker_state', { target_service: 'database' })).toBe(0)
+  })
+})
+
+describe('SINGLE_REQUEST through the database bulkhead queue', () => {
+  it('a queued call keeps its own request context: only tagged bookings get the fault', async () => {
+    // Untagged bookings hold all 10 connections for a while (real slowness, no fault), so the tagged
+    // ones wait in the bulkhead queue and are started by an untagged call freeing its slot.
+    const sb = await open({ baseLatencyMs: { database: 300, pms_adapter: 0 }, retryBaseDelayMs: 5 })
+    await startExperiment(sb, 'tagged-db', 'database', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'DeadlockError',
+      probability: 1,
+      blast_radius: 'SINGLE_REQUEST',
+    })
+    const untagged = Array.from({ length: 10 }, (_, i) =>
+      call(sb, '/api/bookings', { body: booking(`U${i}`) }),
+    )
+    expect(await eventually(async () => sample(await scrape(sb), 'db_pool_in_use') === 10, 100, 10)).toBe(
+      true,
+    )
+    const tagged = Array.from({ length: 3 }, (_, i) =>
+      call(sb, '/api/bookings', { body: booking(`T${i}`), headers: { 'x-chaos-experiment': 'tagged-db' } }),
+    )
+    expect((await Promise.all(untagged)).map((a) => a.status)).toEqual(Array(10).fill(201))
+    expect((await Promise.all(tagged)).map((a) => a.status)).toEqual([503, 503, 503])
+    expect((await getExperiment(sb, 'tagged-db')).faults_injected).toBe(3 * 4)
+  })
+})
+
+describe('service_unavailable: every dependency failing (ENTIRE_SYSTEM)', () => {
+  it('degrades instead of collapsing: stale reads, queued messages, failed writes, health still up', async () => {
+    const sb = await open({ retryBaseDelayMs: 5 })
+    await startExperiment(sb, 'service_unavailable', 'pms_adapter', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'ServiceUnavailableError',
+      probability: 1,
+      blast_radius: 'ENTIRE_SYSTEM',
+    })
+    const availability = await call<{ stale: boolean }>(sb, availabilityPath())
+    expect(availability.status).toBe(200)
+    expect(availability.body.stale).toBe(true)
+    expect((await call(sb, '/api/bookings', { body: booking() })).status).toBe(503)
+    const message = await call(sb, '/api/messages', { body: { to: '+34600999888', text: 'Hola' } })
+    expect(message.status).toBe(202)
+    expect(message.body).toMatchObject({ queued: true, session_source: 'unavailable' })
+    const email = await call(sb, '/api/emails', { body: { to: 'a@example.com', subject: 's', body: 'b' } })
+    expect(email.status).toBe(202)
+    expect(email.body).toMatchObject({ queued: true })
+    expect((await call(sb, '/api/sessions/guest-7')).status).toBe(503)
+    const health = await call<{ status: string }>(sb, '/health')
+    expect(health.status).toBe(200)
+    expect(health.body.status).toBe('degraded')
   })
 })
 

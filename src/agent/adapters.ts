@@ -23,7 +23,11 @@ export interface FastifyLikeInstance {
   ): unknown
   removeAllContentTypeParsers?(): unknown
 }
-export type FastifyLikePlugin = (instance: FastifyLikeInstance, opts: unknown, done: (err?: Error) => void) => void
+export type FastifyLikePlugin = (
+  instance: FastifyLikeInstance,
+  opts: unknown,
+  done: (err?: Error) => void,
+) => void
 
 /**
  * A Fastify plugin serving `prefix` and `prefix/*`: it hijacks the reply and lets the agent answer on

@@ -79,7 +79,10 @@ export interface ChaosAgent {
    * the call. The caller's AbortSignal (an argument that is one, or an object argument's `signal`) ends
    * fault waits early with the signal's reason.
    */
-  wrap<A extends unknown[], R>(targetService: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>
+  wrap<A extends unknown[], R>(
+    targetService: string,
+    fn: (...args: A) => Promise<R>,
+  ): (...args: A) => Promise<R>
   /** Decorator form of wrap() for async methods, like the guide's `@chaos_middleware(service_name=...)`. */
   chaos(targetService: string): ChaosMethodDecorator
   /** Control endpoint handler; resolves false (and does nothing) when the URL is not under the prefix. */
@@ -154,7 +157,9 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     }
     const maxLeaseSeconds = options.maxLeaseSeconds ?? MAX_EXPERIMENT_SECONDS
     if (!(maxLeaseSeconds > 0 && maxLeaseSeconds <= MAX_EXPERIMENT_SECONDS)) {
-      throw new Error(`chaos agent: maxLeaseSeconds must be in (0, ${MAX_EXPERIMENT_SECONDS}], got ${maxLeaseSeconds}`)
+      throw new Error(
+        `chaos agent: maxLeaseSeconds must be in (0, ${MAX_EXPERIMENT_SECONDS}], got ${maxLeaseSeconds}`,
+      )
     }
     if (options.enabled) {
       if (env.NODE_ENV === 'production' && options.allowProduction !== true) {
@@ -185,7 +190,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   // ---- wrapping (the hot path) -------------------------------------------------------------------
 
   wrap<A extends unknown[], R>(targetService: string, fn: Fn<A, R>): Fn<A, R> {
-    if (typeof fn !== 'function') throw new TypeError(`chaos agent: wrap("${targetService}", fn) needs a function`)
+    if (typeof fn !== 'function')
+      throw new TypeError(`chaos agent: wrap("${targetService}", fn) needs a function`)
     const slot = this.slot(targetService)
     if (!this.enabled) return fn
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper must keep its caller's `this`
@@ -223,7 +229,9 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     if (slot !== undefined) return slot
     const valid = ServiceName.safeParse(name)
     if (!valid.success) {
-      throw new Error(`chaos agent: target service "${name}" ${valid.error.issues[0]?.message ?? 'is invalid'}`)
+      throw new Error(
+        `chaos agent: target service "${name}" ${valid.error.issues[0]?.message ?? 'is invalid'}`,
+      )
     }
     const running = this.running
     slot = {
@@ -247,10 +255,12 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   ): Promise<R> {
     if (experiment.singleRequest) {
       const headers = this.requestContext.getStore()
-      if (headers === undefined || headers[EXPERIMENT_HEADER] !== experiment.id) return Reflect.apply(fn, self, args)
+      if (headers === undefined || headers[EXPERIMENT_HEADER] !== experiment.id)
+        return Reflect.apply(fn, self, args)
     }
     experiment.callsSeen++
-    if (!experiment.injecting || !(this.random() < experiment.probability)) return Reflect.apply(fn, self, args)
+    if (!experiment.injecting || !(this.random() < experiment.probability))
+      return Reflect.apply(fn, self, args)
     const pending = experiment.fault!.apply({
       experiment: experiment.id,
       service: slot.name,
@@ -336,7 +346,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     const request = parsed.data
     const radius = request.fault_config.blast_radius
     const known =
-      this.slots.has(request.target_service) || (radius === 'ENTIRE_SYSTEM' && request.target_service === this.service)
+      this.slots.has(request.target_service) ||
+      (radius === 'ENTIRE_SYSTEM' && request.target_service === this.service)
     if (!known) {
       const wrapped = this.services().join(', ') || 'none'
       throw new ChaosControlError(400, 'unknown target service', [
@@ -397,7 +408,10 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     if (!parsed.success) throw new ChaosControlError(400, 'invalid lease renewal', problemsOf(parsed.error))
     // A renewal never shortens the lease and never passes the hard deadline.
     const requested = this.clock.now() + parsed.data.lease_seconds * 1000
-    experiment.leaseExpiresAt = Math.min(Math.max(experiment.leaseExpiresAt, requested), experiment.hardDeadline)
+    experiment.leaseExpiresAt = Math.min(
+      Math.max(experiment.leaseExpiresAt, requested),
+      experiment.hardDeadline,
+    )
     this.armLease(experiment)
     this.logger.info('chaos_experiment_lease_renewed', {
       experiment: experiment.id,
@@ -510,7 +524,11 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       // Keep metric label sets bounded along with the history.
       this.metrics.active.remove(this.activeLabels(e))
       for (const service of e.counters.keys()) {
-        this.metrics.faults.remove({ experiment: e.id, target_service: service, fault_type: e.config.fault_type })
+        this.metrics.faults.remove({
+          experiment: e.id,
+          target_service: service,
+          fault_type: e.config.fault_type,
+        })
       }
     }
   }

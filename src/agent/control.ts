@@ -64,7 +64,12 @@ async function route(
   if (!target.enabled) return sendJson(res, 404, { error: 'not found' })
   const auth = req.headers.authorization
   if (!target.authorize(typeof auth === 'string' ? auth : undefined)) {
-    return sendJson(res, 401, { error: 'missing or invalid bearer token' }, { 'www-authenticate': 'Bearer realm="chaos"' })
+    return sendJson(
+      res,
+      401,
+      { error: 'missing or invalid bearer token' },
+      { 'www-authenticate': 'Bearer realm="chaos"' },
+    )
   }
   const trimmed = rest.endsWith('/') ? rest.slice(0, -1) : rest
   const segments = trimmed === '' ? [] : trimmed.slice(1).split('/')
@@ -74,14 +79,20 @@ async function route(
       if (!isGet) return notAllowed(res, 'GET, HEAD')
       return sendJson(res, 200, target.info())
     }
-    if (segments[0] !== 'experiments' || segments.length > 3) return sendJson(res, 404, { error: 'not found' })
+    if (segments[0] !== 'experiments' || segments.length > 3)
+      return sendJson(res, 404, { error: 'not found' })
     if (segments.length === 1) {
       if (isGet) return sendJson(res, 200, { experiments: target.listExperiments() })
       if (method === 'POST') {
         const body = await readJsonBody(req)
         if (!body.ok) return sendBodyError(res, body)
         const experiment = target.startExperiment(body.value)
-        return sendJson(res, 201, { experiment }, { location: `${target.prefix}/experiments/${experiment.id}` })
+        return sendJson(
+          res,
+          201,
+          { experiment },
+          { location: `${target.prefix}/experiments/${experiment.id}` },
+        )
       }
       if (method === 'DELETE') return sendJson(res, 200, { stopped: target.stopAll('DELETE /experiments') })
       return notAllowed(res, 'GET, HEAD, POST, DELETE')
@@ -95,7 +106,12 @@ async function route(
       const known = target.getExperiment(id)
       if (known === undefined) throw new ChaosControlError(404, `unknown experiment "${id}"`)
       if (known.state !== 'RUNNING') {
-        throw new ChaosControlError(410, `experiment "${id}" already ended (${known.state})`, undefined, known)
+        throw new ChaosControlError(
+          410,
+          `experiment "${id}" already ended (${known.state})`,
+          undefined,
+          known,
+        )
       }
       const body = await readJsonBody(req)
       if (!body.ok) return sendBodyError(res, body)
@@ -145,15 +161,23 @@ function notAllowed(res: ServerResponse, allow: string): number {
 }
 
 type BodyResult =
-  | { ok: true; value: unknown }
-  | { ok: false; status: 400 | 413; error: string; problems?: string[] }
+  { ok: true; value: unknown } | { ok: false; status: 400 | 413; error: string; problems?: string[] }
 
-const TOO_LARGE: BodyResult = { ok: false, status: 413, error: `request body exceeds ${MAX_BODY_BYTES} bytes` }
+const TOO_LARGE: BodyResult = {
+  ok: false,
+  status: 413,
+  error: `request body exceeds ${MAX_BODY_BYTES} bytes`,
+}
 
 function sendBodyError(res: ServerResponse, body: Extract<BodyResult, { ok: false }>): number {
   // Closing the connection on 413 spares us reading (and the client sending) the rest of a huge body.
   const headers: Record<string, string> = body.status === 413 ? { connection: 'close' } : {}
-  return sendJson(res, body.status, { error: body.error, ...(body.problems && { problems: body.problems }) }, headers)
+  return sendJson(
+    res,
+    body.status,
+    { error: body.error, ...(body.problems && { problems: body.problems }) },
+    headers,
+  )
 }
 
 /** Reads and parses a JSON body of at most MAX_BODY_BYTES. */
@@ -197,7 +221,8 @@ function readJsonBody(req: IncomingMessage): Promise<BodyResult> {
 /** A body a framework's parser already consumed (e.g. express.json() mounted before the agent). */
 function preParsed(body: unknown): BodyResult {
   if (typeof body === 'string') return Buffer.byteLength(body) > MAX_BODY_BYTES ? TOO_LARGE : parseJson(body)
-  if (Buffer.isBuffer(body)) return body.length > MAX_BODY_BYTES ? TOO_LARGE : parseJson(body.toString('utf8'))
+  if (Buffer.isBuffer(body))
+    return body.length > MAX_BODY_BYTES ? TOO_LARGE : parseJson(body.toString('utf8'))
   if (body === undefined || body === null) return parseJson('')
   return { ok: true, value: body }
 }

@@ -16,7 +16,12 @@ export type { AgentExperimentView, EndReason } from './experiment.js'
 export { ChaosInjectedError, FAULTS, isInjectedError } from './faults/index.js'
 export type { Fault, FaultContext, FaultEnv, FaultFactory } from './faults/index.js'
 export { MEMORY_STEP_BYTES } from './faults/resource-exhaustion.js'
-export type { FastifyLikeInstance, FastifyLikePlugin, FastifyLikeReply, FastifyLikeRequest } from './adapters.js'
+export type {
+  FastifyLikeInstance,
+  FastifyLikePlugin,
+  FastifyLikeReply,
+  FastifyLikeRequest,
+} from './adapters.js'
 export {
   EXPERIMENT_HEADER,
   MAX_EXPERIMENT_SECONDS,

@@ -18,16 +18,24 @@ export const targetFlags = {
 }
 
 export const overrideFlags = {
-  duration: Flags.string({ description: 'override each experiment duration (500ms, 10s, 2m; at most 30m)' }),
-  probability: Flags.string({ description: 'override each fault probability (0.3 or 30%)' }),
+  duration: Flags.string({
+    helpValue: 'DURATION',
+    description: 'override each experiment duration (500ms, 10s, 2m; at most 30m)',
+  }),
+  probability: Flags.string({ helpValue: 'P', description: 'override each fault probability (0.3 or 30%)' }),
   'blast-radius': Flags.string({
+    helpValue: 'LEVEL',
     description: 'override each blast radius: SINGLE_REQUEST, SINGLE_SERVICE, SERVICE_CLUSTER, ENTIRE_SYSTEM',
   }),
-  rate: Flags.string({ description: 'workload requests per second [default: 20]' }),
-  baseline: Flags.string({ description: 'baseline measurement before injection [default: 10s]' }),
-  interval: Flags.string({ description: 'metrics poll interval [default: 1s]' }),
-  pause: Flags.string({ description: 'pause between experiments [default: 30s]' }),
+  rate: Flags.string({ helpValue: 'RPS', description: 'workload requests per second [default: 20]' }),
+  baseline: Flags.string({
+    helpValue: 'DURATION',
+    description: 'baseline measurement before injection [default: 10s]',
+  }),
+  interval: Flags.string({ helpValue: 'DURATION', description: 'metrics poll interval [default: 1s]' }),
+  pause: Flags.string({ helpValue: 'DURATION', description: 'pause between experiments [default: 30s]' }),
   'recovery-timeout': Flags.string({
+    helpValue: 'DURATION',
     description: 'longest wait for the after checks to hold [default: 2m]',
   }),
   'allow-entire-system': Flags.boolean({

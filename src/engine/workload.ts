@@ -155,7 +155,11 @@ export interface Workload {
   mark(): Cursor
   /** Totals of the segments from `from` up to (excluding) `until`, or up to now. */
   summarySince(from: Cursor, until?: Cursor): WorkloadSummary
-  /** Totals of requests that finished (or were dropped) in the last `windowMs`, at 100 ms resolution. */
+  /**
+   * Totals of requests that finished (or were dropped) in the last `windowMs`, by completion time,
+   * at 100 ms resolution (the window is rounded up to whole slots). A window longer than
+   * `windowCapacityMs` is shortened to it; an empty or negative window gives an empty summary.
+   */
   recent(windowMs: number): WorkloadSummary
   /** Per-second time series from start up to now (or stop). */
   series(): SeriesPoint[]
@@ -447,16 +451,16 @@ class WorkloadImpl implements Workload {
   }
 
   recent(windowMs: number): WorkloadSummary {
-    const maxWindow = (this.slots.length - 1) * SLOT_MS
-    if (!(windowMs > 0) || windowMs > maxWindow)
-      throw new RangeError(`window ${windowMs} ms is outside 1..${maxWindow} ms (raise windowCapacityMs)`)
+    windowMs = Math.min(windowMs, (this.slots.length - 1) * SLOT_MS)
     const stats = new OutcomeStats(2)
-    if (this.state === 'idle') return summarize(stats, 0, 0)
+    if (this.state === 'idle' || !(windowMs > 0)) return summarize(stats, 0, this.inFlight)
     const now = this.endTime()
     const last = this.slotIndex(now)
     const first = last - Math.ceil(windowMs / SLOT_MS) + 1
     for (const slot of this.slots) if (slot.index >= first && slot.index <= last) stats.add(slot.stats)
-    return summarize(stats, Math.min(windowMs, now - this.t0), this.inFlight)
+    // The slots cover from the start of the first one to now.
+    const covered = now - (this.t0 + Math.max(0, first) * SLOT_MS)
+    return summarize(stats, covered, this.inFlight)
   }
 
   series(): SeriesPoint[] {
@@ -602,19 +606,26 @@ class WorkloadImpl implements Workload {
       p.bucket.recordFailure(failure, latencyMs)
       slot.recordFailure(failure, latencyMs)
     }
-    this.onResult?.({
-      seq: p.seq,
-      method: p.template.method,
-      path: p.template.path,
-      intendedAt: p.intendedAt,
-      latencyMs,
-      ok: failure === null,
-      status: p.status === 0 ? null : p.status,
-      failure,
-    })
     if (this.waiters.length > 0) {
       const oldest = this.head ? this.head.seq : Infinity
       while (this.waiters.length > 0 && this.waiters[0]!.seq <= oldest) this.waiters.shift()!.resolve()
+    }
+    if (this.onResult) {
+      try {
+        this.onResult({
+          seq: p.seq,
+          method: p.template.method,
+          path: p.template.path,
+          intendedAt: p.intendedAt,
+          latencyMs,
+          ok: failure === null,
+          status: p.status === 0 ? null : p.status,
+          failure,
+        })
+      } catch (err) {
+        // A broken hook must not corrupt the accounting (this runs inside undici's callbacks).
+        this.logger.error('workload_result_hook_failed', { error: err instanceof Error ? err.message : String(err) })
+      }
     }
   }
 

@@ -123,7 +123,9 @@ export function parsePrometheusText(text: string): Families {
     if (trimmed.startsWith('#')) {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(trimmed)
       if (!m) continue // a plain comment
-      const [, keyword, name, rest = ''] = m
+      const keyword = m[1]
+      const name = m[2] ?? ''
+      const rest = m[3] ?? ''
       if (METRIC_NAME.exec(name)?.[0] !== name)
         throw new PromTextParseError(`invalid metric name "${name}" in ${keyword}`, lineNo)
       const family = declare(name)

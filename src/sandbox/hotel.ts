@@ -197,10 +197,19 @@ export class Hotel {
     }
   }
 
-  /** `POST /api/messages`: WhatsApp send; queued in the outbox when WhatsApp is down. */
+  /**
+   * `POST /api/messages`: reads the guest's session, then sends with WhatsApp; queued in the outbox
+   * when WhatsApp is down. Without any session source the reply still goes out (reduced context).
+   */
   async sendMessage(body: unknown, signal: AbortSignal): Promise<Reply> {
     const input = validate(MessageBody, body)
-    const { source } = await this.readSession(input.to.replace(/\s+/g, ''), signal)
+    let source: string
+    try {
+      source = (await this.readSession(input.to.replace(/\s+/g, ''), signal)).source
+    } catch (err) {
+      if (!(err instanceof DependencyFailure)) throw err
+      source = 'unavailable'
+    }
     const reply = await this.deliver(this.clients.whatsapp, this.outboxes.whatsapp, input, signal)
     return { status: 202, body: { ...reply, session_source: source } }
   }

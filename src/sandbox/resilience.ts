@@ -23,6 +23,7 @@ import {
   type RetryPolicy,
   type TimeoutPolicy,
 } from 'cockatiel'
+import { AsyncResource } from 'node:async_hooks'
 import type { Logger } from '../logger.js'
 import type { CallContext, DependencyName } from './dependencies.js'
 
@@ -204,7 +205,13 @@ export class ResilientDependency {
       this.breaker.execute(({ signal: s }) => this.retry.execute(({ signal: r }) => once(r), s), outer)
     try {
       const bulkhead = this.bulkhead
-      return bulkhead ? await bulkhead.execute(({ signal: s }) => guarded(s), signal) : await guarded(signal)
+      if (!bulkhead) return await guarded(signal)
+      // A queued call is started by whichever call frees the slot; binding keeps it in its own request's
+      // async context, so SINGLE_REQUEST faults still see the right request.
+      return await bulkhead.execute(
+        AsyncResource.bind(({ signal: s }: { signal: AbortSignal }) => guarded(s)),
+        signal,
+      )
     } catch (err) {
       if (signal.aborted) throw signal.reason
       throw new DependencyFailure(this.name, failureKind(err), err)

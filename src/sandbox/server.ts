@@ -95,6 +95,14 @@ function routeOf(path: string): string | undefined {
   return /^\/api\/sessions\/[^/]+$/.test(path) ? '/api/sessions/:id' : undefined
 }
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, 'invalid session id', ['id: malformed percent-encoding'])
+  }
+}
+
 const ALLOWED: Record<string, string> = {
   '/api/availability': 'GET',
   '/api/bookings': 'POST',
@@ -210,7 +218,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       case '/api/emails':
         return hotel.sendEmail(await readJson(req), signal)
       case '/api/sessions/:id':
-        return hotel.getSession(decodeURIComponent(path.slice('/api/sessions/'.length)), signal)
+        return hotel.getSession(decodePathSegment(path.slice('/api/sessions/'.length)), signal)
       case '/health':
         return health()
       default:

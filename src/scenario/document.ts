@@ -197,13 +197,19 @@ export function explainIssue(issue: z.core.$ZodIssue, prefix: Path, data: unknow
         .flatMap((branch) => branch.map((i) => (i.code === 'invalid_type' ? i.expected : undefined)))
         .filter((e): e is string => e !== undefined)
       return [
-        { path, code: issue.code, message: `expected ${expected.join(' or ')}, got ${describe(value)}` },
+        {
+          path,
+          code: issue.code,
+          message: `expected ${expected.map(typeName).join(' or ')}, got ${describe(value)}`,
+        },
       ]
     }
     case 'invalid_type':
       if (value === undefined)
         return [{ path, missing: true, code: issue.code, message: 'missing required field' }]
-      return [{ path, code: issue.code, message: `expected ${issue.expected}, got ${describe(value)}` }]
+      return [
+        { path, code: issue.code, message: `expected ${typeName(issue.expected)}, got ${describe(value)}` },
+      ]
     case 'too_big': {
       const op = issue.inclusive ? 'at most' : 'less than'
       const what = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : ''
@@ -339,6 +345,20 @@ export function getIn(data: unknown, path: Path): unknown {
   return cur
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+}
+
+/** zod's type names in plain words. */
+function typeName(expected: string): string {
+  return TYPE_NAMES[expected] ?? expected
+}
+
 /** `a number (12)`, `a string ("2h")`, `a list`, `nothing`. */
 export function describe(value: unknown): string {
   if (value === undefined || value === null) return 'nothing'
@@ -397,5 +417,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
     }
   }
   const limit = Math.max(2, Math.floor(w.length / 3))
-  return best !== undefined && bestDistance <= limit ? best : undefined
+  if (best !== undefined && bestDistance <= limit) return best
+  // An abbreviation (`min_avail`) is a typo too.
+  return w.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(w)) : undefined
 }

@@ -22,8 +22,9 @@ export const FAULTS: { readonly [T in FaultType]: FaultFactory<T> } = {
 
 /** Creates the fault for a validated config. */
 export function createFault(config: FaultConfig, env: FaultEnv): Fault {
-  const factory = FAULTS[config.fault_type] as FaultFactory<FaultType>
-  return factory(config as never, env)
+  // The table is keyed by fault_type, so a config always reaches the factory of its own type.
+  const factory = FAULTS[config.fault_type] as (config: FaultConfig, env: FaultEnv) => Fault
+  return factory(config, env)
 }
 
 export { ChaosInjectedError, isInjectedError, faultWait } from './types.js'

@@ -41,7 +41,10 @@ export interface Fault {
 }
 
 /** Builds a fault from its validated config. */
-export type FaultFactory<T extends FaultType> = (config: Extract<FaultConfig, { fault_type: T }>, env: FaultEnv) => Fault
+export type FaultFactory<T extends FaultType> = (
+  config: Extract<FaultConfig, { fault_type: T }>,
+  env: FaultEnv,
+) => Fault
 
 /** Extra properties carried by every injected error. */
 export interface InjectedErrorFields {

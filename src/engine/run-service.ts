@@ -1,0 +1,154 @@
+/**
+ * The `chaos run` service: wires the engine to a target (clients, probes, workload, PromQL),
+ * holds the run lock, journals events, and writes the reports — also for aborted and
+ * interrupted runs. The command layer only parses flags and prints.
+ */
+import type { Clock } from '../clock.js'
+import { createJsonLogger, type Logger, type LogFields, type LogLevel } from '../logger.js'
+import { createPromqlClient } from '../metrics/promql.js'
+import type { RunOptions } from '../plan.js'
+import { createRunId, type ExperimentRecord, type RunRecord } from '../record.js'
+import type { Scenario, WorkloadRequest } from '../scenario/schema.js'
+import { acquireLock, ReportStore, type WrittenRun } from '../../reports/store.js'
+import { analyseExperiment } from '../../reports/interpretation.js'
+import { ControlClient } from './control-client.js'
+import type { Progress } from './experiment.js'
+import { createScrapeProbe } from './scrape-probe.js'
+import { runSuite } from './suite.js'
+import { createWorkload } from './workload.js'
+
+/** The sandbox's routes: the workload when neither the scenario nor the config names one. */
+export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
+  { method: 'GET', path: '/api/availability?check_in=2026-12-01&check_out=2026-12-03', weight: 4 },
+  {
+    method: 'POST',
+    path: '/api/bookings',
+    weight: 2,
+    body: { guest_name: 'Chaos Guest', room_type: 'double', check_in: '2026-12-01', check_out: '2026-12-03' },
+  },
+  { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
+  { method: 'POST', path: '/api/emails', weight: 1, body: { to: 'guest@example.com', subject: 'Booking', body: 'Hi' } },
+  { method: 'GET', path: '/api/sessions/guest-1', weight: 1 },
+]
+
+export interface RunInput {
+  scenarios: readonly Scenario[]
+  selection: string[]
+  targets: string[]
+  token: string
+  /** True when the runner started the built-in sandbox. */
+  sandbox: boolean
+  options: RunOptions
+  keepGoing: boolean
+  leaseSeconds: number
+  reportsDir: string
+  workload?: WorkloadRequest[]
+  prometheus?: string
+  requestTimeoutMs?: number
+}
+
+export interface RunDeps {
+  clock: Clock
+  signal: AbortSignal
+  pid: number
+  isAlive(pid: number): boolean
+  /** Human-facing lines about the run (one per lifecycle event). */
+  onEvent?: (level: LogLevel, event: string, fields: LogFields) => void
+  onProgress?: (progress: Progress) => void
+  onExperimentStart?: (scenario: Scenario, index: number, total: number) => void
+  onExperimentDone?: (experiment: ExperimentRecord) => void
+  onPause?: (ms: number, next: Scenario) => void
+}
+
+export interface RunResult {
+  record: RunRecord
+  written: WrittenRun
+}
+
+/** Applies the run's overrides (`--duration`, `--probability`, `--blast-radius`) to a scenario. */
+export function applyOverrides(scenario: Scenario, options: RunOptions): Scenario {
+  return {
+    ...scenario,
+    duration_seconds: options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds,
+    fault_config: {
+      ...scenario.fault_config,
+      probability: options.probability ?? scenario.fault_config.probability,
+      blast_radius: options.blastRadius ?? scenario.fault_config.blast_radius,
+    },
+  }
+}
+
+/** Runs the selection against the target and writes the reports. Throws SafetyError if the lock is held. */
+export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunResult> {
+  const { clock, signal } = deps
+  const lock = await acquireLock(input.reportsDir, { pid: deps.pid, isAlive: deps.isAlive, selection: input.selection, now: () => clock.now() })
+  const store = new ReportStore({ dir: input.reportsDir, now: () => clock.now() })
+  const runId = createRunId(clock.now())
+  // The event journal: events.jsonl in the reports directory, and the caller's live lines.
+  const events: Logger = createJsonLogger(
+    {
+      write: (line: string) => {
+        const entry = JSON.parse(line) as { level: LogLevel; event: string } & LogFields
+        const { ts, level, event, ...fields } = entry
+        void store.appendEvent({ ts: ts as string, event, level, run_id: runId, ...fields }).catch(() => undefined)
+        deps.onEvent?.(level, event, fields)
+      },
+    },
+    { now: () => clock.now(), minLevel: 'info' },
+  )
+  const clients = input.targets.map((target) => new ControlClient({ target, token: input.token }))
+  const probes = input.targets.map((target) => createScrapeProbe({ target, clock }))
+  const promql = input.prometheus ? createPromqlClient({ baseUrl: input.prometheus, clock }) : undefined
+  const scenarios = input.scenarios.map((s) => applyOverrides(s, input.options))
+  const byId = new Map(scenarios.map((s) => [s.id, s]))
+  let current: Scenario | undefined
+  try {
+    const record = await runSuite(
+      scenarios,
+      {
+        runId,
+        selection: input.selection,
+        target: { urls: input.targets, sandbox: input.sandbox },
+        rate: input.options.rate,
+        baselineMs: input.options.baselineMs,
+        intervalMs: input.options.intervalMs,
+        recoveryTimeoutMs: input.options.recoveryTimeoutMs,
+        pauseMs: input.options.pauseMs,
+        leaseSeconds: input.leaseSeconds,
+        keepGoing: input.keepGoing,
+        allowEntireSystem: input.options.allowEntireSystem,
+      },
+      {
+        clients,
+        probes,
+        clock,
+        events,
+        promql: promql ? (query, s) => promql.query(query, { signal: s }) : undefined,
+        createWorkload: (headers) =>
+          createWorkload({
+            target: input.targets[0]!,
+            requests: current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD,
+            rate: input.options.rate,
+            timeoutMs: input.requestTimeoutMs ?? 10_000,
+            headers,
+            clock,
+          }),
+        analyse: (experiment) => analyseExperiment(experiment),
+        onProgress: deps.onProgress,
+        onExperimentStart: (scenario, index, total) => {
+          current = byId.get(scenario.id)
+          deps.onExperimentStart?.(scenario, index, total)
+        },
+        onExperimentDone: deps.onExperimentDone,
+        onPause: deps.onPause,
+      },
+      signal,
+    )
+    const written = await store.writeRun(record)
+    return { record, written }
+  } finally {
+    await Promise.all(probes.map((p) => p.close()))
+    await promql?.close()
+    await lock.release()
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The metrics probe of a real target: scrapes its Prometheus `/metrics` endpoint and reads the
+ * counters the run record needs (breaker trips, faults injected for this experiment) and the
+ * target service's circuit breaker state.
+ */
+import type { Clock } from '../clock.js'
+import { createScraper, type MetricsScraper } from '../metrics/scraper.js'
+import type { BreakerState } from '../record.js'
+import type { MetricsProbe, ProbeSample } from './probe.js'
+
+const BREAKER_STATES: Record<number, BreakerState> = { 0: 'CLOSED', 1: 'HALF_OPEN', 2: 'OPEN' }
+
+type Counters = 'breaker_trips' | 'faults_injected'
+type Gauges = 'breaker_state'
+
+/** A probe for one target instance, scraping `${target}/metrics` (or `metricsUrl`). */
+export function createScrapeProbe(options: { target: string; metricsUrl?: string; timeoutMs?: number; clock?: Clock }): MetricsProbe & { close(): Promise<void> } {
+  const url = options.metricsUrl ?? `${options.target.replace(/\/+$/, '')}/metrics`
+  // One scraper per experiment id: the faults counter is filtered by the experiment label.
+  const scrapers = new Map<string, MetricsScraper<Counters, Gauges>>()
+  const scraperFor = (experimentId: string) => {
+    let scraper = scrapers.get(experimentId)
+    if (!scraper) {
+      scraper = createScraper<Counters, Gauges>({
+        url,
+        timeoutMs: options.timeoutMs ?? 3000,
+        clock: options.clock,
+        counters: {
+          breaker_trips: { metric: 'circuit_breaker_trips_total' },
+          faults_injected: { metric: 'chaos_agent_faults_injected_total', labels: { experiment: experimentId } },
+        },
+        gauges: { breaker_state: { metric: 'circuit_breaker_state', by: 'target_service' } },
+      })
+      scrapers.set(experimentId, scraper)
+    }
+    return scraper
+  }
+  return {
+    async sample(experimentId, targetService, signal): Promise<ProbeSample | null> {
+      const outcome = await scraperFor(experimentId).poll(signal)
+      if (!outcome.ok) return null
+      const states = outcome.gauges.breaker_state
+      const raw = states[targetService]
+      return {
+        breaker_trips: outcome.counters.breaker_trips.value,
+        faults_injected: outcome.counters.faults_injected.value,
+        breaker_state: raw === undefined ? null : (BREAKER_STATES[raw] ?? null),
+        restarted: outcome.restarted,
+      }
+    },
+    async close() {
+      await Promise.all([...scrapers.values()].map((s) => s.close()))
+      scrapers.clear()
+    },
+  }
+}
