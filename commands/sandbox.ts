@@ -40,35 +40,40 @@ export default class Sandbox extends BaseCommand {
     }
     const token = flags.token || randomBytes(24).toString('base64url')
     const logger = createJsonLogger(process.stderr, { minLevel: flags.debug ? 'debug' : 'info' })
-    const sandbox = await startSandbox({
-      port: flags.port,
-      host: flags.host,
-      token,
-      logger,
-      env: process.env,
-    }).catch((err: Error & { code?: string }) => {
-      if (err.code === 'EADDRINUSE') {
-        throw new RuntimeFailure(
-          `port ${flags.port} on ${flags.host} is already in use`,
-          'pick another with --port (0 = any free port)',
-        )
-      }
-      throw err
-    })
-    // The runner spawns this command and parses this first line: keep it stable.
-    this.out.line(`sandbox listening on ${sandbox.url}`)
-    this.out.line(`token: ${token}`)
 
-    // The listener stays installed during shutdown, so a second Ctrl-C cannot skip the rollback.
+    // Listen for signals before anything is printed: whoever reads the listening line may signal at
+    // once. The listener stays installed during shutdown, so a second Ctrl-C cannot skip the rollback.
     let onSignal: (sig: NodeJS.Signals) => void = () => {}
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stopped = new Promise<NodeJS.Signals>((resolve) => {
       onSignal = (sig) => resolve(sig)
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
-    await sandbox.close()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    return { url: sandbox.url, stopped_by: signal }
+    try {
+      const sandbox = await startSandbox({
+        port: flags.port,
+        host: flags.host,
+        token,
+        logger,
+        env: process.env,
+      }).catch((err: Error & { code?: string }) => {
+        if (err.code === 'EADDRINUSE') {
+          throw new RuntimeFailure(
+            `port ${flags.port} on ${flags.host} is already in use`,
+            'pick another with --port (0 = any free port)',
+          )
+        }
+        throw err
+      })
+      // The runner spawns this command and parses this first line: keep it stable.
+      this.out.line(`sandbox listening on ${sandbox.url}`)
+      this.out.line(`token: ${token}`)
+      const signal = await stopped
+      await sandbox.close()
+      return { url: sandbox.url, stopped_by: signal }
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
   }
 }

@@ -569,6 +569,9 @@ describe('production guard', () => {
     expect(() => createChaosAgent({ service: 'hotel', enabled: true, token: '  ', env: {} })).toThrow(
       /without a token/,
     )
+    expect(() => createChaosAgent({ service: 'hotel', enabled: true, token: 'a b', env: {} })).toThrow(
+      /whitespace/,
+    )
   })
 
   it('rejects nonsense options with a clear message', () => {

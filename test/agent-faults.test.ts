@@ -353,6 +353,16 @@ describe('selection and blast radius', () => {
     expect(await getExperiment(host, 'one_req')).toMatchObject({ calls_seen: 1, faults_injected: 1 })
     // Calls made outside any request context are untouched too.
     expect(await host.wrapped.pms_adapter!(5)).toEqual({ service: 'pms_adapter', value: 10 })
+
+    // After a stop (which turns context tracking off) a new SINGLE_REQUEST experiment works again.
+    await request(host.url, 'DELETE', '/chaos/experiments/one_req')
+    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'one_req' })).ok).toBe(true)
+    await start(
+      host,
+      experiment('two_req', { fault_type: 'CIRCUIT_BREAK', probability: 1, blast_radius: 'SINGLE_REQUEST' }),
+    )
+    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'two_req' })).ok).toBe(false)
+    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'one_req' })).ok).toBe(true)
   })
 
   it('ENTIRE_SYSTEM hits every wrapped service, including services wrapped after the start', async () => {

@@ -172,6 +172,11 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
           'chaos agent refused to enable without a token: pass `token` (e.g. from CHAOS_TOKEN) so the control endpoint requires Authorization: Bearer <token>',
         )
       }
+      if (/\s/.test(options.token)) {
+        throw new Error(
+          'chaos agent: `token` must not contain whitespace (it travels as "Authorization: Bearer <token>")',
+        )
+      }
     }
     this.enabled = options.enabled === true
     this.service = options.service

@@ -61,7 +61,8 @@ export abstract class BaseCommand extends Command {
     // oclif parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
     if (err instanceof Errors.CLIError || err.oclif) {
       out.errorLine(`Error: ${err.message.split('\n')[0]}`)
-      out.errorLine(`Hint: see ${this.config.bin} ${this.id ?? ''} --help`.replace(/\s+--help/, ' --help'))
+      const id = (this.id ?? '').replaceAll(':', this.config.topicSeparator)
+      out.errorLine(`Hint: see ${[this.config.bin, id, '--help'].filter(Boolean).join(' ')}`)
       if (out?.debug && err.stack) out.errorLine(err.stack)
       this.exit(ExitCode.INVALID_INPUT)
     }

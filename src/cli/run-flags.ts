@@ -5,15 +5,11 @@
  */
 import { Flags } from '@oclif/core'
 import type { RawRunOptions } from '../plan.js'
+import { targetFlags as sharedTargetFlags } from './target-flags.js'
 
+/** The shared target flags plus what only experiment runs need. */
 export const targetFlags = {
-  target: Flags.string({
-    description:
-      'control endpoint base URL of the target; repeat per instance [env: CHAOS_TARGET, comma-separated]',
-    multiple: true,
-    helpValue: 'URL',
-  }),
-  token: Flags.string({ description: 'bearer token of the chaos agent', env: 'CHAOS_TOKEN' }),
+  ...sharedTargetFlags,
   prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
 }
 
