@@ -22,7 +22,7 @@ type Autocannon = (options: {
 }) => Promise<AutocannonResult>
 
 const ROUND_SECONDS = 1
-const PAIRS = 8
+const PAIRS = 10
 const CONNECTIONS = 10
 
 interface Sample {
@@ -88,7 +88,7 @@ export default async function (log: (line: string) => void): Promise<void> {
       const label = path.startsWith('/api/availability') ? 'GET /api/availability' : `GET ${path}`
       log(
         `${label.padEnd(39)} | ${median(agentWall).toFixed(0).padStart(11)} | ${median(bareWall).toFixed(0).padStart(10)} | ` +
-          `${median(ratios).toFixed(3)} (goal >= 0.97)`,
+          `${median(ratios).toFixed(3)} (goal >= 0.97; pairs ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
       )
     }
   } finally {

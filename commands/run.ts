@@ -2,13 +2,16 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { overrideFlags, rawRunOptions, targetFlags } from '../src/cli/run-flags.js'
 import type { Plan } from '../src/plan.js'
+import type { RunRecord } from '../src/record.js'
 
-/** `chaos run <CATEGORY|SCENARIO_ID|FILE|all>...`: run experiments (for now: plan them with --dry-run). */
+/** `chaos run <CATEGORY|SCENARIO_ID|FILE|all>...`: run experiments, or plan them with --dry-run. */
 export default class Run extends BaseCommand {
   static override summary = 'Run chaos experiments (a category, scenario ids, files, or all)'
   static override description =
     'Resolves the selection (categories, scenario ids, scenario files or directories, or all) in the order given, validates it, and runs each experiment: baseline, injection, observation under safety limits, rollback, recovery. With --dry-run it prints the plan (faults, blast radius, targets, durations, checks, safety limits, expected time) and injects nothing.'
   static override examples = [
+    { command: '<%= config.bin %> run pms --duration 10s --pause 2s', description: 'the PMS suite against the built-in sandbox' },
+    { command: '<%= config.bin %> run network_latency --target http://127.0.0.1:8080', description: 'one experiment on your service' },
     { command: '<%= config.bin %> run network --dry-run', description: 'plan the five network experiments' },
     {
       command: '<%= config.bin %> run pms_api_failure network_latency --duration 20s --dry-run',
@@ -36,16 +39,17 @@ export default class Run extends BaseCommand {
     ...overrideFlags,
     'keep-going': Flags.boolean({ description: 'continue a suite after a safety abort', default: false }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the verdict', default: false }),
+    lease: Flags.string({ helpValue: 'DURATION', description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]" }),
   }
 
-  async run(): Promise<Plan> {
+  async run(): Promise<Plan | RunRecord> {
     const { args, flags } = await this.parse(Run)
-    const [{ openWorkspace }, catalogue, plan, { formatPlan }, { InvalidInputError }] = await Promise.all([
+    const [{ openWorkspace }, catalogue, plan, { formatPlan }, { requireDurationMs }] = await Promise.all([
       import('../src/workspace.js'),
       import('../src/scenario/catalogue.js'),
       import('../src/plan.js'),
       import('../src/render/plan.js'),
-      import('../src/errors.js'),
+      import('../src/duration.js'),
     ])
     const cwd = process.cwd()
     const ws = await openWorkspace({
@@ -59,10 +63,17 @@ export default class Run extends BaseCommand {
     const selected = await catalogue.resolveSelection(ws.catalogue, args.selection, { cwd })
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
-      throw new InvalidInputError(
-        'real runs need a target; use --dry-run',
-        'chaos run <selection> --dry-run prints the plan',
-      )
+      const leaseSeconds = requireDurationMs(flags.lease ?? '15s', '--lease') / 1000
+      const [{ performRun }, { renderText }] = await Promise.all([import('../src/cli/perform-run.js'), import('../reports/text.js')])
+      const enabled = selected.map((s) => s.scenario)
+      const { record, written } = await performRun({ workspace: ws, scenarios: enabled, selection: args.selection, options, flags, leaseSeconds }, this.out)
+      if (!flags.quiet) this.out.line('\n' + renderText(record, { color: this.out.color.level > 0 }))
+      this.out.line(`${record.outcome} (exit ${record.exit_code}) · report: ${written.text}`)
+      if (record.exit_code !== 0) {
+        if (this.jsonEnabled()) this.logJson(record)
+        this.exit(record.exit_code)
+      }
+      return record
     }
     const lines = formatPlan(result, this.out.color)
     // --quiet keeps only the closing summary line (expected time).
