@@ -10,8 +10,14 @@ export default class Run extends BaseCommand {
   static override description =
     'Resolves the selection (categories, scenario ids, scenario files or directories, or all) in the order given, validates it, and runs each experiment: baseline, injection, observation under safety limits, rollback, recovery. With --dry-run it prints the plan (faults, blast radius, targets, durations, checks, safety limits, expected time) and injects nothing.'
   static override examples = [
-    { command: '<%= config.bin %> run pms --duration 10s --pause 2s', description: 'the PMS suite against the built-in sandbox' },
-    { command: '<%= config.bin %> run network_latency --target http://127.0.0.1:8080', description: 'one experiment on your service' },
+    {
+      command: '<%= config.bin %> run pms --duration 10s --pause 2s',
+      description: 'the PMS suite against the built-in sandbox',
+    },
+    {
+      command: '<%= config.bin %> run network_latency --target http://127.0.0.1:8080',
+      description: 'one experiment on your service',
+    },
     { command: '<%= config.bin %> run network --dry-run', description: 'plan the five network experiments' },
     {
       command: '<%= config.bin %> run pms_api_failure network_latency --duration 20s --dry-run',
@@ -39,7 +45,10 @@ export default class Run extends BaseCommand {
     ...overrideFlags,
     'keep-going': Flags.boolean({ description: 'continue a suite after a safety abort', default: false }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the verdict', default: false }),
-    lease: Flags.string({ helpValue: 'DURATION', description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]" }),
+    lease: Flags.string({
+      helpValue: 'DURATION',
+      description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]",
+    }),
   }
 
   async run(): Promise<Plan | RunRecord> {
@@ -64,9 +73,15 @@ export default class Run extends BaseCommand {
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
       const leaseSeconds = requireDurationMs(flags.lease ?? '15s', '--lease') / 1000
-      const [{ performRun }, { renderText }] = await Promise.all([import('../src/cli/perform-run.js'), import('../reports/text.js')])
+      const [{ performRun }, { renderText }] = await Promise.all([
+        import('../src/cli/perform-run.js'),
+        import('../reports/text.js'),
+      ])
       const enabled = selected.map((s) => s.scenario)
-      const { record, written } = await performRun({ workspace: ws, scenarios: enabled, selection: args.selection, options, flags, leaseSeconds }, this.out)
+      const { record, written } = await performRun(
+        { workspace: ws, scenarios: enabled, selection: args.selection, options, flags, leaseSeconds },
+        this.out,
+      )
       if (!flags.quiet) this.out.line('\n' + renderText(record, { color: this.out.color.level > 0 }))
       this.out.line(`${record.outcome} (exit ${record.exit_code}) · report: ${written.text}`)
       if (record.exit_code !== 0) {

@@ -8,7 +8,10 @@ export default class Status extends BaseCommand {
   static override description =
     'Reads GET /chaos of every configured target instance: agent, protocol, environment, wrapped services and active experiments with their live counters and lease. Exit 4 when an instance is unreachable.'
   static override examples = [
-    { command: '<%= config.bin %> status --target http://127.0.0.1:8080 --token "$CHAOS_TOKEN"', description: 'one instance' },
+    {
+      command: '<%= config.bin %> status --target http://127.0.0.1:8080 --token "$CHAOS_TOKEN"',
+      description: 'one instance',
+    },
     { command: '<%= config.bin %> status --json', description: 'the configured target, as JSON' },
   ]
   static override flags = { ...targetFlags }
@@ -31,7 +34,9 @@ export default class Status extends BaseCommand {
         continue
       }
       const a = s.agent
-      this.out.line(`${c.green('●')} ${s.target}  ${a.service} (${a.instance}) protocol ${a.protocol}${a.environment ? `, ${a.environment}` : ''}`)
+      this.out.line(
+        `${c.green('●')} ${s.target}  ${a.service} (${a.instance}) protocol ${a.protocol}${a.environment ? `, ${a.environment}` : ''}`,
+      )
       this.out.line(`  services: ${a.services.join(', ') || 'none wrapped'}`)
       if (a.active_experiments.length === 0) this.out.line('  no active experiment')
       for (const e of a.active_experiments) {
@@ -42,7 +47,9 @@ export default class Status extends BaseCommand {
       }
     }
     if (instances.some((s) => !s.reachable)) {
-      throw new RuntimeFailure(`${instances.filter((s) => !s.reachable).length} of ${instances.length} instance(s) unreachable`)
+      throw new RuntimeFailure(
+        `${instances.filter((s) => !s.reachable).length} of ${instances.length} instance(s) unreachable`,
+      )
     }
     return { instances }
   }

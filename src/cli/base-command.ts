@@ -46,6 +46,7 @@ export abstract class BaseCommand extends Command {
   }
 
   /** Prints a one-line error (no stack trace unless --debug) and exits with the error's code. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- oclif's catch is async by contract
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {

@@ -42,7 +42,10 @@ export async function performRun(input: PerformRunInput, out: Output): Promise<R
     let target = resolveTarget(input.flags, config)
     if (!target) {
       sandbox = await startSandboxProcess()
-      if (!input.flags.quiet) out.line(`no target configured: started the built-in sandbox at ${sandbox.url} (stopped after the run)`)
+      if (!input.flags.quiet)
+        out.line(
+          `no target configured: started the built-in sandbox at ${sandbox.url} (stopped after the run)`,
+        )
       target = { targets: [sandbox.url], token: sandbox.token }
     }
     return await executeRun(

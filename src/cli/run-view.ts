@@ -21,11 +21,15 @@ export interface RunView {
   close(): void
 }
 
-const QUIET_EVENTS = new Set(['chaos_preflight_passed', 'chaos_recovery_finished', 'chaos_experiment_finished'])
+const QUIET_EVENTS = new Set([
+  'chaos_preflight_passed',
+  'chaos_recovery_finished',
+  'chaos_experiment_finished',
+])
 
 export function createRunView(out: Output, options: { quiet: boolean }): RunView {
   const c = out.color
-  const spinner: Ora | null = out.tty && !out.json && !options.quiet ? ora({ stream: out.stdout as NodeJS.WriteStream }) : null
+  const spinner: Ora | null = out.tty && !out.json && !options.quiet ? ora({ stream: out.stdout }) : null
   let label = ''
   const print = (text: string) => {
     if (options.quiet) return
@@ -59,16 +63,28 @@ export function createRunView(out: Output, options: { quiet: boolean }): RunView
     },
     onExperimentStart(scenario, index, total) {
       label = c.bold(`[${index + 1}/${total} ${scenario.id}]`)
-      print(`${label} ${scenario.name}: ${scenario.fault_config.fault_type} on ${scenario.target_service}, p=${scenario.fault_config.probability}, ${scenario.fault_config.blast_radius}, ${scenario.duration_seconds}s`)
+      print(
+        `${label} ${scenario.name}: ${scenario.fault_config.fault_type} on ${scenario.target_service}, p=${scenario.fault_config.probability}, ${scenario.fault_config.blast_radius}, ${scenario.duration_seconds}s`,
+      )
       spinner?.start(`${label} preflight`)
     },
     onExperimentDone(e) {
       spinner?.stop()
       const verdict =
-        e.state === 'COMPLETED' ? (e.hypothesis_held ? c.green('hypothesis held') : c.red('hypothesis FAILED')) : c.yellow(e.state)
-      const rollback = e.rollback.attempted ? (e.rollback.verified ? 'rollback verified' : c.red('ROLLBACK NOT VERIFIED')) : 'nothing injected'
+        e.state === 'COMPLETED'
+          ? e.hypothesis_held
+            ? c.green('hypothesis held')
+            : c.red('hypothesis FAILED')
+          : c.yellow(e.state)
+      const rollback = e.rollback.attempted
+        ? e.rollback.verified
+          ? 'rollback verified'
+          : c.red('ROLLBACK NOT VERIFIED')
+        : 'nothing injected'
       const why = e.abort_reason ?? e.error
-      print(`${label} ${verdict} · ${rollback}${e.metrics.mttr_seconds !== null ? ` · MTTR ${e.metrics.mttr_seconds}s` : ''}${why ? ` · ${why}` : ''}`)
+      print(
+        `${label} ${verdict} · ${rollback}${e.metrics.mttr_seconds !== null ? ` · MTTR ${e.metrics.mttr_seconds}s` : ''}${why ? ` · ${why}` : ''}`,
+      )
     },
     onPause(ms, next) {
       print(`pausing ${formatDuration(ms)} before ${next.id}`)

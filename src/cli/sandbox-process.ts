@@ -19,18 +19,25 @@ const LISTENING = /^sandbox listening on (http:\/\/\S+)/m
 /** Starts `chaos sandbox` as a child process and resolves once it is listening. */
 export async function startSandboxProcess(options: { timeoutMs?: number } = {}): Promise<SandboxProcess> {
   const token = randomBytes(24).toString('base64url')
-  const child: ResultPromise = execa(process.execPath, [packageBin(), 'sandbox', '--port', '0', '--host', '127.0.0.1'], {
-    env: { CHAOS_TOKEN: token, NODE_ENV: 'development' },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'ignore',
-    reject: false,
-    // The sandbox dies with us even if we are killed: it is our child, its stdout is our pipe.
-    cleanup: true,
-  })
+  const child: ResultPromise = execa(
+    process.execPath,
+    [packageBin(), 'sandbox', '--port', '0', '--host', '127.0.0.1'],
+    {
+      env: { CHAOS_TOKEN: token, NODE_ENV: 'development' },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'ignore',
+      reject: false,
+      // The sandbox dies with us even if we are killed: it is our child, its stdout is our pipe.
+      cleanup: true,
+    },
+  )
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = ''
-    const timer = setTimeout(() => reject(new RuntimeFailure('the built-in sandbox did not start within 15 s')), options.timeoutMs ?? 15_000)
+    const timer = setTimeout(
+      () => reject(new RuntimeFailure('the built-in sandbox did not start within 15 s')),
+      options.timeoutMs ?? 15_000,
+    )
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8')
       const m = LISTENING.exec(buffered)
@@ -41,7 +48,9 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     })
     void child.then((result) => {
       clearTimeout(timer)
-      reject(new RuntimeFailure(`the built-in sandbox exited before listening (exit ${String(result.exitCode)})`))
+      reject(
+        new RuntimeFailure(`the built-in sandbox exited before listening (exit ${String(result.exitCode)})`),
+      )
     })
   })
   return {

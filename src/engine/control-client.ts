@@ -60,7 +60,10 @@ export class ControlClient {
   async info(signal?: AbortSignal): Promise<AgentInfo> {
     const info = await this.call('GET', '', AgentInfo, undefined, signal)
     if (info.protocol !== PROTOCOL_VERSION) {
-      throw new ControlError(`target speaks control protocol ${info.protocol}, this runner speaks ${PROTOCOL_VERSION}`, 0)
+      throw new ControlError(
+        `target speaks control protocol ${info.protocol}, this runner speaks ${PROTOCOL_VERSION}`,
+        0,
+      )
     }
     return info
   }
@@ -70,8 +73,9 @@ export class ControlClient {
   }
 
   async get(id: string, signal?: AbortSignal): Promise<ExperimentView> {
-    return (await this.call('GET', `/experiments/${encodeURIComponent(id)}`, ExperimentEnvelope, undefined, signal))
-      .experiment
+    return (
+      await this.call('GET', `/experiments/${encodeURIComponent(id)}`, ExperimentEnvelope, undefined, signal)
+    ).experiment
   }
 
   async renew(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<ExperimentView> {
@@ -87,8 +91,15 @@ export class ControlClient {
   }
 
   async stop(id: string, signal?: AbortSignal): Promise<ExperimentView> {
-    return (await this.call('DELETE', `/experiments/${encodeURIComponent(id)}`, ExperimentEnvelope, undefined, signal))
-      .experiment
+    return (
+      await this.call(
+        'DELETE',
+        `/experiments/${encodeURIComponent(id)}`,
+        ExperimentEnvelope,
+        undefined,
+        signal,
+      )
+    ).experiment
   }
 
   /** Emergency stop of everything on this instance. */
@@ -109,7 +120,11 @@ export class ControlClient {
     try {
       res = await request(this.base + path, {
         method: method as 'GET',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: combined,
       })
@@ -123,17 +138,27 @@ export class ControlClient {
     try {
       json = text ? JSON.parse(text) : undefined
     } catch {
-      throw new ControlError(`${method} ${this.base + path}: answer is not JSON (HTTP ${res.statusCode})`, res.statusCode)
+      throw new ControlError(
+        `${method} ${this.base + path}: answer is not JSON (HTTP ${res.statusCode})`,
+        res.statusCode,
+      )
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const parsed = ErrorBody.safeParse(json)
       const message = parsed.success ? parsed.data.error : `HTTP ${res.statusCode}`
-      throw new ControlError(`${method} ${path || '/'} → ${res.statusCode}: ${message}`, res.statusCode, parsed.data?.problems)
+      throw new ControlError(
+        `${method} ${path || '/'} → ${res.statusCode}: ${message}`,
+        res.statusCode,
+        parsed.data?.problems,
+      )
     }
     const parsed = schema.safeParse(json)
     if (!parsed.success) {
-      throw new ControlError(`${method} ${path || '/'}: answer does not match control protocol v1`, res.statusCode)
+      throw new ControlError(
+        `${method} ${path || '/'}: answer does not match control protocol v1`,
+        res.statusCode,
+      )
     }
-    return parsed.data as z.infer<S>
+    return parsed.data
   }
 }

@@ -16,11 +16,16 @@ export interface MeasureSource {
 }
 
 /** Reads a built-in measure from phase metrics. */
-export function measureValue(name: MeasureName, metrics: PhaseMetrics | null, mttrSeconds?: number | null): number | null {
+export function measureValue(
+  name: MeasureName,
+  metrics: PhaseMetrics | null,
+  mttrSeconds?: number | null,
+): number | null {
   if (name === 'mttr_seconds') return mttrSeconds ?? null
   if (!metrics) return null
   // With no finished request there is no rate and no latency to speak of: say so rather than 0.
-  if (metrics.total_requests === 0 && name !== 'circuit_breaker_trips' && name !== 'faults_injected') return null
+  if (metrics.total_requests === 0 && name !== 'circuit_breaker_trips' && name !== 'faults_injected')
+    return null
   switch (name) {
     case 'availability':
       return metrics.availability
@@ -56,12 +61,22 @@ export function evaluateCheck(check: ScenarioCheck, source: MeasureSource): Chec
     actual = measureValue(check.measure.name, source.phase, source.mttrSeconds)
     if (check.bound.kind === 'baseline') baselineValue = measureValue(check.measure.name, source.baseline)
   }
-  const expected = check.bound.kind === 'absolute' ? check.bound.value : baselineValue === null ? null : check.bound.factor * baselineValue
+  const expected =
+    check.bound.kind === 'absolute'
+      ? check.bound.value
+      : baselineValue === null
+        ? null
+        : check.bound.factor * baselineValue
   if (actual === null || expected === null) {
     const missing = actual === null ? 'no measurement' : 'no baseline measurement'
     return { ...base, expected, actual, passed: null, detail: `${missing} for ${check.phase} phase` }
   }
-  return { ...base, expected: round(expected), actual: round(actual), passed: compare(actual, check.op, expected) }
+  return {
+    ...base,
+    expected: round(expected),
+    actual: round(actual),
+    passed: compare(actual, check.op, expected),
+  }
 }
 
 /** True when no check failed and every check could be evaluated. */

@@ -76,7 +76,12 @@ class Stop extends Error {
   }
 }
 
-const EMPTY_SAMPLE: ProbeSample = { breaker_trips: 0, faults_injected: 0, breaker_state: null, restarted: false }
+const EMPTY_SAMPLE: ProbeSample = {
+  breaker_trips: 0,
+  faults_injected: 0,
+  breaker_state: null,
+  restarted: false,
+}
 
 /** Runs one experiment end to end and returns its record. Never throws for expected failures. */
 export async function runExperiment(
@@ -118,7 +123,13 @@ export async function runExperiment(
   const log = (event: string, fields: Record<string, unknown> = {}) =>
     events.info(event, { experiment_id: scenario.id, injected_as: id, ...fields })
   const elapsed = () => clock.monotonic() - startedMono
-  const progress = (phase: ExperimentPhase, remaining: number | null, window?: WorkloadSummary, breaker?: BreakerState | null, message?: string) =>
+  const progress = (
+    phase: ExperimentPhase,
+    remaining: number | null,
+    window?: WorkloadSummary,
+    breaker?: BreakerState | null,
+    message?: string,
+  ) =>
     deps.onProgress?.({
       experiment: scenario.id,
       phase,
@@ -146,7 +157,9 @@ export async function runExperiment(
   let faultsFromAgent: number | null = null
 
   const sampleAll = async (s?: AbortSignal) =>
-    combineSamples(await Promise.all(deps.probes.map((p) => p.sample(id, scenario.target_service, s).catch(() => null))))
+    combineSamples(
+      await Promise.all(deps.probes.map((p) => p.sample(id, scenario.target_service, s).catch(() => null))),
+    )
 
   try {
     // 1. Preflight: nothing is injected unless every condition holds.
@@ -161,12 +174,19 @@ export async function runExperiment(
     await observeFor(options.baselineMs, 'baseline')
     cursors.inject = workload.mark()
     probeAtInject = (await sampleAll(signal)) ?? probeAtInject
-    record.metrics.baseline = phaseMetrics(workload.summarySince(cursors.start, cursors.inject), probeAtStart, probeAtInject)
+    record.metrics.baseline = phaseMetrics(
+      workload.summarySince(cursors.start, cursors.inject),
+      probeAtStart,
+      probeAtInject,
+    )
     const before = await evaluatePhase(checksIn('before'), record.metrics.baseline, 'before')
     record.checks.push(...before)
     if (!allHeld(before)) {
       const failed = before.filter((c) => c.passed !== true).map((c) => c.expression)
-      throw new Stop('ABORTED', `steady state did not hold before injection (${failed.join('; ')}); nothing was injected`)
+      throw new Stop(
+        'ABORTED',
+        `steady state did not hold before injection (${failed.join('; ')}); nothing was injected`,
+      )
     }
 
     // 3. Inject, with a lease renewed every lease/3 (the agent's dead man's switch).
@@ -203,7 +223,13 @@ export async function runExperiment(
   } finally {
     // 5. Rollback — always, whatever happened above, and never cut short by the abort signal.
     if (injected.length > 0) {
-      progress('rollback', null, undefined, null, signal.aborted ? 'rolling back (Ctrl-C again will not skip it)' : undefined)
+      progress(
+        'rollback',
+        null,
+        undefined,
+        null,
+        signal.aborted ? 'rolling back (Ctrl-C again will not skip it)' : undefined,
+      )
       if (workload && cursors) cursors.rollback = workload.mark()
       probeAtRollback = await sampleAll()
       const result = await rollback(injected, id, clock)
@@ -216,7 +242,10 @@ export async function runExperiment(
         state: stop?.state ?? 'COMPLETED',
         abort_reason: stop?.message ?? null,
       })
-      log('chaos_experiment_context_exited', { rollback_verified: result.record.verified, method: result.record.method })
+      log('chaos_experiment_context_exited', {
+        rollback_verified: result.record.verified,
+        method: result.record.method,
+      })
     }
   }
 
@@ -232,7 +261,11 @@ export async function runExperiment(
 
   // During-phase metrics and checks, when injection happened.
   if (workload && cursors?.inject && cursors.rollback) {
-    const during = phaseMetrics(workload.summarySince(cursors.inject, cursors.rollback), probeAtInject, probeAtRollback)
+    const during = phaseMetrics(
+      workload.summarySince(cursors.inject, cursors.rollback),
+      probeAtInject,
+      probeAtRollback,
+    )
     if (faultsFromAgent !== null) during.affected_requests = faultsFromAgent
     record.metrics.during = during
     record.checks.push(...(await evaluatePhase(checksIn('during'), during, 'during')))
@@ -271,12 +304,17 @@ export async function runExperiment(
       for (const client of injected) {
         try {
           const view = await client.get(id, signal)
-          if (view.state !== 'RUNNING') throw new Stop('ABORTED', `target ${client.target} lost the experiment (state ${view.state})`)
+          if (view.state !== 'RUNNING')
+            throw new Stop('ABORTED', `target ${client.target} lost the experiment (state ${view.state})`)
         } catch (err) {
           if (err instanceof Stop) throw err
-          if (err instanceof UnreachableError) throw new Stop('FAILED', `target became unreachable during the experiment: ${err.message}`)
+          if (err instanceof UnreachableError)
+            throw new Stop('FAILED', `target became unreachable during the experiment: ${err.message}`)
           if (err instanceof ControlError && (err.status === 404 || err.status === 410)) {
-            throw new Stop('ABORTED', `target ${client.target} lost the experiment (restarted?): HTTP ${err.status}`)
+            throw new Stop(
+              'ABORTED',
+              `target ${client.target} lost the experiment (restarted?): HTTP ${err.status}`,
+            )
           }
           signal.throwIfAborted()
           throw err
@@ -285,37 +323,58 @@ export async function runExperiment(
       const sample = await sampleAll(signal)
       if (sample === null) {
         unreadable++
-        if (unreadable >= 3) throw new Stop('ABORTED', 'safety: target metrics unreadable for 3 polls in a row')
+        if (unreadable >= 3)
+          throw new Stop('ABORTED', 'safety: target metrics unreadable for 3 polls in a row')
       } else {
         unreadable = 0
-        if (sample.restarted) throw new Stop('ABORTED', 'target restarted during the experiment (counters reset)')
-        samples.push({ t: elapsed(), sample, faultsDelta: last ? Math.max(0, sample.faults_injected - last.faults_injected) : 0 })
+        if (sample.restarted)
+          throw new Stop('ABORTED', 'target restarted during the experiment (counters reset)')
+        samples.push({
+          t: elapsed(),
+          sample,
+          faultsDelta: last ? Math.max(0, sample.faults_injected - last.faults_injected) : 0,
+        })
         last = sample
       }
       progress(phase, until - clock.monotonic(), window, sample?.breaker_state ?? null)
       if (window.total_requests > 0) {
         if (window.error_rate > safety.max_error_rate) {
           log('chaos_safety_error_rate_high', { error_rate: window.error_rate, limit: safety.max_error_rate })
-          throw new Stop('ABORTED', `safety: error rate ${pct(window.error_rate)} above ${pct(safety.max_error_rate)} over the last poll window`)
+          throw new Stop(
+            'ABORTED',
+            `safety: error rate ${pct(window.error_rate)} above ${pct(safety.max_error_rate)} over the last poll window`,
+          )
         }
         if (window.availability < safety.min_availability) {
-          log('chaos_safety_availability_low', { availability: window.availability, limit: safety.min_availability })
-          throw new Stop('ABORTED', `safety: availability ${pct(window.availability)} below ${pct(safety.min_availability)} over the last poll window`)
+          log('chaos_safety_availability_low', {
+            availability: window.availability,
+            limit: safety.min_availability,
+          })
+          throw new Stop(
+            'ABORTED',
+            `safety: availability ${pct(window.availability)} below ${pct(safety.min_availability)} over the last poll window`,
+          )
         }
       }
       if (sample && sample.faults_injected > 0 && samples.length % 5 === 1) {
-        log('chaos_fault_injected', { faults_injected: sample.faults_injected - probeAtInject.faults_injected })
+        log('chaos_fault_injected', {
+          faults_injected: sample.faults_injected - probeAtInject.faults_injected,
+        })
       }
     }
   }
 
   async function recover(): Promise<void> {
-    const afterChecks = checksIn('after').filter((c) => !(c.measure.kind === 'builtin' && c.measure.name === 'mttr_seconds'))
+    const afterChecks = checksIn('after').filter(
+      (c) => !(c.measure.kind === 'builtin' && c.measure.name === 'mttr_seconds'),
+    )
     const deadline = rolledBackMono + options.recoveryTimeoutMs
     let probePrev = probeAtRollback ?? EMPTY_SAMPLE
     let lastResults: CheckResult[] = []
     while (!signal.aborted && clock.monotonic() < deadline) {
-      await sleep(Math.min(options.intervalMs, deadline - clock.monotonic()), signal, clock).catch(() => undefined)
+      await sleep(Math.min(options.intervalMs, deadline - clock.monotonic()), signal, clock).catch(
+        () => undefined,
+      )
       if (signal.aborted) break
       const sinceRollback = clock.monotonic() - rolledBackMono
       const window = workload!.recent(Math.min(options.intervalMs, sinceRollback))
@@ -325,7 +384,8 @@ export async function runExperiment(
       if (sample) samples.push({ t: elapsed(), sample, faultsDelta: 0 })
       progress('recovery', deadline - clock.monotonic(), window, sample?.breaker_state ?? null)
       lastResults = await evaluatePhase(afterChecks, metrics, 'after')
-      const held = afterChecks.length > 0 ? allHeld(lastResults) : defaultRecovered(metrics, record.metrics.baseline)
+      const held =
+        afterChecks.length > 0 ? allHeld(lastResults) : defaultRecovered(metrics, record.metrics.baseline)
       if (held && window.total_requests > 0) {
         record.metrics.recovered = true
         record.metrics.mttr_seconds = round(sinceRollback / 1000, 3)
@@ -333,15 +393,25 @@ export async function runExperiment(
       }
     }
     const recoveryEnd = workload!.mark()
-    record.metrics.recovery = phaseMetrics(workload!.summarySince(cursors!.rollback!, recoveryEnd), probeAtRollback, probePrev)
+    record.metrics.recovery = phaseMetrics(
+      workload!.summarySince(cursors!.rollback!, recoveryEnd),
+      probeAtRollback,
+      probePrev,
+    )
     if (!record.metrics.recovered && signal.aborted) {
       record.state = 'INTERRUPTED'
       record.abort_reason = 'interrupted during recovery'
     }
     record.checks.push(...lastResults)
-    const mttrChecks = checksIn('after').filter((c) => c.measure.kind === 'builtin' && c.measure.name === 'mttr_seconds')
+    const mttrChecks = checksIn('after').filter(
+      (c) => c.measure.kind === 'builtin' && c.measure.name === 'mttr_seconds',
+    )
     for (const check of mttrChecks) {
-      const result = evaluateCheck(check, { phase: null, baseline: null, mttrSeconds: record.metrics.mttr_seconds })
+      const result = evaluateCheck(check, {
+        phase: null,
+        baseline: null,
+        mttrSeconds: record.metrics.mttr_seconds,
+      })
       if (!record.metrics.recovered) {
         result.passed = false
         result.detail = `never recovered within the recovery timeout (${options.recoveryTimeoutMs / 1000}s)`
@@ -350,13 +420,24 @@ export async function runExperiment(
     }
     if (afterChecks.length > 0 && lastResults.length === 0) {
       for (const check of afterChecks) {
-        record.checks.push({ ...evaluateCheck(check, { phase: null, baseline: null }), passed: false, detail: 'no recovery window was measured' })
+        record.checks.push({
+          ...evaluateCheck(check, { phase: null, baseline: null }),
+          passed: false,
+          detail: 'no recovery window was measured',
+        })
       }
     }
-    log('chaos_recovery_finished', { recovered: record.metrics.recovered, mttr_seconds: record.metrics.mttr_seconds })
+    log('chaos_recovery_finished', {
+      recovered: record.metrics.recovered,
+      mttr_seconds: record.metrics.mttr_seconds,
+    })
   }
 
-  async function evaluatePhase(checks: ScenarioCheck[], metrics: PhaseMetrics | null, phase: 'before' | 'during' | 'after'): Promise<CheckResult[]> {
+  async function evaluatePhase(
+    checks: ScenarioCheck[],
+    metrics: PhaseMetrics | null,
+    phase: 'before' | 'during' | 'after',
+  ): Promise<CheckResult[]> {
     const promql = new Map<string, number | null>()
     for (const check of checks) {
       if (check.measure.kind !== 'promql') continue
@@ -396,13 +477,26 @@ export async function runExperiment(
 }
 
 /** Preflight checks (guide section 7): throws Stop('ABORTED') on refusal, Stop('FAILED') when unreachable. */
-async function preflight(scenario: Scenario, options: ExperimentOptions, deps: ExperimentDeps, signal: AbortSignal): Promise<void> {
+async function preflight(
+  scenario: Scenario,
+  options: ExperimentOptions,
+  deps: ExperimentDeps,
+  signal: AbortSignal,
+): Promise<void> {
   const fault = scenario.fault_config
-  if (!fault.enabled) throw new Stop('ABORTED', 'fault_config.enabled is false: this scenario is kept in the catalogue but never injected')
+  if (!fault.enabled)
+    throw new Stop(
+      'ABORTED',
+      'fault_config.enabled is false: this scenario is kept in the catalogue but never injected',
+    )
   if (fault.blast_radius === 'ENTIRE_SYSTEM' && !options.sandbox && !options.allowEntireSystem) {
-    throw new Stop('ABORTED', 'ENTIRE_SYSTEM blast radius on a real target needs --allow-entire-system (guide section 7: escalate only after phases 1-4)')
+    throw new Stop(
+      'ABORTED',
+      'ENTIRE_SYSTEM blast radius on a real target needs --allow-entire-system (guide section 7: escalate only after phases 1-4)',
+    )
   }
-  if (!BLAST_RADII.includes(fault.blast_radius)) throw new Stop('ABORTED', `unknown blast radius ${String(fault.blast_radius)}`)
+  if (!BLAST_RADII.includes(fault.blast_radius))
+    throw new Stop('ABORTED', `unknown blast radius ${String(fault.blast_radius)}`)
   for (const client of deps.clients) {
     let info
     try {
@@ -410,28 +504,48 @@ async function preflight(scenario: Scenario, options: ExperimentOptions, deps: E
     } catch (err) {
       if (err instanceof UnreachableError) throw new Stop('FAILED', `preflight: ${err.message}`)
       if (err instanceof ControlError && err.status === 404) {
-        throw new Stop('FAILED', `preflight: ${client.target} has no chaos control endpoint (agent not enabled?)`)
+        throw new Stop(
+          'FAILED',
+          `preflight: ${client.target} has no chaos control endpoint (agent not enabled?)`,
+        )
       }
-      if (err instanceof ControlError && err.status === 401) throw new Stop('FAILED', `preflight: ${client.target} refused the token (401)`)
+      if (err instanceof ControlError && err.status === 401)
+        throw new Stop('FAILED', `preflight: ${client.target} refused the token (401)`)
       throw new Stop('FAILED', `preflight: ${(err as Error).message}`)
     }
     if (!info.services.includes(scenario.target_service)) {
-      throw new Stop('ABORTED', `preflight: target service "${scenario.target_service}" is not wrapped on ${client.target} (known: ${info.services.join(', ') || 'none'})`)
+      throw new Stop(
+        'ABORTED',
+        `preflight: target service "${scenario.target_service}" is not wrapped on ${client.target} (known: ${info.services.join(', ') || 'none'})`,
+      )
     }
     if (info.active_experiments.length > 0) {
-      throw new Stop('ABORTED', `preflight: experiment ${info.active_experiments.map((e) => e.id).join(', ')} already running on ${client.target} (one at a time)`)
+      throw new Stop(
+        'ABORTED',
+        `preflight: experiment ${info.active_experiments.map((e) => e.id).join(', ')} already running on ${client.target} (one at a time)`,
+      )
     }
   }
 }
 
 /** Renews the lease on every instance every lease/3; failures are logged (the poll detects loss). */
-function startLeaseRenewal(clients: readonly ControlClient[], id: string, leaseSeconds: number, clock: Clock, events: Logger): { stop(): void } {
+function startLeaseRenewal(
+  clients: readonly ControlClient[],
+  id: string,
+  leaseSeconds: number,
+  clock: Clock,
+  events: Logger,
+): { stop(): void } {
   let stopped = false
   let handle: unknown
   const tick = () => {
     if (stopped) return
     for (const client of clients) {
-      client.renew(id, leaseSeconds).catch((err: Error) => events.warn('chaos_lease_renewal_failed', { target: client.target, error: err.message }))
+      client
+        .renew(id, leaseSeconds)
+        .catch((err: Error) =>
+          events.warn('chaos_lease_renewal_failed', { target: client.target, error: err.message }),
+        )
     }
     handle = clock.setTimeout(tick, (leaseSeconds * 1000) / 3)
   }
@@ -448,8 +562,18 @@ function startLeaseRenewal(clients: readonly ControlClient[], id: string, leaseS
  * Rolls the experiment back on every instance: DELETE with retries and backoff, then read back
  * `GET /chaos` to verify nothing is active; falls back to the stop-all route.
  */
-async function rollback(clients: readonly ControlClient[], id: string, clock: Clock): Promise<{ record: RollbackRecord; faultsInjected: number | null }> {
-  const record: RollbackRecord = { attempted: true, verified: false, attempts: 0, method: 'DELETE', error: null }
+async function rollback(
+  clients: readonly ControlClient[],
+  id: string,
+  clock: Clock,
+): Promise<{ record: RollbackRecord; faultsInjected: number | null }> {
+  const record: RollbackRecord = {
+    attempted: true,
+    verified: false,
+    attempts: 0,
+    method: 'DELETE',
+    error: null,
+  }
   let faults: number | null = 0
   const backoff = [0, 250, 500, 1000, 2000]
   for (const client of clients) {
@@ -503,7 +627,11 @@ async function verifyNothingActive(clients: readonly ControlClient[], id: string
 }
 
 /** Builds a phase's metrics from the workload's summary and the probe's counter deltas. */
-function phaseMetrics(summary: WorkloadSummary, from: ProbeSample | null, to: ProbeSample | null): PhaseMetrics {
+function phaseMetrics(
+  summary: WorkloadSummary,
+  from: ProbeSample | null,
+  to: ProbeSample | null,
+): PhaseMetrics {
   const delta = (pick: (s: ProbeSample) => number) => (from && to ? Math.max(0, pick(to) - pick(from)) : 0)
   return {
     total_requests: summary.total_requests,
@@ -533,7 +661,8 @@ function defaultRecovered(window: PhaseMetrics, baseline: PhaseMetrics | null): 
 
 function toStop(err: unknown, signal: AbortSignal): Stop {
   if (err instanceof Stop) return err
-  if (signal.aborted) return new Stop('INTERRUPTED', `interrupted (${describeReason(signal.reason)}); rolled back`)
+  if (signal.aborted)
+    return new Stop('INTERRUPTED', `interrupted (${describeReason(signal.reason)}); rolled back`)
   if (err instanceof UnreachableError) return new Stop('FAILED', err.message)
   return new Stop('FAILED', (err as Error).message ?? String(err))
 }

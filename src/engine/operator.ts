@@ -13,11 +13,20 @@ export interface InstanceStatus {
 }
 
 /** Reads `GET /chaos` of every instance; an unreachable instance is reported, not thrown. */
-export async function readStatus(targets: readonly string[], token: string, signal?: AbortSignal): Promise<InstanceStatus[]> {
+export async function readStatus(
+  targets: readonly string[],
+  token: string,
+  signal?: AbortSignal,
+): Promise<InstanceStatus[]> {
   return Promise.all(
     targets.map(async (target): Promise<InstanceStatus> => {
       try {
-        return { target, reachable: true, error: null, agent: await new ControlClient({ target, token }).info(signal) }
+        return {
+          target,
+          reachable: true,
+          error: null,
+          agent: await new ControlClient({ target, token }).info(signal),
+        }
       } catch (err) {
         return { target, reachable: false, error: (err as Error).message, agent: null }
       }
@@ -36,14 +45,20 @@ export interface StopResult {
  * Emergency stop: `DELETE /chaos/experiments` (or one experiment with `id`) on every instance,
  * then `GET /chaos` to verify nothing (or not that one) is still active.
  */
-export async function emergencyStop(targets: readonly string[], token: string, id?: string): Promise<StopResult[]> {
+export async function emergencyStop(
+  targets: readonly string[],
+  token: string,
+  id?: string,
+): Promise<StopResult[]> {
   return Promise.all(
     targets.map(async (target): Promise<StopResult> => {
       const client = new ControlClient({ target, token })
       try {
         const stopped = id ? [await client.stop(id)] : await client.stopAll()
         const info = await client.info()
-        const verified = id ? !info.active_experiments.some((e) => e.id === id) : info.active_experiments.length === 0
+        const verified = id
+          ? !info.active_experiments.some((e) => e.id === id)
+          : info.active_experiments.length === 0
         return { target, stopped, verified, error: null }
       } catch (err) {
         return { target, stopped: [], verified: false, error: (err as Error).message }

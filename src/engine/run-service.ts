@@ -27,7 +27,12 @@ export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
     body: { guest_name: 'Chaos Guest', room_type: 'double', check_in: '2026-12-01', check_out: '2026-12-03' },
   },
   { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
-  { method: 'POST', path: '/api/emails', weight: 1, body: { to: 'guest@example.com', subject: 'Booking', body: 'Hi' } },
+  {
+    method: 'POST',
+    path: '/api/emails',
+    weight: 1,
+    body: { to: 'guest@example.com', subject: 'Booking', body: 'Hi' },
+  },
   { method: 'GET', path: '/api/sessions/guest-1', weight: 1 },
 ]
 
@@ -69,7 +74,8 @@ export interface RunResult {
 export function applyOverrides(scenario: Scenario, options: RunOptions): Scenario {
   return {
     ...scenario,
-    duration_seconds: options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds,
+    duration_seconds:
+      options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds,
     fault_config: {
       ...scenario.fault_config,
       probability: options.probability ?? scenario.fault_config.probability,
@@ -81,7 +87,12 @@ export function applyOverrides(scenario: Scenario, options: RunOptions): Scenari
 /** Runs the selection against the target and writes the reports. Throws SafetyError if the lock is held. */
 export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunResult> {
   const { clock, signal } = deps
-  const lock = await acquireLock(input.reportsDir, { pid: deps.pid, isAlive: deps.isAlive, selection: input.selection, now: () => clock.now() })
+  const lock = await acquireLock(input.reportsDir, {
+    pid: deps.pid,
+    isAlive: (pid) => deps.isAlive(pid),
+    selection: input.selection,
+    now: () => clock.now(),
+  })
   const store = new ReportStore({ dir: input.reportsDir, now: () => clock.now() })
   const runId = createRunId(clock.now())
   // The event journal: events.jsonl in the reports directory, and the caller's live lines.
@@ -90,7 +101,9 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
       write: (line: string) => {
         const entry = JSON.parse(line) as { level: LogLevel; event: string } & LogFields
         const { ts, level, event, ...fields } = entry
-        void store.appendEvent({ ts: ts as string, event, level, run_id: runId, ...fields }).catch(() => undefined)
+        void store
+          .appendEvent({ ts: ts as string, event, level, run_id: runId, ...fields })
+          .catch(() => undefined)
         deps.onEvent?.(level, event, fields)
       },
     },

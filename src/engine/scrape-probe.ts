@@ -14,7 +14,12 @@ type Counters = 'breaker_trips' | 'faults_injected'
 type Gauges = 'breaker_state'
 
 /** A probe for one target instance, scraping `${target}/metrics` (or `metricsUrl`). */
-export function createScrapeProbe(options: { target: string; metricsUrl?: string; timeoutMs?: number; clock?: Clock }): MetricsProbe & { close(): Promise<void> } {
+export function createScrapeProbe(options: {
+  target: string
+  metricsUrl?: string
+  timeoutMs?: number
+  clock?: Clock
+}): MetricsProbe & { close(): Promise<void> } {
   const url = options.metricsUrl ?? `${options.target.replace(/\/+$/, '')}/metrics`
   // One scraper per experiment id: the faults counter is filtered by the experiment label.
   const scrapers = new Map<string, MetricsScraper<Counters, Gauges>>()
@@ -27,7 +32,10 @@ export function createScrapeProbe(options: { target: string; metricsUrl?: string
         clock: options.clock,
         counters: {
           breaker_trips: { metric: 'circuit_breaker_trips_total' },
-          faults_injected: { metric: 'chaos_agent_faults_injected_total', labels: { experiment: experimentId } },
+          faults_injected: {
+            metric: 'chaos_agent_faults_injected_total',
+            labels: { experiment: experimentId },
+          },
         },
         gauges: { breaker_state: { metric: 'circuit_breaker_state', by: 'target_service' } },
       })

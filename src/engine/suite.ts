@@ -35,7 +35,12 @@ export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
 }
 
 /** Runs the scenarios in order and returns the run record (never throws for expected failures). */
-export async function runSuite(scenarios: readonly Scenario[], options: SuiteOptions, deps: SuiteDeps, signal: AbortSignal): Promise<RunRecord> {
+export async function runSuite(
+  scenarios: readonly Scenario[],
+  options: SuiteOptions,
+  deps: SuiteDeps,
+  signal: AbortSignal,
+): Promise<RunRecord> {
   const clock: Clock = deps.clock
   const startedAt = new Date(clock.now()).toISOString()
   const experiments: ExperimentRecord[] = []
@@ -77,7 +82,8 @@ export async function runSuite(scenarios: readonly Scenario[], options: SuiteOpt
     run_id: options.runId,
     started_at: startedAt,
     finished_at: new Date(clock.now()).toISOString(),
-    partial: outcome === 'ABORTED' || outcome === 'INTERRUPTED' || experiments.some((e) => e.state === 'SKIPPED'),
+    partial:
+      outcome === 'ABORTED' || outcome === 'INTERRUPTED' || experiments.some((e) => e.state === 'SKIPPED'),
     selection: options.selection,
     target: options.target,
     outcome,
@@ -94,11 +100,16 @@ export async function runSuite(scenarios: readonly Scenario[], options: SuiteOpt
 }
 
 /** Outcome and exit code of a run: interrupted > runtime error > safety abort > failed check > passed. */
-export function verdict(experiments: readonly ExperimentRecord[], interrupted: boolean): { outcome: RunOutcome; exitCode: number } {
-  if (interrupted || experiments.some((e) => e.state === 'INTERRUPTED')) return { outcome: 'INTERRUPTED', exitCode: ExitCode.INTERRUPTED }
+export function verdict(
+  experiments: readonly ExperimentRecord[],
+  interrupted: boolean,
+): { outcome: RunOutcome; exitCode: number } {
+  if (interrupted || experiments.some((e) => e.state === 'INTERRUPTED'))
+    return { outcome: 'INTERRUPTED', exitCode: ExitCode.INTERRUPTED }
   if (experiments.some((e) => e.state === 'FAILED')) return { outcome: 'ERROR', exitCode: ExitCode.RUNTIME }
   if (experiments.some((e) => e.state === 'ABORTED')) return { outcome: 'ABORTED', exitCode: ExitCode.SAFETY }
-  if (experiments.some((e) => e.hypothesis_held === false)) return { outcome: 'FAILED', exitCode: ExitCode.CHECK_FAILED }
+  if (experiments.some((e) => e.hypothesis_held === false))
+    return { outcome: 'FAILED', exitCode: ExitCode.CHECK_FAILED }
   return { outcome: 'PASSED', exitCode: ExitCode.OK }
 }
 

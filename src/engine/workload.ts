@@ -624,7 +624,9 @@ class WorkloadImpl implements Workload {
         })
       } catch (err) {
         // A broken hook must not corrupt the accounting (this runs inside undici's callbacks).
-        this.logger.error('workload_result_hook_failed', { error: err instanceof Error ? err.message : String(err) })
+        this.logger.error('workload_result_hook_failed', {
+          error: err instanceof Error ? err.message : String(err),
+        })
       }
     }
   }
