@@ -151,6 +151,8 @@ export async function runExperiment(
   let cursors: { start: Cursor; inject?: Cursor; rollback?: Cursor } | null = null
   let probeAtInject: ProbeSample = EMPTY_SAMPLE
   let probeAtRollback: ProbeSample | null = null
+  /** Last probe sample of the recovery phase; undefined when no recovery phase ran. */
+  let probeAtRecoveryEnd: ProbeSample | null | undefined
   let injectedMono = 0
   let rolledBackMono = 0
   let stop: Stop | null = null
@@ -173,6 +175,7 @@ export async function runExperiment(
     const probeAtStart = (await sampleAll(signal)) ?? EMPTY_SAMPLE
     await observeFor(options.baselineMs, 'baseline')
     cursors.inject = workload.mark()
+    await settle(workload, clock)
     probeAtInject = (await sampleAll(signal)) ?? probeAtInject
     record.metrics.baseline = phaseMetrics(
       workload.summarySince(cursors.start, cursors.inject),
@@ -261,6 +264,7 @@ export async function runExperiment(
 
   // During-phase metrics and checks, when injection happened.
   if (workload && cursors?.inject && cursors.rollback) {
+    await settle(workload, clock)
     const during = phaseMetrics(
       workload.summarySince(cursors.inject, cursors.rollback),
       probeAtInject,
@@ -276,6 +280,14 @@ export async function runExperiment(
     await recover()
   }
   if (workload) await workload.stop({ abort: signal.aborted })
+  // Summed once the workload stopped, so that no request of the phase is still in flight.
+  if (workload && cursors?.rollback && probeAtRecoveryEnd !== undefined) {
+    record.metrics.recovery = phaseMetrics(
+      workload.summarySince(cursors.rollback),
+      probeAtRollback,
+      probeAtRecoveryEnd,
+    )
+  }
 
   // 7. Verdict.
   if (workload) record.timeseries = timeseries(workload)
@@ -392,12 +404,7 @@ export async function runExperiment(
         break
       }
     }
-    const recoveryEnd = workload!.mark()
-    record.metrics.recovery = phaseMetrics(
-      workload!.summarySince(cursors!.rollback!, recoveryEnd),
-      probeAtRollback,
-      probePrev,
-    )
+    probeAtRecoveryEnd = probePrev
     if (!record.metrics.recovered && signal.aborted) {
       record.state = 'INTERRUPTED'
       record.abort_reason = 'interrupted during recovery'
@@ -624,6 +631,23 @@ async function verifyNothingActive(clients: readonly ControlClient[], id: string
   } catch {
     return false
   }
+}
+
+/** Longest wait for a phase's requests still in flight when it ends (each is bounded by its own timeout too). */
+const SETTLE_MAX_MS = 2000
+
+/**
+ * Waits until every request sent so far has finished (at most {@link SETTLE_MAX_MS}), so that a
+ * phase's totals include the requests in flight at its end: the target served and counted them,
+ * and a summary taken earlier would leave them out of every phase.
+ */
+async function settle(workload: Workload, clock: Clock): Promise<void> {
+  const timer = new AbortController()
+  await Promise.race([
+    workload.whenSettled(),
+    sleep(SETTLE_MAX_MS, timer.signal, clock).catch(() => undefined),
+  ])
+  timer.abort()
 }
 
 /** Builds a phase's metrics from the workload's summary and the probe's counter deltas. */

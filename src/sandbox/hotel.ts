@@ -76,9 +76,7 @@ const EmailBody = z.object({
   subject: z.string().min(1).max(300),
   body: z.string().max(32_000),
 })
-export const SESSION_ID = /^[A-Za-z0-9_.+-]{1,64}$/
-
-export { AvailabilityQuery, BookingBody, MessageBody, EmailBody }
+const SESSION_ID = /^[A-Za-z0-9_.+-]{1,64}$/
 
 /** Nights of a stay, or 400 when check_out is not after check_in or the stay is too long. */
 function nightsOf(checkIn: string, checkOut: string): { first: number; nights: number } {
