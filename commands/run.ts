@@ -72,7 +72,7 @@ export default class Run extends BaseCommand {
     const selected = await catalogue.resolveSelection(ws.catalogue, args.selection, { cwd })
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
-      const leaseSeconds = requireDurationMs(flags.lease ?? '15s', '--lease') / 1000
+      const leaseSeconds = Math.max(1, requireDurationMs(flags.lease ?? '15s', '--lease') / 1000)
       const [{ performRun }, { renderText }] = await Promise.all([
         import('../src/cli/perform-run.js'),
         import('../reports/text.js'),

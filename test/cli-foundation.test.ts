@@ -265,7 +265,7 @@ describe('chaos run --dry-run', () => {
     expect(r.stderr).toMatch(/probability-1\.5\.yaml:10:16 fault_config\.probability: must be at most 1/)
   })
 
-  it('refuses unknown selections, bad overrides and real runs with exit 2', async () => {
+  it('refuses unknown selections, bad overrides and a bad target with exit 2', async () => {
     const unknown = await chaos(['run', 'netwrk', '--dry-run'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('Error: unknown selection "netwrk" (did you mean network?)')
@@ -273,9 +273,12 @@ describe('chaos run --dry-run', () => {
     const long = await chaos(['run', 'network', '--dry-run', '--duration', '2h'])
     expect(long.code).toBe(2)
     expect(long.stderr).toContain('--duration: 2h is longer than 30 minutes')
-    const real = await chaos(['run', 'network'])
-    expect(real.code).toBe(2)
-    expect(real.stderr).toContain('real runs need a target; use --dry-run')
+    const badTarget = await chaos(['run', 'network', '--target', 'not-a-url', '--token', 't'])
+    expect(badTarget.code).toBe(2)
+    expect(badTarget.stderr).toContain('--target: "not-a-url" is not an http(s) URL')
+    const badLease = await chaos(['run', 'network', '--lease', 'soon'])
+    expect(badLease.code).toBe(2)
+    expect(badLease.stderr).toContain('--lease: "soon" is not a duration')
     const none = await chaos(['run', '--dry-run'])
     expect(none.code).toBe(2)
   })

@@ -278,7 +278,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
 
   it('refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes', async () => {
     const cwd = await workdir()
-    const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '6s' })], { cwd })
+    const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '8s' })], { cwd })
     await first.waitFor(/chaos_preflight_passed/)
     // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
     const second = await runChaos(

@@ -24,7 +24,7 @@ export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
     method: 'POST',
     path: '/api/bookings',
     weight: 2,
-    body: { guest_name: 'Chaos Guest', room_type: 'double', check_in: '2026-12-01', check_out: '2026-12-03' },
+    body: { guest_name: 'Chaos Guest', room_type: 'STANDARD', check_in: '2026-12-01', check_out: '2026-12-03' },
   },
   { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
   {

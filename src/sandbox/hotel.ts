@@ -1,7 +1,8 @@
 /**
  * The "Agente Hotelero" business logic behind the sandbox's routes: availability with a stale-cache
- * fallback, bookings across PMS and database (with compensation), WhatsApp and Gmail sends with an
- * outbox for degraded mode, and sessions with a database fallback.
+ * fallback, bookings across PMS and database (with compensation; queued while the PMS rate-limits
+ * us), WhatsApp and Gmail sends with an outbox for degraded mode, and sessions with a database
+ * fallback.
  */
 import { z } from 'zod'
 import type { Clock } from '../clock.js'
@@ -12,7 +13,7 @@ import type { DependencyName } from './dependencies.js'
 import { HttpError, validate } from './http.js'
 import type { SandboxMetrics } from './metrics.js'
 import type { Outbox } from './outbox.js'
-import { DependencyFailure, describeError, type BreakerState } from './resilience.js'
+import { DependencyFailure, describeError, isRateLimited, type BreakerState } from './resilience.js'
 import {
   ROOM_INVENTORY,
   ROOM_TYPES,
@@ -67,6 +68,8 @@ const BookingBody = z.object({
   room_type: z.enum(ROOM_TYPES),
   ...stay,
 })
+/** A booking request as accepted by the API. */
+export type BookingInput = z.infer<typeof BookingBody>
 const MessageBody = z.object({
   to: z.string().regex(/^\+?[0-9][0-9 ]{5,19}$/, 'must be a phone number such as +34600123456'),
   text: z.string().min(1).max(4096),
@@ -99,11 +102,14 @@ function renderRooms(calendar: Map<number, NightAvailability>, nights: number) {
 
 export class Hotel {
   private nextMessageId = 1
+  private nextPendingId = 1
 
   constructor(
     private readonly clients: HotelClients,
     private readonly cache: AvailabilityCache,
     readonly outboxes: { whatsapp: Outbox<MessagePayload>; gmail: Outbox<EmailPayload> },
+    /** Bookings accepted while the PMS rate-limited us, submitted later by the background drain. */
+    readonly pendingBookings: Outbox<BookingInput>,
     private readonly metrics: SandboxMetrics,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -154,9 +160,40 @@ export class Hotel {
     }
   }
 
-  /** `POST /api/bookings`: reserve in the PMS, record in the database; no fallback for writes. */
+  /**
+   * `POST /api/bookings`: reserve in the PMS, record in the database; no fallback for writes, except
+   * that a PMS rate limit (429 after the retries) queues the booking (202) for the background drain.
+   */
   async createBooking(body: unknown, signal: AbortSignal): Promise<Reply> {
     const input = validate(BookingBody, body)
+    nightsOf(input.check_in, input.check_out)
+    try {
+      return { status: 201, body: { booking: await this.submitBooking(input, signal) } }
+    } catch (err) {
+      if (!(
+        err instanceof DependencyFailure &&
+        err.targetService === 'pms_adapter' &&
+        isRateLimited(err.cause)
+      ))
+        throw err
+      const id = `PB-${this.nextPendingId++}`
+      const queued = this.pendingBookings.enqueue({
+        id,
+        payload: input,
+        queued_at: new Date(this.clock.now()).toISOString(),
+        reason: err.kind,
+      })
+      if (!queued) throw err
+      this.logger.info('sandbox_booking_queued', { pending_id: id, reason: err.kind })
+      return {
+        status: 202,
+        body: { booking: { id, ...input, status: 'PENDING' }, queued: true, reason: err.kind },
+      }
+    }
+  }
+
+  /** Reserves in the PMS, then records the booking; cancels the reservation if the record fails. */
+  private async submitBooking(input: BookingInput, signal: AbortSignal): Promise<BookingRow> {
     const { first, nights } = nightsOf(input.check_in, input.check_out)
     const reservation = await this.clients.pms.call(
       (pms) => pms.reserve(input.room_type, first, nights),
@@ -164,7 +201,7 @@ export class Hotel {
     )
     try {
       const createdAt = new Date(this.clock.now()).toISOString()
-      const booking = await this.clients.database.call((db) => {
+      return await this.clients.database.call((db) => {
         const row: BookingRow = {
           id: `BK-${db.nextBookingId++}`,
           guest_name: input.guest_name,
@@ -180,7 +217,6 @@ export class Hotel {
         db.bookings.set(row.id, row)
         return { ...row }
       }, signal)
-      return { status: 201, body: { booking } }
     } catch (err) {
       // Compensate so that the PMS does not keep a room the database never recorded.
       await this.clients.pms
@@ -238,7 +274,7 @@ export class Hotel {
     }
   }
 
-  /** Delivers what waits in the outboxes (background; stops at the first failure). */
+  /** Delivers what waits in the outboxes and the booking queue (background; each stops at its first failure). */
   async drainOutboxes(): Promise<void> {
     const drains: Array<[string, () => Promise<number>]> = [
       [
@@ -249,6 +285,14 @@ export class Hotel {
       [
         'gmail',
         () => this.outboxes.gmail.drain(() => this.clients.gmail.call((p) => p.deliver(), this.lifetime)),
+      ],
+      [
+        'bookings',
+        () =>
+          this.pendingBookings.drain(async (item) => {
+            const row = await this.submitBooking(item.payload, this.lifetime)
+            this.logger.info('sandbox_booking_submitted', { pending_id: item.id, booking_id: row.id })
+          }),
       ],
     ]
     for (const [channel, drain] of drains) {

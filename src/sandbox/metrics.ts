@@ -1,6 +1,6 @@
 /**
  * The sandbox's Prometheus metrics, on the registry it shares with the agent. Gauges that mirror
- * live state (breaker state, pool usage, outbox size) are read at scrape time, so they are never stale.
+ * live state (breaker state, pool usage, outbox and booking queue sizes) are read at scrape time, so they are never stale.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { DEPENDENCIES, type DependencyName } from './dependencies.js'
@@ -12,6 +12,7 @@ export interface MetricSources {
   dbPoolInUse(): number
   dbPoolSize(): number
   outboxSize(channel: 'whatsapp' | 'gmail'): number
+  pendingBookings(): number
 }
 
 export interface SandboxMetrics {
@@ -93,6 +94,14 @@ export function createSandboxMetrics(registry: Registry, sources: MetricSources)
     registers,
     collect() {
       for (const channel of ['whatsapp', 'gmail'] as const) this.set({ channel }, sources.outboxSize(channel))
+    },
+  })
+  new Gauge({
+    name: 'pending_bookings',
+    help: 'Bookings queued while the PMS rate-limited us, waiting for the background drain',
+    registers,
+    collect() {
+      this.set(sources.pendingBookings())
     },
   })
   // Counters start at 0 per dependency so that the first scrape already has a baseline for deltas.

@@ -1,14 +1,15 @@
 /**
- * Resilience policies of one dependency, with cockatiel: per-attempt timeout (cooperative, so the
- * AbortSignal reaches the wrapped call and a hanging call is abandoned), retry with exponential
- * backoff and jitter for transient errors, and a circuit breaker around the whole retried call
- * (it counts calls that failed after their retries). The database adds a bulkhead in front.
+ * Resilience policies of one dependency, with cockatiel, from the outside in: retry with exponential
+ * backoff and jitter for transient errors, a failure-rate circuit breaker that counts every single
+ * attempt (so a fault rate the retries would mask still opens it), and a cooperative per-attempt
+ * timeout (the AbortSignal reaches the wrapped call, so a hanging call is abandoned). An open breaker
+ * is never retried: the call fails fast to its fallback. The database adds a bulkhead in front.
  */
 import {
   BulkheadPolicy,
   CircuitState,
-  ConsecutiveBreaker,
   ExponentialBackoff,
+  SamplingBreaker,
   TimeoutStrategy,
   bulkhead as createBulkhead,
   circuitBreaker,
@@ -18,8 +19,10 @@ import {
   isTaskCancelledError,
   retry,
   timeout,
+  wrap,
   type CircuitBreakerPolicy,
   type GeneratorFn,
+  type IPolicy,
   type RetryPolicy,
   type TimeoutPolicy,
 } from 'cockatiel'
@@ -45,7 +48,7 @@ export class DependencyTimeoutError extends Error {
 }
 
 /** Why a dependency call finally failed, as reported to clients. */
-export type FailureKind = 'CIRCUIT_OPEN' | 'BUSY' | 'TIMEOUT' | 'ERROR'
+export type FailureKind = 'CIRCUIT_OPEN' | 'BUSY' | 'TIMEOUT' | 'RATE_LIMITED' | 'ERROR'
 
 /** A dependency call that failed after every resilience policy had its say. */
 export class DependencyFailure extends Error {
@@ -75,11 +78,24 @@ function isCancellation(err: unknown): boolean {
 }
 
 /**
- * A failure of the dependency itself, counted by the breaker. Our own fail-fast rejections and
- * cancellations by the caller are not.
+ * A failure of the dependency itself. Our own fail-fast rejections and cancellations by the caller
+ * are not.
  */
 export function isDependencyFault(err: unknown): boolean {
   return !isCancellation(err) && !isBrokenCircuitError(err) && !isBulkheadRejectedError(err)
+}
+
+/** The dependency refused the call because of its quota (429). */
+export function isRateLimited(err: unknown): boolean {
+  return (field(err, 'status') ?? field(err, 'statusCode')) === 429
+}
+
+/**
+ * Counted by the breaker: dependency faults except 429s. A rate limit says "slow down", not "I am
+ * broken"; opening the breaker on it would only hide the 429 that callers (booking queue) act on.
+ */
+export function isBreakerFailure(err: unknown): boolean {
+  return isDependencyFault(err) && !isRateLimited(err)
 }
 
 /**
@@ -108,7 +124,12 @@ export interface ResilienceSettings {
   retries: number
   retryBaseDelayMs: number
   retryMaxDelayMs: number
-  breakerThreshold: number
+  /** Breaker opens when more than this fraction of attempts in the sampling window failed (0–1). */
+  breakerFailureRate: number
+  /** Sampling window of the breaker. */
+  breakerSamplingMs: number
+  /** Attempts per second below which the breaker never opens (a handful of calls cannot trip it). */
+  breakerMinimumRps: number
   halfOpenAfterMs: number
   /** Bulkhead `[limit, queue]` (database only). */
   bulkhead?: [number, number]
@@ -128,6 +149,8 @@ export class ResilientDependency {
   readonly bulkhead: BulkheadPolicy | undefined
   private readonly retry: RetryPolicy
   private readonly timeout: TimeoutPolicy
+  /** retry outside, breaker inside (the timeout is applied per attempt in {@link call}). */
+  private readonly policy: IPolicy
 
   constructor(
     readonly name: DependencyName,
@@ -144,10 +167,15 @@ export class ResilientDependency {
         generator: equalJitter(settings.random),
       }),
     })
-    this.breaker = circuitBreaker(handleWhen(isDependencyFault), {
+    this.breaker = circuitBreaker(handleWhen(isBreakerFailure), {
       halfOpenAfter: settings.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.breakerThreshold),
+      breaker: new SamplingBreaker({
+        threshold: settings.breakerFailureRate,
+        duration: settings.breakerSamplingMs,
+        minimumRps: settings.breakerMinimumRps,
+      }),
     })
+    this.policy = wrap(this.retry, this.breaker)
     this.bulkhead = settings.bulkhead ? createBulkhead(...settings.bulkhead) : undefined
 
     this.retry.onRetry((event) => {
@@ -186,7 +214,7 @@ export class ResilientDependency {
   }
 
   /**
-   * Runs `attempt` through bulkhead → breaker → retry → timeout. Throws a {@link DependencyFailure}
+   * Runs `attempt` through bulkhead → retry → breaker → timeout. Throws a {@link DependencyFailure}
    * when the call finally fails, or the caller's abort reason when `signal` was aborted.
    */
   async call<T>(attempt: (ctx: CallContext) => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -201,8 +229,9 @@ export class ResilientDependency {
           throw err
         }
       }, outer)
-    const guarded = (outer: AbortSignal) =>
-      this.breaker.execute(({ signal: s }) => this.retry.execute(({ signal: r }) => once(r), s), outer)
+    // wrap(retry, breaker) around the timeout in `once`: every attempt is counted by the breaker, and
+    // a BrokenCircuitError is not transient, so an open breaker ends the retries at once.
+    const guarded = (outer: AbortSignal) => this.policy.execute(({ signal: s }) => once(s), outer)
     try {
       const bulkhead = this.bulkhead
       if (!bulkhead) return await guarded(signal)
@@ -223,5 +252,6 @@ function failureKind(err: unknown): FailureKind {
   if (isBrokenCircuitError(err)) return 'CIRCUIT_OPEN'
   if (isBulkheadRejectedError(err)) return 'BUSY'
   if (err instanceof DependencyTimeoutError || field(err, 'code') === 'ETIMEDOUT') return 'TIMEOUT'
+  if (isRateLimited(err)) return 'RATE_LIMITED'
   return 'ERROR'
 }

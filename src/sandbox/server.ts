@@ -20,7 +20,7 @@ import {
   type DependencyName,
   type RemoteSend,
 } from './dependencies.js'
-import { Hotel, type EmailPayload, type MessagePayload, type Reply } from './hotel.js'
+import { Hotel, type BookingInput, type EmailPayload, type MessagePayload, type Reply } from './hotel.js'
 import { HttpError, readJson, sendJson } from './http.js'
 import { createSandboxMetrics } from './metrics.js'
 import { Outbox } from './outbox.js'
@@ -31,6 +31,14 @@ import { BoundedMap, MessagingProviderState, PmsState, createDatabaseState, type
 /** Database pool size and bulkhead queue from the sandbox design. */
 export const DB_POOL_SIZE = 10
 export const DB_QUEUE_SIZE = 10
+/**
+ * Breaker: opens when more than 20 % of the attempts of the last 5 s failed, once there were at least
+ * 5 attempts per second (25 in the window). 20 % injected failures at ~20 rps open it within about a
+ * second; a few failed calls at low traffic never do.
+ */
+export const BREAKER_FAILURE_RATE = 0.2
+export const BREAKER_SAMPLING_MS = 5000
+export const BREAKER_MINIMUM_RPS = 5
 /** Name the agent reports for this service. */
 export const SANDBOX_SERVICE = 'agente_hotelero'
 /** Where the agent's control endpoint is mounted. */
@@ -52,7 +60,7 @@ export interface SandboxOptions {
   breakerHalfOpenAfterMs?: number
   /** First retry backoff step (default 25 ms; doubles per retry, with jitter). */
   retryBaseDelayMs?: number
-  /** Background outbox delivery period (default 1000 ms). */
+  /** Background delivery period of the outboxes and the pending-booking queue (default 1000 ms). */
   outboxDrainIntervalMs?: number
   /** Random source for latency jitter, retry jitter and the agent's call selection. */
   random?: () => number
@@ -147,6 +155,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     whatsapp: new Outbox<MessagePayload>('whatsapp'),
     gmail: new Outbox<EmailPayload>('gmail'),
   }
+  const pendingBookings = new Outbox<BookingInput>('bookings')
 
   // Metrics read live state through this late-bound object (the clients are built just below).
   const states = new Map<DependencyName, ResilientDependency>()
@@ -155,6 +164,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     dbPoolInUse: () => pool.inUse,
     dbPoolSize: () => pool.size,
     outboxSize: (channel) => outboxes[channel].size,
+    pendingBookings: () => pendingBookings.size,
   })
   const hooks: ResilienceHooks = {
     onRetry: (target) => metrics.retries.inc({ target_service: target }),
@@ -172,7 +182,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         retries: 3,
         retryBaseDelayMs: options.retryBaseDelayMs ?? 25,
         retryMaxDelayMs: 1000,
-        breakerThreshold: 5,
+        breakerFailureRate: BREAKER_FAILURE_RATE,
+        breakerSamplingMs: BREAKER_SAMPLING_MS,
+        breakerMinimumRps: BREAKER_MINIMUM_RPS,
         halfOpenAfterMs: options.breakerHalfOpenAfterMs ?? 5000,
         ...(connectionPool ? { bulkhead: [DB_POOL_SIZE, DB_QUEUE_SIZE] as [number, number] } : {}),
         random,
@@ -194,6 +206,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     new AvailabilityCache(),
     outboxes,
+    pendingBookings,
     metrics,
     clock,
     logger,
@@ -229,14 +242,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   function health(): Reply {
     const dependencies = hotel.breakerStates()
     const outbox = { whatsapp: outboxes.whatsapp.size, gmail: outboxes.gmail.size }
+    const pending = pendingBookings.size
     const degraded =
-      Object.values(dependencies).some((s) => s !== 'CLOSED') || outbox.whatsapp + outbox.gmail > 0
+      Object.values(dependencies).some((s) => s !== 'CLOSED') ||
+      outbox.whatsapp + outbox.gmail > 0 ||
+      pending > 0
     return {
       status: 200,
       body: {
         status: degraded ? 'degraded' : 'ok',
         dependencies,
         outbox,
+        pending_bookings: pending,
         db_pool: { size: pool.size, in_use: pool.inUse },
       },
     }
@@ -249,7 +266,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     if (err instanceof DependencyFailure) {
       const retryAfter: Record<string, string> =
-        err.kind === 'BUSY' || err.kind === 'CIRCUIT_OPEN' ? { 'retry-after': '1' } : {}
+        err.kind === 'BUSY' || err.kind === 'CIRCUIT_OPEN' || err.kind === 'RATE_LIMITED'
+          ? { 'retry-after': '1' }
+          : {}
       return sendJson(
         res,
         503,
