@@ -87,7 +87,7 @@ export function chaos(args: string[], options: { cwd: string; timeoutMs?: number
   return {
     child,
     stdout: () => seen,
-    waitFor(pattern, timeoutMs = 30_000) {
+    waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           for (const line of seen.split('\n')) {
@@ -125,6 +125,25 @@ export function chaos(args: string[], options: { cwd: string; timeoutMs?: number
   }
 }
 
+/**
+ * Runs at most `n` functions at once. Each e2e case starts two node processes (runner and sandbox)
+ * whose start-up is CPU-bound; a 2-core machine starting ten at once slows every one of them down.
+ */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return async (fn) => {
+    while (active >= n) await new Promise<void>((resolve) => waiting.push(resolve))
+    active++
+    try {
+      return await fn()
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
+}
+
 /** Runs the CLI to completion. */
 export async function runChaos(args: string[], options: { cwd: string; timeoutMs?: number }) {
   return await chaos(args, options).child
@@ -141,7 +160,7 @@ export interface ExternalSandbox {
 
 export async function startExternalSandbox(cwd: string, token = 'e2e-token'): Promise<ExternalSandbox> {
   const cli = chaos(['sandbox', '--port', '0', '--token', token], { cwd, timeoutMs: 120_000 })
-  const url = (await cli.waitFor(/^sandbox listening on (http:\/\/\S+)$/, 20_000))[1]!
+  const url = (await cli.waitFor(/^sandbox listening on (http:\/\/\S+)$/))[1]!
   return {
     url,
     token,

@@ -84,6 +84,7 @@ describe('routes', () => {
         session_store: 'CLOSED',
       },
       outbox: { whatsapp: 0, gmail: 0 },
+      pending_bookings: 0,
       db_pool: { size: 10, in_use: 0 },
     })
   })
@@ -149,6 +150,7 @@ describe('metrics', () => {
       'retries_total',
       'cache_fallbacks_total',
       'db_pool_in_use',
+      'pending_bookings',
       'chaos_agent_calls_total',
       'process_cpu_user_seconds_total',
       'nodejs_eventloop_lag_seconds',

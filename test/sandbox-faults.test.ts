@@ -107,8 +107,8 @@ describe('each fault type on a sandbox route', () => {
       expect(answer.body.queued).toBe(true)
       reasons.push(answer.body.reason)
     }
-    // Calls failed after their retries (ECONNREFUSED) until 5 failures in a row (the background outbox
-    // drain's attempts count too) opened the breaker, which then answered at once.
+    // Attempts failed (ECONNREFUSED) and were retried until enough of them (the background outbox
+    // drain's count too) filled the breaker's sampling window and opened it; it then answered at once.
     expect(reasons[0]).toBe('ERROR')
     expect(reasons.at(-1)).toBe('CIRCUIT_OPEN')
     const text = await scrape(sandbox)
@@ -119,22 +119,36 @@ describe('each fault type on a sandbox route', () => {
     expect(health.body.outbox.gmail).toBe(6)
   })
 
-  it('RATE_LIMIT on pms_adapter: bookings beyond the limit fail with 503 after retrying the 429s', async () => {
-    await inject('pms_adapter', {
+  it('RATE_LIMIT 5 / 60 s on pms_adapter: bookings beyond the limit are queued (202), then submitted', async () => {
+    const id = await inject('pms_adapter', {
       fault_type: 'RATE_LIMIT',
-      rate_limit_requests: 3,
+      rate_limit_requests: 5,
       rate_limit_window_seconds: 60,
     })
-    const statuses: number[] = []
-    let last: Record<string, unknown> = {}
-    for (let i = 0; i < 4; i++) {
-      const answer = await call(sandbox, '/api/bookings', { body: booking(`Guest ${i}`) })
-      statuses.push(answer.status)
-      last = answer.body
+    const answers = []
+    for (let i = 0; i < 7; i++)
+      answers.push(await call(sandbox, '/api/bookings', { body: booking(`Guest ${i}`) }))
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201, 202, 202])
+    for (const queued of answers.slice(5)) {
+      // The 429s were retried first; only then was the booking queued instead of refused.
+      expect(queued.body).toMatchObject({
+        queued: true,
+        reason: 'RATE_LIMITED',
+        booking: { status: 'PENDING' },
+      })
     }
-    expect(statuses).toEqual([201, 201, 201, 503])
-    expect(last).toMatchObject({ target_service: 'pms_adapter', reason: 'ERROR' })
-    expect(String(last.error)).toContain('RateLimitError')
+    const during = await call<{ status: string; pending_bookings: number }>(sandbox, '/health')
+    expect(during.body).toMatchObject({ status: 'degraded', pending_bookings: 2 })
+    expect(sample(await scrape(sandbox), 'pending_bookings')).toBe(2)
+    // A 429 is not a PMS fault: the breaker stayed closed and availability is still fresh.
+    expect(during.body).toMatchObject({ dependencies: { pms_adapter: 'CLOSED' } })
+    await stopExperiment(sandbox, id)
+    running = undefined
+    // Once the PMS accepts calls again, the background drain submits the queued bookings.
+    expect(await eventually(async () => sample(await scrape(sandbox), 'pending_bookings') === 0)).toBe(true)
+    expect(
+      sample(await scrape(sandbox), 'http_requests_total', { route: '/api/bookings', status: '202' }),
+    ).toBe(2)
   })
 
   it('RESOURCE_EXHAUSTION on database: bookings fail with 503 and the PMS reservation is compensated', async () => {
@@ -157,20 +171,27 @@ describe('blast radius through the inbound hook', () => {
       exception_class: 'PMSServerError',
       blast_radius: 'SINGLE_REQUEST',
     })
+    // Untagged and other-tag requests first: the tagged request's failures count in the shared breaker,
+    // which could otherwise send later requests to the cache for a reason unrelated to scoping.
     const untagged = await call<{ stale: boolean }>(sandbox, availabilityPath())
     expect(untagged.status).toBe(200)
     expect(untagged.body.stale).toBe(false)
+    const otherTag = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
+      headers: { 'x-chaos-experiment': 'someone-else' },
+    })
+    expect(otherTag.body.stale).toBe(false)
+    expect((await getExperiment(sandbox, id)).faults_injected).toBe(0)
     const tagged = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
       headers: { 'x-chaos-experiment': id },
     })
     expect(tagged.status).toBe(200)
     expect(tagged.body.stale).toBe(true)
     expect(tagged.headers.get('x-cache')).toBe('STALE')
-    const otherTag = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
-      headers: { 'x-chaos-experiment': 'someone-else' },
-    })
-    expect(otherTag.body.stale).toBe(false)
-    expect((await getExperiment(sandbox, id)).faults_injected).toBe(4)
+    // Up to 4 attempts; fewer when these failures, with the earlier tests' in the same sampling
+    // window, opened the shared PMS breaker, which ends the retries at once.
+    const injected = (await getExperiment(sandbox, id)).faults_injected
+    expect(injected).toBeGreaterThanOrEqual(1)
+    expect(injected).toBeLessThanOrEqual(4)
   })
 })
 

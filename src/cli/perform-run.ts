@@ -1,26 +1,45 @@
 /**
- * The process-facing half of `chaos run` (and later monkey/schedule/gameday): picks the target
+ * The process-facing half of `chaos run` (and of monkey, schedule, gameday): picks the target
  * (configured, or the built-in sandbox as a child process), wires signals and the terminal view
  * to the run service, and always stops what it started.
  */
 import { systemClock } from '../clock.js'
+import type { ChaosConfig } from '../config.js'
 import { executeRun, type RunResult } from '../engine/run-service.js'
-import type { Workspace } from '../workspace.js'
 import type { RunOptions } from '../plan.js'
+import type { ExperimentRecord } from '../record.js'
 import type { Scenario } from '../scenario/schema.js'
+import type { Workspace } from '../workspace.js'
 import type { Output } from './output.js'
 import { createRunView } from './run-view.js'
-import { startSandboxProcess, type SandboxProcess } from './sandbox-process.js'
+import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
-import { resolveTarget } from './target.js'
+import { resolveTarget, type ResolvedTarget } from './target.js'
 
 export interface PerformRunInput {
   workspace: Workspace
   scenarios: readonly Scenario[]
   selection: string[]
   options: RunOptions
-  flags: { target?: string[]; token?: string; prometheus?: string; 'keep-going'?: boolean; quiet?: boolean }
+  flags: {
+    target?: string[]
+    token?: string
+    prometheus?: string
+    pushgateway?: string
+    'keep-going'?: boolean
+    quiet?: boolean
+  }
   leaseSeconds: number
+  /** An abort signal owned by the caller (long-running modes handle signals themselves). */
+  signal?: AbortSignal
+  /** Called after each experiment with its final record (e.g. to push it to a Pushgateway). */
+  onExperimentDone?: (experiment: ExperimentRecord, runId: string) => Promise<void> | void
+}
+
+/** A target for one or more runs: the configured one, or the built-in sandbox started for them. */
+export interface TargetSession extends ResolvedTarget {
+  sandbox: boolean
+  close(): Promise<void>
 }
 
 /** Whether a pid is alive (for the run lock's stale-owner check). */
@@ -33,28 +52,45 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function performRun(input: PerformRunInput, out: Output): Promise<RunResult> {
+/** Resolves the configured target or, when none is configured, starts the sandbox (one line says so). */
+export async function openTarget(
+  flags: { target?: string[]; token?: string; quiet?: boolean },
+  config: ChaosConfig,
+  out: Output,
+): Promise<TargetSession> {
+  const target = resolveTarget(flags, config)
+  if (target) return { ...target, sandbox: false, close: async () => {} }
+  const sandbox = await startSandboxProcess()
+  if (!flags.quiet) {
+    out.line(`no target configured: started the built-in sandbox at ${sandbox.url} (stopped afterwards)`)
+  }
+  return { targets: [sandbox.url], token: sandbox.token, sandbox: true, close: () => sandbox.stop() }
+}
+
+/**
+ * Runs a selection with a live view and signal handling. Uses `session` when given (monkey and
+ * schedule keep one target for many runs); otherwise opens one and closes it afterwards.
+ */
+export async function performRun(
+  input: PerformRunInput,
+  out: Output,
+  session?: TargetSession,
+): Promise<RunResult> {
   const { config } = input.workspace
   const view = createRunView(out, { quiet: input.flags.quiet ?? false })
-  const signals = abortOnSignals((text) => view.notice(text))
-  let sandbox: SandboxProcess | undefined
+  const signals = input.signal
+    ? { signal: input.signal, dispose: () => {} }
+    : abortOnSignals((text) => view.notice(text))
+  let owned: TargetSession | undefined
   try {
-    let target = resolveTarget(input.flags, config)
-    if (!target) {
-      sandbox = await startSandboxProcess()
-      if (!input.flags.quiet)
-        out.line(
-          `no target configured: started the built-in sandbox at ${sandbox.url} (stopped after the run)`,
-        )
-      target = { targets: [sandbox.url], token: sandbox.token }
-    }
+    const target = session ?? (owned = await openTarget(input.flags, config, out))
     return await executeRun(
       {
         scenarios: input.scenarios,
         selection: input.selection,
         targets: target.targets,
         token: target.token,
-        sandbox: sandbox !== undefined,
+        sandbox: target.sandbox,
         options: input.options,
         keepGoing: input.flags['keep-going'] ?? false,
         leaseSeconds: input.leaseSeconds,
@@ -70,13 +106,16 @@ export async function performRun(input: PerformRunInput, out: Output): Promise<R
         onEvent: (level, event, fields) => view.onEvent(level, event, fields),
         onProgress: (p) => view.onProgress(p),
         onExperimentStart: (s, i, n) => view.onExperimentStart(s, i, n),
-        onExperimentDone: (e) => view.onExperimentDone(e),
+        onExperimentDone: (e, runId) => {
+          view.onExperimentDone(e)
+          return input.onExperimentDone?.(e, runId)
+        },
         onPause: (ms, next) => view.onPause(ms, next),
       },
     )
   } finally {
     view.close()
-    await sandbox?.stop()
+    await owned?.close()
     signals.dispose()
   }
 }

@@ -24,7 +24,12 @@ export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
     method: 'POST',
     path: '/api/bookings',
     weight: 2,
-    body: { guest_name: 'Chaos Guest', room_type: 'STANDARD', check_in: '2026-12-01', check_out: '2026-12-03' },
+    body: {
+      guest_name: 'Chaos Guest',
+      room_type: 'STANDARD',
+      check_in: '2026-12-01',
+      check_out: '2026-12-03',
+    },
   },
   { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
   {
@@ -61,7 +66,8 @@ export interface RunDeps {
   onEvent?: (level: LogLevel, event: string, fields: LogFields) => void
   onProgress?: (progress: Progress) => void
   onExperimentStart?: (scenario: Scenario, index: number, total: number) => void
-  onExperimentDone?: (experiment: ExperimentRecord) => void
+  /** After each experiment; awaited (errors are the callee's to report, never the run's). */
+  onExperimentDone?: (experiment: ExperimentRecord, runId: string) => Promise<void> | void
   onPause?: (ms: number, next: Scenario) => void
 }
 
@@ -152,7 +158,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
           current = byId.get(scenario.id)
           deps.onExperimentStart?.(scenario, index, total)
         },
-        onExperimentDone: deps.onExperimentDone,
+        onExperimentDone: (experiment) => deps.onExperimentDone?.(experiment, runId),
         onPause: deps.onPause,
       },
       signal,

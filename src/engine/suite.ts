@@ -30,7 +30,7 @@ export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
   /** Interpretation of one experiment's results (reports/interpretation). */
   analyse?: (experiment: ExperimentRecord) => AnalysisLine[]
   onExperimentStart?: (scenario: Scenario, index: number, total: number) => void
-  onExperimentDone?: (experiment: ExperimentRecord) => void
+  onExperimentDone?: (experiment: ExperimentRecord) => Promise<void> | void
   onPause?: (ms: number, next: Scenario) => void
 }
 
@@ -71,7 +71,12 @@ export async function runSuite(
     const record = await runExperiment(scenario, experimentOptions, deps, signal)
     record.analysis = deps.analyse?.(record) ?? []
     experiments.push(record)
-    deps.onExperimentDone?.(record)
+    try {
+      await deps.onExperimentDone?.(record)
+    } catch (err) {
+      // A reporting hook (e.g. a Pushgateway push) never fails or hides the experiment's result.
+      deps.events.warn('chaos_experiment_hook_failed', { experiment_id: record.id, error: (err as Error).message })
+    }
     if ((record.state === 'ABORTED' || record.state === 'FAILED') && !options.keepGoing) {
       stopRest = `suite stopped after ${scenario.id} was ${record.state.toLowerCase()} (use --keep-going to continue)`
     }
