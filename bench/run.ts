@@ -14,7 +14,9 @@ const files = readdirSync(dir)
   .sort()
 
 for (const file of files) {
-  const mod = (await import(new URL(file, import.meta.url).href)) as { default: (log: (line: string) => void) => Promise<void> }
+  const mod = (await import(new URL(file, import.meta.url).href)) as {
+    default: (log: (line: string) => void) => Promise<void>
+  }
   console.log(`\n## ${file.replace(/\.bench\.ts$/, '')}`)
   await mod.default((line) => console.log(line))
 }

@@ -73,13 +73,23 @@ export default class Run extends BaseCommand {
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
       const leaseSeconds = Math.max(1, requireDurationMs(flags.lease ?? '15s', '--lease') / 1000)
-      const [{ performRun }, { renderText }] = await Promise.all([
+      const [{ performRun }, { renderText }, { resultPushHook }] = await Promise.all([
         import('../src/cli/perform-run.js'),
         import('../reports/text.js'),
+        import('../src/cli/push-results.js'),
       ])
       const enabled = selected.map((s) => s.scenario)
+      const onExperimentDone = resultPushHook(flags.pushgateway, ws.config, this.out)
       const { record, written } = await performRun(
-        { workspace: ws, scenarios: enabled, selection: args.selection, options, flags, leaseSeconds },
+        {
+          workspace: ws,
+          scenarios: enabled,
+          selection: args.selection,
+          options,
+          flags,
+          leaseSeconds,
+          onExperimentDone,
+        },
         this.out,
       )
       if (!flags.quiet) this.out.line('\n' + renderText(record, { color: this.out.color.level > 0 }))

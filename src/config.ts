@@ -10,10 +10,18 @@ import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { parseDurationMs } from './duration.js'
 import { InvalidInputError } from './errors.js'
-import { MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
+import { BlastRadius, ExperimentId, MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
 import { formatProblem, validateDocument, type HintFor } from './scenario/document.js'
 import { displayPath } from './scenario/loader.js'
-import { Workload } from './scenario/schema.js'
+import { Category, Workload } from './scenario/schema.js'
+import {
+  DEFAULT_BUSINESS_HOURS,
+  WEEKDAYS,
+  isValidTimeZone,
+  parseClockTime,
+  type BusinessHours,
+} from './unattended/business-hours.js'
+import { cronProblem, type ScheduleSpec } from './unattended/schedule.js'
 
 /** File names looked for in each directory, in this order. */
 export const CONFIG_FILE_NAMES = ['chaos.config.yaml', 'chaos.config.yml', 'chaos.config.json'] as const
@@ -60,6 +68,113 @@ export const RunDefaults = z.strictObject({
     .describe('Override every scenario duration'),
 })
 
+const TimeZone = z.string().superRefine((name, ctx) => {
+  if (!isValidTimeZone(name)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(name)} is not a known time zone`,
+      params: { hint: 'an IANA name such as Europe/Madrid, America/New_York or UTC' },
+    })
+  }
+})
+
+const ClockTime = z.string().superRefine((text, ctx) => {
+  if (parseClockTime(text) === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a time of day written HH:MM`,
+      params: { hint: 'e.g. "09:00" or "17:30" (quoted, 24-hour clock)' },
+    })
+  }
+})
+
+/** `monkey.business_hours`: the window, from 00:00 to 24:00 (end exclusive), on the given weekdays. */
+export const BusinessHoursConfig = z
+  .strictObject({
+    start: ClockTime.optional().describe('First minute of the window, "09:00" by default'),
+    end: ClockTime.optional().describe('End of the window (exclusive), "17:00" by default'),
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .optional()
+      .describe('Weekdays, MON to FRI by default'),
+  })
+  .superRefine((hours, ctx) => {
+    const start = hours.start === undefined ? DEFAULT_BUSINESS_HOURS.startMinute : parseClockTime(hours.start)!
+    const end = hours.end === undefined ? DEFAULT_BUSINESS_HOURS.endMinute : parseClockTime(hours.end)!
+    if (start >= end) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [hours.end === undefined ? 'start' : 'end'],
+        message: 'the window must end after it starts (windows across midnight are not supported)',
+        params: { hint: 'e.g. start: "09:00", end: "17:00"' },
+      })
+    }
+  })
+
+/** `monkey:` defaults for `chaos monkey` (each overridden by its flag). */
+export const MonkeyConfig = z.strictObject({
+  probability: z.number().min(0).max(1).optional().describe('Chance of an experiment per check, 0..1'),
+  interval: duration({ min: 'positive' }).optional().describe('Time between checks'),
+  business_hours: z
+    .union([z.boolean(), BusinessHoursConfig])
+    .optional()
+    .describe('true (09:00-17:00 MON-FRI), false, or { start, end, days }'),
+  timezone: TimeZone.optional().describe('IANA time zone of the business hours'),
+  categories: z.array(Category).optional().describe('Categories the monkey may pick from'),
+  scenarios: z.array(ExperimentId).optional().describe('Scenario ids the monkey may pick from'),
+  max_blast_radius: BlastRadius.optional().describe('Widest blast radius the monkey may inject'),
+  min_gap: duration({ min: 'zero' }).optional().describe('Least time between two monkey experiments'),
+})
+
+/** One entry of `schedules:`: exactly one of scenario/category, exactly one of every/cron. */
+export const ScheduleEntry = z
+  .strictObject({
+    scenario: ExperimentId.optional().describe('Scenario id to run'),
+    category: Category.optional().describe('Category to run as a suite'),
+    every: duration({ min: 'positive' }).optional().describe('Interval, e.g. 2h'),
+    cron: z.string().optional().describe('Five-field cron pattern, e.g. "0 2 * * *"'),
+    timezone: TimeZone.optional().describe('Time zone of the cron pattern'),
+  })
+  .superRefine((entry, ctx) => {
+    const example = 'e.g. { scenario: network_latency, every: 2h } or { category: pms, cron: "0 2 * * *" }'
+    if ((entry.scenario === undefined) === (entry.category === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: entry.scenario === undefined ? [] : ['category'],
+        message: 'a schedule names exactly one of scenario or category',
+        params: { hint: example },
+      })
+    }
+    if ((entry.every === undefined) === (entry.cron === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: entry.every === undefined ? [] : ['cron'],
+        message: 'a schedule has exactly one of every or cron',
+        params: { hint: example },
+      })
+    }
+    if (entry.every !== undefined && entry.every < 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['every'],
+        message: 'must be at least 1s',
+        params: { hint: 'e.g. every: 2h' },
+      })
+    }
+    if (entry.cron !== undefined) {
+      const problem = cronProblem(entry.cron, entry.timezone)
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cron'],
+          message: problem,
+          params: { hint: 'minute hour day-of-month month day-of-week, e.g. "0 2 * * *" (02:00 daily)' },
+        })
+      }
+    }
+  })
+
 /** The config file as written (snake_case, like scenario files). */
 export const ConfigFile = z.strictObject({
   $schema: z.string().optional(),
@@ -74,6 +189,8 @@ export const ConfigFile = z.strictObject({
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
   workload: Workload.optional(),
+  monkey: MonkeyConfig.optional().describe('Defaults of chaos monkey'),
+  schedules: z.array(ScheduleEntry).optional().describe('Recurring experiments of chaos schedule'),
 })
 export type ConfigFile = z.infer<typeof ConfigFile>
 
@@ -85,6 +202,19 @@ export interface RunSettings {
   pauseMs?: number
   recoveryTimeoutMs?: number
   durationMs?: number
+}
+
+/** `monkey:` from the config, resolved (milliseconds, minutes after midnight). */
+export interface MonkeyFileSettings {
+  probability?: number
+  intervalMs?: number
+  /** false = off, true = on with the default hours, or the configured window (on). */
+  businessHours?: boolean | BusinessHours
+  timezone?: string
+  categories?: Category[]
+  scenarios?: string[]
+  maxBlastRadius?: BlastRadius
+  minGapMs?: number
 }
 
 /** The resolved configuration: paths absolute, env overrides applied. */
@@ -104,6 +234,10 @@ export interface ChaosConfig {
   pushgateway?: string
   run: RunSettings
   workload?: Workload
+  /** `monkey:` defaults, when the file has that section. */
+  monkey?: MonkeyFileSettings
+  /** `schedules:`, when the file has that section. */
+  schedules?: ScheduleSpec[]
 }
 
 const configHints: HintFor = (p) => {
@@ -126,6 +260,10 @@ const configHints: HintFor = (p) => {
       return 'run: { rate, baseline, interval, pause, recovery_timeout, duration }'
     case 'workload':
       return 'workload: { requests: [{ method: GET, path: /api/... }] }'
+    case 'monkey':
+      return `monkey fields: ${Object.keys(MonkeyConfig.shape).join(', ')} (docs/unattended.md)`
+    case 'schedules':
+      return 'schedules: [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }]'
     default:
       return `fields: ${Object.keys(ConfigFile.shape)
         .filter((k) => !k.startsWith('$'))
@@ -226,5 +364,40 @@ export async function loadConfig(options: {
   if (parsed.prometheus) config.prometheus = parsed.prometheus
   if (parsed.pushgateway) config.pushgateway = parsed.pushgateway
   if (parsed.workload) config.workload = parsed.workload
+  if (parsed.monkey) config.monkey = monkeySettings(parsed.monkey)
+  if (parsed.schedules) config.schedules = parsed.schedules.map(scheduleSpec)
   return config
+}
+
+function monkeySettings(m: z.output<typeof MonkeyConfig>): MonkeyFileSettings {
+  const hours = m.business_hours
+  return {
+    ...(m.probability !== undefined && { probability: m.probability }),
+    ...(m.interval !== undefined && { intervalMs: m.interval }),
+    ...(hours !== undefined && {
+      businessHours:
+        typeof hours === 'boolean'
+          ? hours
+          : {
+              startMinute: hours.start ? parseClockTime(hours.start)! : DEFAULT_BUSINESS_HOURS.startMinute,
+              endMinute: hours.end ? parseClockTime(hours.end)! : DEFAULT_BUSINESS_HOURS.endMinute,
+              days: hours.days ?? DEFAULT_BUSINESS_HOURS.days,
+            },
+    }),
+    ...(m.timezone !== undefined && { timezone: m.timezone }),
+    ...(m.categories !== undefined && { categories: m.categories }),
+    ...(m.scenarios !== undefined && { scenarios: m.scenarios }),
+    ...(m.max_blast_radius !== undefined && { maxBlastRadius: m.max_blast_radius }),
+    ...(m.min_gap !== undefined && { minGapMs: m.min_gap }),
+  }
+}
+
+function scheduleSpec(e: z.output<typeof ScheduleEntry>): ScheduleSpec {
+  return {
+    selection: (e.scenario ?? e.category)!,
+    kind: e.scenario !== undefined ? 'scenario' : 'category',
+    ...(e.every !== undefined && { everyMs: e.every }),
+    ...(e.cron !== undefined && { cron: e.cron.trim() }),
+    ...(e.timezone !== undefined && { timezone: e.timezone }),
+  }
 }

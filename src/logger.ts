@@ -34,7 +34,9 @@ export function createJsonLogger(
   const now = options.now ?? Date.now
   return fromSink((level, event, fields) => {
     if (order[level] < min) return
-    stream.write(JSON.stringify({ ts: new Date(now()).toISOString(), level, event, ...options.base, ...fields }) + '\n')
+    stream.write(
+      JSON.stringify({ ts: new Date(now()).toISOString(), level, event, ...options.base, ...fields }) + '\n',
+    )
   })
 }
 
@@ -42,7 +44,9 @@ export function createJsonLogger(
 export const silentLogger: Logger = fromSink(() => {})
 
 /** A logger that keeps every entry in memory (tests, and the runner's event journal). */
-export function createMemoryLogger(): Logger & { entries: Array<{ level: LogLevel; event: string; fields: LogFields }> } {
+export function createMemoryLogger(): Logger & {
+  entries: Array<{ level: LogLevel; event: string; fields: LogFields }>
+} {
   const entries: Array<{ level: LogLevel; event: string; fields: LogFields }> = []
   return Object.assign(
     fromSink((level, event, fields) => entries.push({ level, event, fields })),

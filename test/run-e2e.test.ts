@@ -22,6 +22,7 @@ import {
   fast,
   fixture,
   latestReport,
+  limiter,
   pollUntil,
   readEvents,
   requestsByRoute,
@@ -42,8 +43,16 @@ afterAll(async () => {
 
 const STARTED = /chaos_experiment_started\b/
 
+/** Generous: the runs themselves take seconds, but a loaded 2-core machine starts node slowly. */
+const TIMEOUT_MS = 120_000
+const gate = limiter(3)
+/** A concurrent case, at most three running at once (see {@link limiter}). */
+function gated(name: string, fn: () => Promise<void>): void {
+  it(name, () => gate(fn), TIMEOUT_MS)
+}
+
 describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
-  it('passes a harmless experiment (exit 0), and `chaos report latest` prints that run', async () => {
+  gated('passes a harmless experiment (exit 0), and `chaos report latest` prints that run', async () => {
     const cwd = await workdir()
     const result = await runChaos(['run', fixture('e2e_pass'), ...fast()], { cwd })
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
@@ -102,7 +111,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     expect(parsed.outcome).toBe('PASSED')
   })
 
-  it('reports a failing check with its actual and expected values (exit 1)', async () => {
+  gated('reports a failing check with its actual and expected values (exit 1)', async () => {
     const cwd = await workdir()
     const result = await runChaos(['run', fixture('e2e_failing_check'), ...fast()], { cwd })
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(1)
@@ -136,34 +145,39 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     )
   })
 
-  it('aborts on a safety limit when every PMS call fails (exit 3, rollback verified, partial report)', async () => {
-    const cwd = await workdir()
-    const result = await runChaos(['run', fixture('e2e_safety_abort'), ...fast({ duration: '20s' })], { cwd })
-    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(3)
+  gated(
+    'aborts on a safety limit when every PMS call fails (exit 3, rollback verified, partial report)',
+    async () => {
+      const cwd = await workdir()
+      const result = await runChaos(['run', fixture('e2e_safety_abort'), ...fast({ duration: '20s' })], {
+        cwd,
+      })
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(3)
 
-    const report = await latestReport(cwd)
-    expect(report.outcome).toBe('ABORTED')
-    expect(report.exit_code).toBe(3)
-    expect(report.partial).toBe(true)
-    const [e] = report.experiments
-    expect(e!.state).toBe('ABORTED')
-    expect(e!.hypothesis_held).toBe(false)
-    expect(e!.abort_reason).toMatch(/^safety: error rate \d+(\.\d+)?% above 10\.0%/)
-    expect(e!.injected_at).not.toBeNull()
-    expect(e!.rollback).toMatchObject({ attempted: true, verified: true })
-    expectCountsAddUp('baseline', e!.metrics.baseline)
-    expectCountsAddUp('during', e!.metrics.during)
-    expect(e!.metrics.during!.failed_requests).toBeGreaterThan(0)
-    expect(e!.metrics.during!.affected_requests).toBeGreaterThan(0)
-    // Aborted well before the planned 20 s: the abort came from the safety limit, not the clock.
-    const injected = Date.parse(e!.injected_at!)
-    expect(Date.parse(e!.rolled_back_at!) - injected).toBeLessThan(20_000)
-    const events = (await readEvents(cwd)).map((ev) => ev.event)
-    expect(events).toContain('chaos_safety_error_rate_high')
-    expect(events).toContain('chaos_experiment_context_exited')
-  })
+      const report = await latestReport(cwd)
+      expect(report.outcome).toBe('ABORTED')
+      expect(report.exit_code).toBe(3)
+      expect(report.partial).toBe(true)
+      const [e] = report.experiments
+      expect(e!.state).toBe('ABORTED')
+      expect(e!.hypothesis_held).toBe(false)
+      expect(e!.abort_reason).toMatch(/^safety: error rate \d+(\.\d+)?% above 10\.0%/)
+      expect(e!.injected_at).not.toBeNull()
+      expect(e!.rollback).toMatchObject({ attempted: true, verified: true })
+      expectCountsAddUp('baseline', e!.metrics.baseline)
+      expectCountsAddUp('during', e!.metrics.during)
+      expect(e!.metrics.during!.failed_requests).toBeGreaterThan(0)
+      expect(e!.metrics.during!.affected_requests).toBeGreaterThan(0)
+      // Aborted well before the planned 20 s: the abort came from the safety limit, not the clock.
+      const injected = Date.parse(e!.injected_at!)
+      expect(Date.parse(e!.rolled_back_at!) - injected).toBeLessThan(20_000)
+      const events = (await readEvents(cwd)).map((ev) => ev.event)
+      expect(events).toContain('chaos_safety_error_rate_high')
+      expect(events).toContain('chaos_experiment_context_exited')
+    },
+  )
 
-  it('stops before injecting when the steady state does not hold (exit 3, nothing injected)', async () => {
+  gated('stops before injecting when the steady state does not hold (exit 3, nothing injected)', async () => {
     const cwd = await workdir()
     const result = await runChaos(['run', fixture('e2e_steady_state_fails'), ...fast()], { cwd })
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(3)
@@ -194,7 +208,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     expect(result.stdout).not.toMatch(STARTED)
   })
 
-  it('rolls back and writes a partial report on SIGINT mid-experiment (exit 130)', async () => {
+  gated('rolls back and writes a partial report on SIGINT mid-experiment (exit 130)', async () => {
     const cwd = await workdir()
     const run = chaos(['run', fixture('e2e_long'), ...fast({ duration: '60s' })], { cwd })
     await run.waitFor(STARTED)
@@ -219,7 +233,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     expect(exited).toMatchObject({ rollback_verified: true })
   })
 
-  it("lets the agent's lease remove the fault when the runner is killed with SIGKILL", async () => {
+  gated("lets the agent's lease remove the fault when the runner is killed with SIGKILL", async () => {
     const cwd = await workdir()
     const sandbox = await startExternalSandbox(cwd, 'kill-token')
     try {
@@ -276,29 +290,32 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     }
   })
 
-  it('refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes', async () => {
-    const cwd = await workdir()
-    const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '8s' })], { cwd })
-    await first.waitFor(/chaos_preflight_passed/)
-    // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
-    const second = await runChaos(
-      ['run', fixture('e2e_pass'), '--target', 'http://127.0.0.1:9', '--token', 'x', ...fast()],
-      { cwd },
-    )
-    expect(first.child.exitCode, 'the first runner was still running').toBeNull()
-    expect(second.exitCode, `${second.stdout}\n${second.stderr}`).toBe(3)
-    expect(second.stderr).toContain(`another chaos run is using`)
-    expect(second.stderr).toContain(`pid ${first.child.pid}`)
+  gated(
+    'refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes',
+    async () => {
+      const cwd = await workdir()
+      const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '8s' })], { cwd })
+      await first.waitFor(/chaos_preflight_passed/)
+      // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
+      const second = await runChaos(
+        ['run', fixture('e2e_pass'), '--target', 'http://127.0.0.1:9', '--token', 'x', ...fast()],
+        { cwd },
+      )
+      expect(first.child.exitCode, 'the first runner was still running').toBeNull()
+      expect(second.exitCode, `${second.stdout}\n${second.stderr}`).toBe(3)
+      expect(second.stderr).toContain(`another chaos run is using`)
+      expect(second.stderr).toContain(`pid ${first.child.pid}`)
 
-    const done = await first.child
-    expect(done.exitCode, `${done.stdout}\n${done.stderr}`).toBe(0)
-    const report = await latestReport(cwd)
-    expect(report.outcome).toBe('PASSED')
-    expect(report.experiments[0]!.rollback.verified).toBe(true)
-    expect(existsSync(join(cwd, REPORTS, 'run.lock'))).toBe(false)
-  })
+      const done = await first.child
+      expect(done.exitCode, `${done.stdout}\n${done.stderr}`).toBe(0)
+      const report = await latestReport(cwd)
+      expect(report.outcome).toBe('PASSED')
+      expect(report.experiments[0]!.rollback.verified).toBe(true)
+      expect(existsSync(join(cwd, REPORTS, 'run.lock'))).toBe(false)
+    },
+  )
 
-  it('ends with an error report, without hanging, when the target dies mid-run (exit 4)', async () => {
+  gated('ends with an error report, without hanging, when the target dies mid-run (exit 4)', async () => {
     const cwd = await workdir()
     const sandbox = await startExternalSandbox(cwd, 'dies-token')
     try {
@@ -338,43 +355,47 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
 })
 
 describe('chaos run measurement truth (external sandbox, alone for steady latencies)', () => {
-  it('counts exactly the requests the sandbox served, and shows +200 ms injected latency at p50', async () => {
-    const cwd = await workdir()
-    const sandbox = await startExternalSandbox(cwd, 'truth-token')
-    try {
-      const before = await requestsByRoute(sandbox.url)
-      const result = await runChaos(
-        [
-          'run',
-          fixture('e2e_latency_truth'),
-          '--target',
-          sandbox.url,
-          '--token',
-          sandbox.token,
-          ...fast({ baseline: '2s' }),
-        ],
-        { cwd },
-      )
-      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
-      const after = await requestsByRoute(sandbox.url)
+  it(
+    'counts exactly the requests the sandbox served, and shows +200 ms injected latency at p50',
+    { timeout: TIMEOUT_MS },
+    async () => {
+      const cwd = await workdir()
+      const sandbox = await startExternalSandbox(cwd, 'truth-token')
+      try {
+        const before = await requestsByRoute(sandbox.url)
+        const result = await runChaos(
+          [
+            'run',
+            fixture('e2e_latency_truth'),
+            '--target',
+            sandbox.url,
+            '--token',
+            sandbox.token,
+            ...fast({ baseline: '2s' }),
+          ],
+          { cwd },
+        )
+        expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
+        const after = await requestsByRoute(sandbox.url)
 
-      const report = await latestReport(cwd)
-      const [e] = report.experiments
-      const phases = [e!.metrics.baseline, e!.metrics.during, e!.metrics.recovery]
-      phases.forEach((m, i) => expectCountsAddUp(['baseline', 'during', 'recovery'][i]!, m))
-      const runner = phases.reduce((n, m) => n + m!.total_requests, 0)
-      expect(phases.every((m) => m!.dropped_requests === 0)).toBe(true)
-      // The workload only calls GET /api/availability; /metrics (scraped by runner and test) is left out.
-      const served = apiRequests(after) - apiRequests(before)
-      expect(served, 'sandbox http_requests_total delta over the API routes').toBe(runner)
-      expect((after.get('/api/availability') ?? 0) - (before.get('/api/availability') ?? 0)).toBe(served)
+        const report = await latestReport(cwd)
+        const [e] = report.experiments
+        const phases = [e!.metrics.baseline, e!.metrics.during, e!.metrics.recovery]
+        phases.forEach((m, i) => expectCountsAddUp(['baseline', 'during', 'recovery'][i]!, m))
+        const runner = phases.reduce((n, m) => n + m!.total_requests, 0)
+        expect(phases.every((m) => m!.dropped_requests === 0)).toBe(true)
+        // The workload only calls GET /api/availability; /metrics (scraped by runner and test) is left out.
+        const served = apiRequests(after) - apiRequests(before)
+        expect(served, 'sandbox http_requests_total delta over the API routes').toBe(runner)
+        expect((after.get('/api/availability') ?? 0) - (before.get('/api/availability') ?? 0)).toBe(served)
 
-      // One PMS call per request, no retries: p50 moves by the injected 200 ms (±10 %).
-      const added = e!.metrics.during!.latency_ms.p50 - e!.metrics.baseline!.latency_ms.p50
-      expect(added).toBeGreaterThanOrEqual(180)
-      expect(added).toBeLessThanOrEqual(220)
-    } finally {
-      await sandbox.kill()
-    }
-  })
+        // One PMS call per request, no retries: p50 moves by the injected 200 ms (±10 %).
+        const added = e!.metrics.during!.latency_ms.p50 - e!.metrics.baseline!.latency_ms.p50
+        expect(added).toBeGreaterThanOrEqual(180)
+        expect(added).toBeLessThanOrEqual(220)
+      } finally {
+        await sandbox.kill()
+      }
+    },
+  )
 })

@@ -68,20 +68,34 @@ describe('each fault type on a sandbox route', () => {
     expect((await getExperiment(sandbox, id)).faults_injected).toBe(1)
   })
 
-  it('EXCEPTION on pms_adapter: retried 3 times, then the booking fails with 503 naming the error', async () => {
-    const before = sample(await scrape(sandbox), 'retries_total', { target_service: 'pms_adapter' })
-    const id = await inject('pms_adapter', {
-      fault_type: 'EXCEPTION',
-      exception_class: 'PMSServerError',
-      exception_message: 'HTTP 500 from QloApps',
+  it('EXCEPTION on pms_adapter: retried 3 times, then the booking is queued (202) naming the error', async () => {
+    // Its own sandbox with an idle outbox drain, so the counters are this one request's attempts.
+    const quiet = await startSandbox({
+      token: 'test-token',
+      baseLatencyMs: 0,
+      retryBaseDelayMs: 5,
+      outboxDrainIntervalMs: 3_600_000,
+      random: seededRandom(7),
+      defaultMetrics: false,
     })
-    const answer = await call(sandbox, '/api/bookings', { body: booking() })
-    expect(answer.status).toBe(503)
-    expect(answer.body).toMatchObject({ target_service: 'pms_adapter', reason: 'ERROR' })
-    expect(String(answer.body.error)).toContain('PMSServerError: HTTP 500 from QloApps')
-    const after = sample(await scrape(sandbox), 'retries_total', { target_service: 'pms_adapter' })
-    expect(after - before).toBe(3)
-    expect((await getExperiment(sandbox, id)).faults_injected).toBe(4)
+    try {
+      const before = sample(await scrape(quiet), 'retries_total', { target_service: 'pms_adapter' })
+      await startExperiment(quiet, 'exp-exception', 'pms_adapter', {
+        probability: 1,
+        fault_type: 'EXCEPTION',
+        exception_class: 'PMSServerError',
+        exception_message: 'HTTP 500 from QloApps',
+      })
+      const answer = await call(quiet, '/api/bookings', { body: booking() })
+      // Degraded mode for writes: the PMS failed after every retry, so the booking waits in the queue.
+      expect(answer.status).toBe(202)
+      expect(answer.body).toMatchObject({ queued: true, reason: 'ERROR', booking: { status: 'PENDING' } })
+      const after = sample(await scrape(quiet), 'retries_total', { target_service: 'pms_adapter' })
+      expect(after - before).toBe(3)
+      expect((await getExperiment(quiet, 'exp-exception')).faults_injected).toBe(4)
+    } finally {
+      await quiet.close()
+    }
   })
 
   it('TIMEOUT on session_store is cut short by the 50 ms call timeout; the database answers instead', async () => {
@@ -120,6 +134,9 @@ describe('each fault type on a sandbox route', () => {
   })
 
   it('RATE_LIMIT 5 / 60 s on pms_adapter: bookings beyond the limit are queued (202), then submitted', async () => {
+    const queued202 = () =>
+      scrape(sandbox).then((t) => sample(t, 'http_requests_total', { route: '/api/bookings', status: '202' }))
+    const queuedBefore = await queued202()
     const id = await inject('pms_adapter', {
       fault_type: 'RATE_LIMIT',
       rate_limit_requests: 5,
@@ -146,9 +163,7 @@ describe('each fault type on a sandbox route', () => {
     running = undefined
     // Once the PMS accepts calls again, the background drain submits the queued bookings.
     expect(await eventually(async () => sample(await scrape(sandbox), 'pending_bookings') === 0)).toBe(true)
-    expect(
-      sample(await scrape(sandbox), 'http_requests_total', { route: '/api/bookings', status: '202' }),
-    ).toBe(2)
+    expect((await queued202()) - queuedBefore).toBe(2)
   })
 
   it('RESOURCE_EXHAUSTION on database: bookings fail with 503 and the PMS reservation is compensated', async () => {

@@ -65,11 +65,10 @@ describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_
     expect(sample(after, 'cache_fallbacks_total')).toBe(stale)
     const health = await call<{ status: string; dependencies: Record<string, string> }>(sb, '/health')
     expect(health.body).toMatchObject({ status: 'degraded', dependencies: { pms_adapter: 'OPEN' } })
-    // Writes have no fallback: a booking fails fast while the breaker is open.
+    // Writes have no cache: while the breaker is open a booking is queued at once (degraded mode).
     const write = await call(sb, '/api/bookings', { body: booking() })
-    expect(write.status).toBe(503)
-    expect(write.body).toMatchObject({ target_service: 'pms_adapter', reason: 'CIRCUIT_OPEN' })
-    expect(write.headers.get('retry-after')).toBe('1')
+    expect(write.status).toBe(202)
+    expect(write.body).toMatchObject({ queued: true, reason: 'CIRCUIT_OPEN', booking: { status: 'PENDING' } })
   })
 })
 
@@ -203,7 +202,7 @@ describe('SINGLE_REQUEST through the database bulkhead queue', () => {
 })
 
 describe('service_unavailable: every dependency failing (ENTIRE_SYSTEM)', () => {
-  it('degrades instead of collapsing: stale reads, queued messages, failed writes, health still up', async () => {
+  it('degrades instead of collapsing: stale reads, queued messages and bookings, health still up', async () => {
     const sb = await open({ retryBaseDelayMs: 5 })
     await startExperiment(sb, 'service_unavailable', 'pms_adapter', {
       fault_type: 'EXCEPTION',
@@ -214,7 +213,9 @@ describe('service_unavailable: every dependency failing (ENTIRE_SYSTEM)', () => 
     const availability = await call<{ stale: boolean }>(sb, availabilityPath())
     expect(availability.status).toBe(200)
     expect(availability.body.stale).toBe(true)
-    expect((await call(sb, '/api/bookings', { body: booking() })).status).toBe(503)
+    const write = await call(sb, '/api/bookings', { body: booking() })
+    expect(write.status).toBe(202)
+    expect(write.body).toMatchObject({ queued: true, booking: { status: 'PENDING' } })
     const message = await call(sb, '/api/messages', { body: { to: '+34600999888', text: 'Hola' } })
     expect(message.status).toBe(202)
     expect(message.body).toMatchObject({ queued: true, session_source: 'unavailable' })

@@ -11,6 +11,10 @@ import { targetFlags as sharedTargetFlags } from './target-flags.js'
 export const targetFlags = {
   ...sharedTargetFlags,
   prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
+  pushgateway: Flags.string({
+    description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",
+    helpValue: 'URL',
+  }),
 }
 
 export const overrideFlags = {

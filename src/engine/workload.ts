@@ -151,7 +151,10 @@ export interface Workload {
    * counted as failed with class `CANCELLED`. Idempotent.
    */
   stop(options?: { abort?: boolean }): Promise<void>
-  /** Begins a new segment at this instant; arrivals intended from now on belong to it. */
+  /**
+   * Begins a new segment at this instant; arrivals intended from now on belong to it. Arrivals
+   * already due are sent first, so that `whenSettled()` after a mark covers the closed segment.
+   */
   mark(): Cursor
   /** Totals of the segments from `from` up to (excluding) `until`, or up to now. */
   summarySince(from: Cursor, until?: Cursor): WorkloadSummary
@@ -416,6 +419,10 @@ class WorkloadImpl implements Workload {
     const wallStart = this.clock.now()
     const start = this.stoppedAt ?? this.clock.monotonic()
     this.segments.push({ start, wallStart, stats: new OutcomeStats(3, true) })
+    // Send now what a late timer has not sent yet: every arrival of the closed segment is then in
+    // flight or done, so whenSettled() after a mark covers the whole segment.
+    let behind = this.state === 'running'
+    while (behind) behind = this.pump()
     return { segment: this.segments.length - 1, at: wallStart }
   }
 

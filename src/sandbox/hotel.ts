@@ -13,7 +13,7 @@ import type { DependencyName } from './dependencies.js'
 import { HttpError, validate } from './http.js'
 import type { SandboxMetrics } from './metrics.js'
 import type { Outbox } from './outbox.js'
-import { DependencyFailure, describeError, isRateLimited, type BreakerState } from './resilience.js'
+import { DependencyFailure, describeError, type BreakerState } from './resilience.js'
 import {
   ROOM_INVENTORY,
   ROOM_TYPES,
@@ -161,8 +161,9 @@ export class Hotel {
   }
 
   /**
-   * `POST /api/bookings`: reserve in the PMS, record in the database; no fallback for writes, except
-   * that a PMS rate limit (429 after the retries) queues the booking (202) for the background drain.
+   * `POST /api/bookings`: reserve in the PMS, record in the database. When the PMS cannot take the
+   * reservation (rate limit, breaker open, errors or timeouts after the retries) the booking is
+   * queued (202, degraded mode) for the background drain; database failures still answer 503.
    */
   async createBooking(body: unknown, signal: AbortSignal): Promise<Reply> {
     const input = validate(BookingBody, body)
@@ -170,12 +171,7 @@ export class Hotel {
     try {
       return { status: 201, body: { booking: await this.submitBooking(input, signal) } }
     } catch (err) {
-      if (!(
-        err instanceof DependencyFailure &&
-        err.targetService === 'pms_adapter' &&
-        isRateLimited(err.cause)
-      ))
-        throw err
+      if (!(err instanceof DependencyFailure && err.targetService === 'pms_adapter')) throw err
       const id = `PB-${this.nextPendingId++}`
       const queued = this.pendingBookings.enqueue({
         id,

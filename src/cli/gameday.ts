@@ -1,0 +1,130 @@
+/**
+ * `chaos gameday` (guide section 11, "Continuous Chaos (GameDay)" and "Pre-Deployment Validation"):
+ * every category, or the chosen ones, as ONE suite through the same engine as `chaos run`, so the
+ * run report is the combined GameDay report (each experiment's metrics, checks and analysis in it).
+ * Built for cron and CI: no TTY needed, and an overlapping invocation is refused before anything
+ * starts (the run lock of the reports directory).
+ */
+import { loadConfig } from '../config.js'
+import { InvalidInputError } from '../errors.js'
+import { resolveRunOptions, type RunOptions } from '../plan.js'
+import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/catalogue.js'
+import { closest } from '../scenario/document.js'
+import { CATEGORIES, type Scenario } from '../scenario/schema.js'
+import type { Workspace } from '../workspace.js'
+import { acquireLock } from '../../reports/store.js'
+import type { Output } from './output.js'
+import { isAlive, performRun, type PerformRunInput } from './perform-run.js'
+import { resultPushHook } from './push-results.js'
+import { rawRunOptions } from './run-flags.js'
+import type { RunResult } from '../engine/run-service.js'
+
+type OverrideFlagValues = Parameters<typeof rawRunOptions>[0]
+
+/** The flags `performGameday` reads (the command's parsed flags). */
+export interface GamedayFlags extends OverrideFlagValues {
+  categories?: string
+  builtin: boolean
+  scenarios?: string[]
+  config?: string
+  target?: string[]
+  token?: string
+  prometheus?: string
+  pushgateway?: string
+  'keep-going'?: boolean
+  quiet?: boolean
+}
+
+/** What a GameDay is about to run. */
+export interface GamedayPlan {
+  workspace: Workspace
+  categories: string[]
+  scenarios: Scenario[]
+  options: RunOptions
+}
+
+/** Parses `--categories network,pms` (commas and/or spaces). Throws InvalidInputError naming the flag. */
+export function parseCategories(value: string | undefined): string[] {
+  if (value === undefined) return [...CATEGORIES]
+  const words = value
+    .split(/[\s,]+/)
+    .map((w) => w.trim().toLowerCase())
+    .filter(Boolean)
+  if (words.length === 0)
+    throw new InvalidInputError('--categories: no category given', `one or more of ${CATEGORIES.join(', ')}`)
+  for (const word of words) {
+    if (!(CATEGORIES as readonly string[]).includes(word)) {
+      const guess = closest(word, CATEGORIES)
+      throw new InvalidInputError(
+        `--categories: "${word}" is not a category`,
+        `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')} (comma-separated)`,
+      )
+    }
+  }
+  // Catalogue order, duplicates dropped: a GameDay always runs categories in the guide's order.
+  return CATEGORIES.filter((c) => words.includes(c))
+}
+
+/** Loads config and catalogue and resolves what the GameDay runs. Throws InvalidInputError (exit 2). */
+export async function planGameday(
+  flags: GamedayFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Promise<GamedayPlan> {
+  const categories = parseCategories(flags.categories)
+  const config = await loadConfig({ cwd, env, path: flags.config })
+  const catalogue = await loadCatalogue({
+    cwd,
+    dirs: [...config.scenarioDirs, ...(flags.scenarios ?? [])],
+    builtin: flags.builtin,
+  })
+  assertNoProblems(catalogue.problems)
+  const options = resolveRunOptions(rawRunOptions(flags), config.run)
+  const present = categories.filter((c) => catalogue.scenarios.some((s) => s.scenario.category === c))
+  if (present.length === 0) {
+    throw new InvalidInputError(
+      `no scenarios in ${categories.length === 1 ? 'category' : 'categories'} ${categories.join(', ')}`,
+      flags.builtin
+        ? 'choose other --categories'
+        : 'with --no-builtin, add scenario directories with --scenarios DIR or scenario_dirs in the config',
+    )
+  }
+  const selected = await resolveSelection(catalogue, present, { cwd })
+  return {
+    workspace: { config, catalogue },
+    categories: present,
+    scenarios: selected.map((s) => s.scenario),
+    options,
+  }
+}
+
+/**
+ * Throws SafetyError (exit 3) at once when another run holds the reports directory's lock, before
+ * a sandbox is started or anything is injected. The run takes the lock again for itself.
+ */
+export async function refuseOverlap(reportsDir: string, selection: readonly string[]): Promise<void> {
+  const probe = await acquireLock(reportsDir, { pid: process.pid, isAlive, selection })
+  await probe.release()
+}
+
+/** Runs the planned GameDay as one suite (pushing results when a Pushgateway is configured). */
+export async function performGameday(
+  plan: GamedayPlan,
+  flags: GamedayFlags,
+  out: Output,
+  leaseSeconds = 15,
+): Promise<RunResult> {
+  const { config } = plan.workspace
+  const onExperimentDone = resultPushHook(flags.pushgateway, config, out)
+  await refuseOverlap(config.reportsDir, plan.categories)
+  const input: PerformRunInput = {
+    workspace: plan.workspace,
+    scenarios: plan.scenarios,
+    selection: plan.categories,
+    options: plan.options,
+    flags,
+    leaseSeconds,
+    onExperimentDone,
+  }
+  return await performRun(input, out)
+}
