@@ -8,22 +8,38 @@ export default class Monkey extends BaseCommand {
   static override summary = 'Chaos monkey: at each check, maybe run one random eligible experiment'
   static override description = `Every --interval it flips a coin with --probability (default 5 % every 5 minutes, guide section 6); on heads it picks a random eligible scenario and runs it through the same engine as chaos run (preflight, safety limits, rollback, run lock, report). Eligible: in --categories / --scenarios, enabled, blast radius not above --max-blast-radius (default SINGLE_SERVICE; ENTIRE_SYSTEM only with --allow-entire-system), and at least --min-gap since the previous monkey experiment (remembered in the reports directory, so separate --once invocations from cron respect it). A target whose agent reports environment "production" is refused (exit 3) unless --allow-production. SIGINT/SIGTERM roll back the running experiment and stop (exit 130 if one was interrupted). A session summary is written to <reports_dir>/monkey/. The run overrides --probability, --interval and --scenarios of chaos run are --fault-probability, --poll-interval and --scenario-dir here.`
   static override examples = [
-    { command: '<%= config.bin %> monkey --probability 0.05 --interval 300 --business-hours --timezone Europe/Madrid', description: 'the guide\'s monkey, office hours only' },
-    { command: '<%= config.bin %> monkey --once --categories network,pms --min-gap 1h', description: 'one check, for cron' },
-    { command: '<%= config.bin %> monkey --dry-run --probability 1 --interval 5s --max-experiments 3 --seed 42', description: 'leashed: what would it pick?' },
+    {
+      command:
+        '<%= config.bin %> monkey --probability 0.05 --interval 300 --business-hours --timezone Europe/Madrid',
+      description: "the guide's monkey, office hours only",
+    },
+    {
+      command: '<%= config.bin %> monkey --once --categories network,pms --min-gap 1h',
+      description: 'one check, for cron',
+    },
+    {
+      command:
+        '<%= config.bin %> monkey --dry-run --probability 1 --interval 5s --max-experiments 3 --seed 42',
+      description: 'leashed: what would it pick?',
+    },
   ]
   static override flags = { ...monkeyFlags, ...monkeyRunFlags }
 
   async run(): Promise<MonkeySummary> {
     const { flags } = await this.parse(Monkey)
-    const [{ openWorkspace }, catalogue, { resolveRunOptions }, { resolveMonkeySettings }, { runMonkeySession }] =
-      await Promise.all([
-        import('../src/workspace.js'),
-        import('../src/scenario/catalogue.js'),
-        import('../src/plan.js'),
-        import('../src/unattended/settings.js'),
-        import('../src/unattended/monkey-session.js'),
-      ])
+    const [
+      { openWorkspace },
+      catalogue,
+      { resolveRunOptions },
+      { resolveMonkeySettings },
+      { runMonkeySession },
+    ] = await Promise.all([
+      import('../src/workspace.js'),
+      import('../src/scenario/catalogue.js'),
+      import('../src/plan.js'),
+      import('../src/unattended/settings.js'),
+      import('../src/unattended/monkey-session.js'),
+    ])
     const ws = await openWorkspace({
       cwd: process.cwd(),
       env: process.env,

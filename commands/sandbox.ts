@@ -48,6 +48,13 @@ export default class Sandbox extends BaseCommand {
       onSignal = (sig) => resolve(sig)
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
+      // Started by `chaos run` as its default target: stop when the runner is gone, even if it was
+      // SIGKILLed (its end of our stdin pipe closes), so no sandbox outlives the run.
+      if (process.env.CHAOS_SANDBOX_PARENT === 'stdin') {
+        process.stdin.on('close', () => resolve('SIGHUP'))
+        process.stdin.on('end', () => resolve('SIGHUP'))
+        process.stdin.resume()
+      }
     })
     try {
       const sandbox = await startSandbox({

@@ -93,14 +93,11 @@ export const BusinessHoursConfig = z
   .strictObject({
     start: ClockTime.optional().describe('First minute of the window, "09:00" by default'),
     end: ClockTime.optional().describe('End of the window (exclusive), "17:00" by default'),
-    days: z
-      .array(z.enum(WEEKDAYS))
-      .min(1)
-      .optional()
-      .describe('Weekdays, MON to FRI by default'),
+    days: z.array(z.enum(WEEKDAYS)).min(1).optional().describe('Weekdays, MON to FRI by default'),
   })
   .superRefine((hours, ctx) => {
-    const start = hours.start === undefined ? DEFAULT_BUSINESS_HOURS.startMinute : parseClockTime(hours.start)!
+    const start =
+      hours.start === undefined ? DEFAULT_BUSINESS_HOURS.startMinute : parseClockTime(hours.start)!
     const end = hours.end === undefined ? DEFAULT_BUSINESS_HOURS.endMinute : parseClockTime(hours.end)!
     if (start >= end) {
       ctx.addIssue({
@@ -162,7 +159,8 @@ export const ScheduleEntry = z
         params: { hint: 'e.g. every: 2h' },
       })
     }
-    if (entry.cron !== undefined) {
+    // A bad timezone is reported on its own line; checking the pattern against it would only repeat it.
+    if (entry.cron !== undefined && (entry.timezone === undefined || isValidTimeZone(entry.timezone))) {
       const problem = cronProblem(entry.cron, entry.timezone)
       if (problem) {
         ctx.addIssue({
@@ -261,8 +259,12 @@ const configHints: HintFor = (p) => {
     case 'workload':
       return 'workload: { requests: [{ method: GET, path: /api/... }] }'
     case 'monkey':
-      return `monkey fields: ${Object.keys(MonkeyConfig.shape).join(', ')} (docs/unattended.md)`
+      if (p.path.length === 1)
+        return `monkey: { ${Object.keys(MonkeyConfig.shape).join(', ')} } (docs/unattended.md)`
+      if (p.path[1] === 'probability') return 'a number from 0 to 1, e.g. 0.05 for 5 %'
+      return undefined
     case 'schedules':
+      if (p.path.length > 2) return undefined
       return 'schedules: [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }]'
     default:
       return `fields: ${Object.keys(ConfigFile.shape)

@@ -11,12 +11,13 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   REPORTS,
   agentExperiment,
   agentInfo,
   apiRequests,
+  assertBuilt,
   chaos,
   expectCountsAddUp,
   fast,
@@ -28,6 +29,7 @@ import {
   requestsByRoute,
   runChaos,
   startExternalSandbox,
+  stopStragglers,
   tempCwd,
 } from './run-helpers.js'
 
@@ -37,7 +39,9 @@ async function workdir(): Promise<string> {
   cleanups.push(cleanup)
   return dir
 }
+beforeAll(assertBuilt)
 afterAll(async () => {
+  await stopStragglers()
   await Promise.all(cleanups.map((c) => c()))
 })
 
@@ -52,6 +56,151 @@ function gated(name: string, fn: () => Promise<void>): void {
 }
 
 describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
+  gated(
+    'refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes',
+    async () => {
+      const cwd = await workdir()
+      const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '10s' })], { cwd })
+      await first.waitFor(/chaos_preflight_passed/)
+      // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
+      const second = await runChaos(
+        ['run', fixture('e2e_pass'), '--target', 'http://127.0.0.1:9', '--token', 'x', ...fast()],
+        { cwd },
+      )
+      expect(first.child.exitCode, 'the first runner was still running').toBeNull()
+      expect(second.exitCode, `${second.stdout}\n${second.stderr}`).toBe(3)
+      expect(second.stderr).toContain(`another chaos run is using`)
+      expect(second.stderr).toContain(`pid ${first.child.pid}`)
+
+      const done = await first.child
+      expect(done.exitCode, `${done.stdout}\n${done.stderr}`).toBe(0)
+      const report = await latestReport(cwd)
+      expect(report.outcome).toBe('PASSED')
+      expect(report.experiments[0]!.rollback.verified).toBe(true)
+      expect(existsSync(join(cwd, REPORTS, 'run.lock'))).toBe(false)
+    },
+  )
+
+  gated('ends with an error report, without hanging, when the target dies mid-run (exit 4)', async () => {
+    const cwd = await workdir()
+    const sandbox = await startExternalSandbox(cwd, 'dies-token')
+    try {
+      // The timeout only guards against a hang: the runner must give up on its own well before it.
+      const run = chaos(
+        [
+          'run',
+          fixture('e2e_long'),
+          '--target',
+          sandbox.url,
+          '--token',
+          sandbox.token,
+          ...fast({ duration: '60s' }),
+        ],
+        { cwd, timeoutMs: 45_000 },
+      )
+      await run.waitFor(STARTED)
+      await sandbox.kill()
+      const result = await run.child
+      expect(result.timedOut, 'the runner hung after the target died').toBe(false)
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(4)
+
+      const report = await latestReport(cwd)
+      expect(report.outcome).toBe('ERROR')
+      expect(report.exit_code).toBe(4)
+      const [e] = report.experiments
+      expect(e!.state).toBe('FAILED')
+      expect(e!.error).toMatch(/unreachable/)
+      // Rollback was tried and honestly reported as not verified: the target is gone.
+      expect(e!.rollback.attempted).toBe(true)
+      expect(e!.rollback.verified).toBe(false)
+      expect(e!.finished_at).not.toBeNull()
+    } finally {
+      await sandbox.kill()
+    }
+  })
+  gated("lets the agent's lease remove the fault when the runner is killed with SIGKILL", async () => {
+    const cwd = await workdir()
+    const sandbox = await startExternalSandbox(cwd, 'kill-token')
+    try {
+      const leaseMs = 2000
+      const run = chaos(
+        [
+          'run',
+          fixture('e2e_long'),
+          '--target',
+          sandbox.url,
+          '--token',
+          sandbox.token,
+          '--lease',
+          '2s',
+          ...fast({ duration: '60s' }),
+        ],
+        { cwd },
+      )
+      await run.waitFor(STARTED)
+      const [active] = (await agentInfo(sandbox.url, sandbox.token)).active_experiments
+      expect(active, 'the experiment runs on the target').toBeDefined()
+      expect(active!.state).toBe('RUNNING')
+      // The runner keeps renewing (every lease/3): the lease moves forward while it lives.
+      const firstLease = Date.parse(active!.lease_expires_at)
+      await pollUntil(
+        async () => {
+          const now = await agentExperiment(sandbox.url, sandbox.token, active!.id)
+          return now.state === 'RUNNING' && Date.parse(now.lease_expires_at) > firstLease ? now : undefined
+        },
+        { timeoutMs: 10_000, what: 'a lease renewal' },
+      )
+
+      run.child.kill('SIGKILL')
+      const killedAt = Date.now()
+      const result = await run.child
+      expect(result.signal).toBe('SIGKILL')
+
+      await pollUntil(
+        async () =>
+          (await agentInfo(sandbox.url, sandbox.token)).active_experiments.length === 0 ? true : undefined,
+        { timeoutMs: 15_000, what: 'the agent to expire the orphaned experiment' },
+      )
+      const ended = await agentExperiment(sandbox.url, sandbox.token, active!.id)
+      expect(ended.state).toBe('EXPIRED')
+      expect(ended.end_reason).toBe('lease_expired')
+      // Gone one lease after the last renewal, which came before the kill; the bound leaves room for
+      // a renewal still in flight at the kill, and is far below the default 15 s lease.
+      const leaseEnd = Date.parse(ended.lease_expires_at)
+      expect(leaseEnd - killedAt).toBeLessThanOrEqual(2 * leaseMs)
+      expect(Date.parse(ended.ended_at!)).toBeGreaterThanOrEqual(leaseEnd)
+      // The killed runner wrote no report.
+      expect(existsSync(join(cwd, REPORTS, 'latest.json'))).toBe(false)
+    } finally {
+      await sandbox.kill()
+    }
+  })
+
+  gated('rolls back and writes a partial report on SIGINT mid-experiment (exit 130)', async () => {
+    const cwd = await workdir()
+    const run = chaos(['run', fixture('e2e_long'), ...fast({ duration: '60s' })], { cwd })
+    await run.waitFor(STARTED)
+    run.child.kill('SIGINT')
+    const result = await run.child
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(130)
+    expect(result.stderr).toContain('SIGINT received: rolling back')
+
+    const report = await latestReport(cwd)
+    expect(report.outcome).toBe('INTERRUPTED')
+    expect(report.exit_code).toBe(130)
+    expect(report.partial).toBe(true)
+    const [e] = report.experiments
+    expect(e!.state).toBe('INTERRUPTED')
+    expect(e!.abort_reason).toMatch(/interrupted \(SIGINT\)/)
+    expect(e!.rollback).toMatchObject({ attempted: true, verified: true })
+    expectCountsAddUp('baseline', e!.metrics.baseline)
+    expect(e!.metrics.during).not.toBeNull()
+    // Cut short: far less than the planned 60 s of injection was measured.
+    expect(e!.metrics.during!.total_requests).toBeLessThan(60 * 20)
+    const exited = (await readEvents(cwd)).find((ev) => ev.event === 'chaos_experiment_context_exited')
+    expect(exited).toMatchObject({ rollback_verified: true })
+  })
+
   gated('passes a harmless experiment (exit 0), and `chaos report latest` prints that run', async () => {
     const cwd = await workdir()
     const result = await runChaos(['run', fixture('e2e_pass'), ...fast()], { cwd })
@@ -146,7 +295,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
   })
 
   gated(
-    'aborts on a safety limit when every PMS call fails (exit 3, rollback verified, partial report)',
+    'aborts on a safety limit when every booking fails (exit 3, rollback verified, partial report)',
     async () => {
       const cwd = await workdir()
       const result = await runChaos(['run', fixture('e2e_safety_abort'), ...fast({ duration: '20s' })], {
@@ -206,151 +355,6 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     expect(events).not.toContain('chaos_experiment_started')
     expect(events).not.toContain('chaos_experiment_context_exited')
     expect(result.stdout).not.toMatch(STARTED)
-  })
-
-  gated('rolls back and writes a partial report on SIGINT mid-experiment (exit 130)', async () => {
-    const cwd = await workdir()
-    const run = chaos(['run', fixture('e2e_long'), ...fast({ duration: '60s' })], { cwd })
-    await run.waitFor(STARTED)
-    run.child.kill('SIGINT')
-    const result = await run.child
-    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(130)
-    expect(result.stderr).toContain('SIGINT received: rolling back')
-
-    const report = await latestReport(cwd)
-    expect(report.outcome).toBe('INTERRUPTED')
-    expect(report.exit_code).toBe(130)
-    expect(report.partial).toBe(true)
-    const [e] = report.experiments
-    expect(e!.state).toBe('INTERRUPTED')
-    expect(e!.abort_reason).toMatch(/interrupted \(SIGINT\)/)
-    expect(e!.rollback).toMatchObject({ attempted: true, verified: true })
-    expectCountsAddUp('baseline', e!.metrics.baseline)
-    expect(e!.metrics.during).not.toBeNull()
-    // Cut short: far less than the planned 60 s of injection was measured.
-    expect(e!.metrics.during!.total_requests).toBeLessThan(60 * 20)
-    const exited = (await readEvents(cwd)).find((ev) => ev.event === 'chaos_experiment_context_exited')
-    expect(exited).toMatchObject({ rollback_verified: true })
-  })
-
-  gated("lets the agent's lease remove the fault when the runner is killed with SIGKILL", async () => {
-    const cwd = await workdir()
-    const sandbox = await startExternalSandbox(cwd, 'kill-token')
-    try {
-      const leaseMs = 2000
-      const run = chaos(
-        [
-          'run',
-          fixture('e2e_long'),
-          '--target',
-          sandbox.url,
-          '--token',
-          sandbox.token,
-          '--lease',
-          '2s',
-          ...fast({ duration: '60s' }),
-        ],
-        { cwd },
-      )
-      await run.waitFor(STARTED)
-      const [active] = (await agentInfo(sandbox.url, sandbox.token)).active_experiments
-      expect(active, 'the experiment runs on the target').toBeDefined()
-      expect(active!.state).toBe('RUNNING')
-      // The runner keeps renewing (every lease/3): the lease moves forward while it lives.
-      const firstLease = Date.parse(active!.lease_expires_at)
-      await pollUntil(
-        async () => {
-          const now = await agentExperiment(sandbox.url, sandbox.token, active!.id)
-          return now.state === 'RUNNING' && Date.parse(now.lease_expires_at) > firstLease ? now : undefined
-        },
-        { timeoutMs: 10_000, what: 'a lease renewal' },
-      )
-
-      run.child.kill('SIGKILL')
-      const killedAt = Date.now()
-      const result = await run.child
-      expect(result.signal).toBe('SIGKILL')
-
-      await pollUntil(
-        async () =>
-          (await agentInfo(sandbox.url, sandbox.token)).active_experiments.length === 0 ? true : undefined,
-        { timeoutMs: 15_000, what: 'the agent to expire the orphaned experiment' },
-      )
-      const ended = await agentExperiment(sandbox.url, sandbox.token, active!.id)
-      expect(ended.state).toBe('EXPIRED')
-      expect(ended.end_reason).toBe('lease_expired')
-      // Within one lease of the kill: the last renewal was before it (1 s slack for a renewal in flight).
-      const leaseEnd = Date.parse(ended.lease_expires_at)
-      expect(leaseEnd - killedAt).toBeLessThanOrEqual(leaseMs + 1000)
-      expect(Date.parse(ended.ended_at!)).toBeGreaterThanOrEqual(leaseEnd)
-      // The killed runner wrote no report.
-      expect(existsSync(join(cwd, REPORTS, 'latest.json'))).toBe(false)
-    } finally {
-      await sandbox.kill()
-    }
-  })
-
-  gated(
-    'refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes',
-    async () => {
-      const cwd = await workdir()
-      const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '8s' })], { cwd })
-      await first.waitFor(/chaos_preflight_passed/)
-      // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
-      const second = await runChaos(
-        ['run', fixture('e2e_pass'), '--target', 'http://127.0.0.1:9', '--token', 'x', ...fast()],
-        { cwd },
-      )
-      expect(first.child.exitCode, 'the first runner was still running').toBeNull()
-      expect(second.exitCode, `${second.stdout}\n${second.stderr}`).toBe(3)
-      expect(second.stderr).toContain(`another chaos run is using`)
-      expect(second.stderr).toContain(`pid ${first.child.pid}`)
-
-      const done = await first.child
-      expect(done.exitCode, `${done.stdout}\n${done.stderr}`).toBe(0)
-      const report = await latestReport(cwd)
-      expect(report.outcome).toBe('PASSED')
-      expect(report.experiments[0]!.rollback.verified).toBe(true)
-      expect(existsSync(join(cwd, REPORTS, 'run.lock'))).toBe(false)
-    },
-  )
-
-  gated('ends with an error report, without hanging, when the target dies mid-run (exit 4)', async () => {
-    const cwd = await workdir()
-    const sandbox = await startExternalSandbox(cwd, 'dies-token')
-    try {
-      // The timeout only guards against a hang: the runner must give up on its own well before it.
-      const run = chaos(
-        [
-          'run',
-          fixture('e2e_long'),
-          '--target',
-          sandbox.url,
-          '--token',
-          sandbox.token,
-          ...fast({ duration: '60s' }),
-        ],
-        { cwd, timeoutMs: 45_000 },
-      )
-      await run.waitFor(STARTED)
-      await sandbox.kill()
-      const result = await run.child
-      expect(result.timedOut, 'the runner hung after the target died').toBe(false)
-      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(4)
-
-      const report = await latestReport(cwd)
-      expect(report.outcome).toBe('ERROR')
-      expect(report.exit_code).toBe(4)
-      const [e] = report.experiments
-      expect(e!.state).toBe('FAILED')
-      expect(e!.error).toMatch(/unreachable/)
-      // Rollback was tried and honestly reported as not verified: the target is gone.
-      expect(e!.rollback.attempted).toBe(true)
-      expect(e!.rollback.verified).toBe(false)
-      expect(e!.finished_at).not.toBeNull()
-    } finally {
-      await sandbox.kill()
-    }
   })
 })
 

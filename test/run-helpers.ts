@@ -3,6 +3,7 @@
  * a temporary working directory, the built-in sandbox as an external target, reading the reports a
  * run leaves in `<cwd>/.playbook/chaos_reports`, and the sandbox's control and metrics endpoints.
  */
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,15 +56,41 @@ export async function tempCwd(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 function spawnCli(args: string[], cwd: string, timeoutMs: number) {
-  return execa(process.execPath, [BIN, ...args], {
+  const child = execa(process.execPath, [BIN, ...args], {
     cwd,
     env: ENV,
     extendEnv: false,
     reject: false,
     stdin: 'ignore',
+    // A runner stopped by SIGTERM rolls back and stops the sandbox it started; SIGKILL follows if it hangs.
     timeout: timeoutMs,
-    killSignal: 'SIGKILL',
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: 10_000,
   })
+  running.add(child)
+  void child.finally(() => running.delete(child))
+  return child
+}
+
+const running = new Set<{ kill(signal?: NodeJS.Signals): boolean; exitCode: number | null }>()
+
+/**
+ * Stops what a failed test left running: SIGTERM first (a runner then rolls back and stops the
+ * sandbox it started; SIGKILL would orphan that sandbox), SIGKILL after `graceMs`.
+ */
+export async function stopStragglers(graceMs = 10_000): Promise<void> {
+  const left = [...running]
+  for (const child of left) child.kill('SIGTERM')
+  const deadline = Date.now() + graceMs
+  while (running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  for (const child of running) child.kill('SIGKILL')
+}
+
+/** Fails early, with the fix, when the compiled CLI is missing (these tests run dist/, not src/). */
+export function assertBuilt(): void {
+  if (!existsSync(join(ROOT, 'dist', 'commands', 'run.js'))) {
+    throw new Error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json` (npm test does)')
+  }
 }
 
 /** A running CLI process whose stdout can be awaited line by line while it runs. */
@@ -75,7 +102,7 @@ export interface Cli {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
 }
 
-/** Spawns `node bin/run.js ...args` in `cwd`. `timeoutMs` kills it (SIGKILL) so nothing can hang. */
+/** Spawns `node bin/run.js ...args` in `cwd`. `timeoutMs` stops it (see spawnCli) so nothing can hang. */
 export function chaos(args: string[], options: { cwd: string; timeoutMs?: number }): Cli {
   const child = spawnCli(args, options.cwd, options.timeoutMs ?? 60_000)
   let seen = ''
@@ -89,8 +116,9 @@ export function chaos(args: string[], options: { cwd: string; timeoutMs?: number
     stdout: () => seen,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const check = () => {
-          for (const line of seen.split('\n')) {
+        // Complete lines only: a chunk may end mid-line (e.g. mid-URL).
+        const check = (ended = false) => {
+          for (const line of (ended ? seen + '\n' : seen).split('\n').slice(0, -1)) {
             const m = pattern.exec(line)
             if (m) {
               done()
@@ -109,7 +137,7 @@ export function chaos(args: string[], options: { cwd: string; timeoutMs?: number
         }
         listeners.add(check)
         void child.then((result) => {
-          check()
+          check(true)
           if (listeners.has(check)) {
             done()
             reject(

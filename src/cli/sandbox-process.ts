@@ -23,12 +23,12 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     process.execPath,
     [packageBin(), 'sandbox', '--port', '0', '--host', '127.0.0.1'],
     {
-      env: { CHAOS_TOKEN: token, NODE_ENV: 'development' },
-      stdin: 'ignore',
+      env: { CHAOS_TOKEN: token, NODE_ENV: 'development', CHAOS_SANDBOX_PARENT: 'stdin' },
+      stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'ignore',
       reject: false,
-      // The sandbox dies with us even if we are killed: it is our child, its stdout is our pipe.
+      // The sandbox stops when its stdin pipe closes, i.e. when we exit, even by SIGKILL.
       cleanup: true,
     },
   )

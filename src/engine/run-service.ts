@@ -14,12 +14,13 @@ import { analyseExperiment } from '../../reports/interpretation.js'
 import { ControlClient } from './control-client.js'
 import type { Progress } from './experiment.js'
 import { createScrapeProbe } from './scrape-probe.js'
+import { expandWorkloadDates } from './workload-dates.js'
 import { runSuite } from './suite.js'
 import { createWorkload } from './workload.js'
 
 /** The sandbox's routes: the workload when neither the scenario nor the config names one. */
 export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
-  { method: 'GET', path: '/api/availability?check_in=2026-12-01&check_out=2026-12-03', weight: 4 },
+  { method: 'GET', path: '/api/availability?check_in={{today+3}}&check_out={{today+5}}', weight: 4 },
   {
     method: 'POST',
     path: '/api/bookings',
@@ -27,8 +28,8 @@ export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
     body: {
       guest_name: 'Chaos Guest',
       room_type: 'STANDARD',
-      check_in: '2026-12-01',
-      check_out: '2026-12-03',
+      check_in: '{{today+3}}',
+      check_out: '{{today+5}}',
     },
   },
   { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
@@ -146,7 +147,10 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         createWorkload: (headers) =>
           createWorkload({
             target: input.targets[0]!,
-            requests: current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD,
+            requests: expandWorkloadDates(
+              current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD,
+              clock.now(),
+            ),
             rate: input.options.rate,
             timeoutMs: input.requestTimeoutMs ?? 10_000,
             headers,

@@ -49,9 +49,7 @@ export function selectEligible(scenarios: readonly Scenario[], criteria: Eligibi
   const excluded: Exclusion[] = []
   for (const scenario of scenarios) {
     const inScope =
-      !scoped ||
-      criteria.categories.includes(scenario.category) ||
-      criteria.scenarioIds.includes(scenario.id)
+      !scoped || criteria.categories.includes(scenario.category) || criteria.scenarioIds.includes(scenario.id)
     if (!inScope) continue
     const reason = exclusionReason(scenario, criteria)
     if (reason) excluded.push({ id: scenario.id, reason })
@@ -77,7 +75,11 @@ function exclusionReason(scenario: Scenario, criteria: EligibilityCriteria): str
  * gap is measured from the start of the previous monkey experiment, as Netflix Chaos Monkey
  * measures its minimum time between terminations.
  */
-export function gapRemainingMs(lastExperimentAtMs: number | undefined, nowMs: number, minGapMs: number): number {
+export function gapRemainingMs(
+  lastExperimentAtMs: number | undefined,
+  nowMs: number,
+  minGapMs: number,
+): number {
   if (lastExperimentAtMs === undefined || minGapMs <= 0) return 0
   // A clock that went backwards (NTP step) must not open the gate early: count from the later time.
   const elapsed = Math.max(0, nowMs - lastExperimentAtMs)

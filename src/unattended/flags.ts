@@ -52,7 +52,8 @@ export const monkeyRunFlags = {
 export const monkeyFlags = {
   probability: Flags.string({
     helpValue: 'P',
-    description: 'chance of an experiment at each check, 0.05 or 5% [default: 0.05, config monkey.probability]',
+    description:
+      'chance of an experiment at each check, 0.05 or 5% [default: 0.05, config monkey.probability]',
   }),
   interval: Flags.string({
     helpValue: 'DURATION',
@@ -60,14 +61,22 @@ export const monkeyFlags = {
   }),
   'business-hours': Flags.boolean({
     allowNo: true,
-    description: 'only inject during business hours (09:00-17:00 MON-FRI unless config monkey.business_hours says otherwise)',
+    description:
+      'only inject during business hours (09:00-17:00 MON-FRI unless config monkey.business_hours says otherwise)',
   }),
-  timezone: Flags.string({ helpValue: 'IANA_ZONE', description: "time zone of the business hours [default: the machine's]" }),
-  categories: Flags.string({ helpValue: 'LIST', description: 'comma-separated categories to pick from (network,pms)' }),
+  timezone: Flags.string({
+    helpValue: 'IANA_ZONE',
+    description: "time zone of the business hours [default: the machine's]",
+  }),
+  categories: Flags.string({
+    helpValue: 'LIST',
+    description: 'comma-separated categories to pick from (network,pms)',
+  }),
   scenarios: Flags.string({ helpValue: 'IDS', description: 'comma-separated scenario ids to pick from' }),
   'max-blast-radius': Flags.string({
     helpValue: 'LEVEL',
-    description: 'widest blast radius to inject: SINGLE_REQUEST, SINGLE_SERVICE, SERVICE_CLUSTER, ENTIRE_SYSTEM [default: SINGLE_SERVICE]',
+    description:
+      'widest blast radius to inject: SINGLE_REQUEST, SINGLE_SERVICE, SERVICE_CLUSTER, ENTIRE_SYSTEM [default: SINGLE_SERVICE]',
   }),
   'min-gap': Flags.string({
     helpValue: 'DURATION',
@@ -75,8 +84,16 @@ export const monkeyFlags = {
   }),
   'max-experiments': Flags.integer({ min: 1, helpValue: 'N', description: 'stop after N experiments' }),
   once: Flags.boolean({ description: 'make one check and exit (for cron)', default: false }),
-  seed: Flags.integer({ min: 0, max: 4294967295, helpValue: 'N', description: 'seed the coin and the picks (reproducible)' }),
-  'dry-run': Flags.boolean({ description: 'leashed: log what would be injected and inject nothing', default: false }),
+  seed: Flags.integer({
+    min: 0,
+    max: 4294967295,
+    helpValue: 'N',
+    description: 'seed the coin and the picks (reproducible)',
+  }),
+  'dry-run': Flags.boolean({
+    description: 'leashed: log what would be injected and inject nothing',
+    default: false,
+  }),
   'allow-production': Flags.boolean({
     description: 'allow a target whose agent reports environment "production"',
     default: false,
@@ -97,7 +114,8 @@ export function monkeyRawRunOptions(flags: {
   'allow-entire-system'?: boolean
 }): RawRunOptions {
   // Checked here first so that an error names the flag the user typed, not run's name for it.
-  if (flags['fault-probability'] !== undefined) parseProbability(flags['fault-probability'], '--fault-probability')
+  if (flags['fault-probability'] !== undefined)
+    parseProbability(flags['fault-probability'], '--fault-probability')
   const poll = flags['poll-interval']
   if (poll !== undefined && !parseDurationMs(poll)) {
     throw new InvalidInputError(

@@ -127,7 +127,10 @@ export interface MetricsServer {
 }
 
 /** Serves `GET /metrics` of `registry` on `host:port` (port 0 = any free port). */
-export async function serveMetrics(registry: Registry, options: { port: number; host: string }): Promise<MetricsServer> {
+export async function serveMetrics(
+  registry: Registry,
+  options: { port: number; host: string },
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {

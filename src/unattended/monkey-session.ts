@@ -7,8 +7,10 @@
 import { systemClock } from '../clock.js'
 import { openTarget, performRun, type TargetSession } from '../cli/perform-run.js'
 import type { Output } from '../cli/output.js'
+import { resultPushHook } from '../cli/push-results.js'
 import { formatDuration } from '../duration.js'
 import { ControlClient } from '../engine/control-client.js'
+import { applyOverrides } from '../engine/run-service.js'
 import { InvalidInputError, RuntimeFailure, SafetyError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { RunOptions } from '../plan.js'
@@ -28,7 +30,7 @@ export interface MonkeySessionInput {
   workspace: Workspace
   resolved: ResolvedMonkey
   options: RunOptions
-  flags: { target?: string[]; token?: string; prometheus?: string }
+  flags: { target?: string[]; token?: string; prometheus?: string; pushgateway?: string }
   allowProduction: boolean
   metrics?: { port: number; host: string }
   signal: AbortSignal
@@ -57,7 +59,8 @@ export async function checkEnvironment(
   for (const target of session.targets) {
     let environment: string
     try {
-      environment = (await new ControlClient({ target, token: session.token }).info(signal)).environment ?? 'unknown'
+      environment =
+        (await new ControlClient({ target, token: session.token }).info(signal)).environment ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,
@@ -80,8 +83,9 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
   const { workspace, resolved, signal } = input
   const { settings, criteria, seed } = resolved
   const { config } = workspace
+  // With the run's overrides applied, the banner and the picks show what will really be injected.
   const { eligible, excluded } = selectEligible(
-    workspace.catalogue.scenarios.map((s) => s.scenario),
+    workspace.catalogue.scenarios.map((s) => applyOverrides(s.scenario, input.options)),
     criteria,
   )
   if (eligible.length === 0) {
@@ -90,6 +94,8 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
       'widen --categories / --scenarios, or raise --max-blast-radius',
     )
   }
+  // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
+  const onExperimentDone = resultPushHook(input.flags.pushgateway, config, out)
   let server: MetricsServer | undefined
   const session = await openTarget(input.flags, config, out)
   try {
@@ -102,16 +108,27 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
     }
     const c = out.color
     out.line(c.bold(`chaos monkey${settings.dryRun ? ' (dry-run: nothing will be injected)' : ''}`))
-    out.line(`  target:            ${session.targets.join(', ')}${session.sandbox ? ' (built-in sandbox)' : ''}`)
-    out.line(`  environment:       ${environments.join(', ')}`)
-    out.line(`  blast radius limit: ${criteria.maxBlastRadius}${criteria.allowEntireSystem ? ' (ENTIRE_SYSTEM allowed)' : ''}`)
-    out.line(`  probability:       ${settings.probability} every ${formatDuration(settings.intervalMs)}, seed ${seed}`)
     out.line(
-      `  business hours:    ${settings.businessHours ? `${describeBusinessHours(settings.businessHours)} ${settings.timezone}` : 'any time'}`,
+      `  target:             ${session.targets.join(', ')}${session.sandbox ? ' (built-in sandbox)' : ''}`,
     )
-    out.line(`  min gap:           ${settings.minGapMs > 0 ? formatDuration(settings.minGapMs) : 'none'}`)
-    out.line(`  eligible (${eligible.length}):${eligible.map((s) => `\n    ${describeInjection(s)}`).join('')}`)
-    if (excluded.length > 0) out.line(`  excluded (${excluded.length}):${excluded.map((e) => `\n    ${e.id}: ${e.reason}`).join('')}`)
+    out.line(`  environment:        ${environments.join(', ')}`)
+    out.line(
+      `  blast radius limit: ${criteria.maxBlastRadius}${criteria.allowEntireSystem ? ' (ENTIRE_SYSTEM allowed)' : ''}`,
+    )
+    out.line(
+      `  probability:        ${settings.probability} every ${formatDuration(settings.intervalMs)}, seed ${seed}`,
+    )
+    out.line(
+      `  business hours:     ${settings.businessHours ? `${describeBusinessHours(settings.businessHours)} ${settings.timezone}` : 'any time'}`,
+    )
+    out.line(`  min gap:            ${settings.minGapMs > 0 ? formatDuration(settings.minGapMs) : 'none'}`)
+    out.line(
+      `  eligible (${eligible.length}):${eligible.map((s) => `\n    ${describeInjection(s)}`).join('')}`,
+    )
+    if (excluded.length > 0)
+      out.line(
+        `  excluded (${excluded.length}):${excluded.map((e) => `\n    ${e.id}: ${e.reason}`).join('')}`,
+      )
 
     const result = await runMonkey(settings, {
       clock: systemClock,
@@ -131,12 +148,18 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
             flags: { ...input.flags, quiet: false },
             leaseSeconds: LEASE_SECONDS,
             signal,
+            onExperimentDone,
           },
           out,
           session,
         )
         out.line(`${scenario.id}: ${record.outcome} (exit ${record.exit_code}) · report: ${written.text}`)
-        return { outcome: record.outcome, exitCode: record.exit_code, runId: record.run_id, report: written.json }
+        return {
+          outcome: record.outcome,
+          exitCode: record.exit_code,
+          runId: record.run_id,
+          report: written.json,
+        }
       },
     })
     const summary: Omit<MonkeySummary, 'summary_file'> = {

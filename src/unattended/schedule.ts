@@ -49,20 +49,21 @@ export function cronProblem(pattern: string, timezone?: string): string | undefi
   if (!text.startsWith('@') && fields.length !== 5) {
     return `"${pattern}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; a cron pattern has 5: minute hour day-of-month month day-of-week`
   }
-  let job: Cron
+  let next: Date | null
   try {
-    job = new Cron(text, { paused: true, ...(timezone && { timezone }) })
+    next = new Cron(text, { paused: true, ...(timezone && { timezone }) }).nextRun()
   } catch (err) {
     return `"${pattern}" is not a cron pattern: ${(err as Error).message.replace(/^CronPattern: /, '')}`
   }
-  if (job.nextRun() === null) return `"${pattern}" never fires`
-  return undefined
+  return next === null ? `"${pattern}" never fires` : undefined
 }
 
 /** A schedule at run time: when it runs first and next. */
 export interface Schedule {
   spec: ScheduleSpec
   label: string
+  /** The experiments a run will start (a category's scenarios), for the active-experiment metric. */
+  experiments?: readonly string[]
   /** The first run after the scheduler starts at `nowMs`. */
   first(nowMs: number): number
   /**
@@ -154,7 +155,10 @@ const MAX_SLEEP_MS = 60_000
  * Runs the schedules in the foreground, one run at a time: a schedule that comes due while
  * another runs waits for it, then runs (once, however many of its times were missed).
  */
-export async function runScheduler(schedules: readonly Schedule[], deps: SchedulerDeps): Promise<SchedulerResult> {
+export async function runScheduler(
+  schedules: readonly Schedule[],
+  deps: SchedulerDeps,
+): Promise<SchedulerResult> {
   const { clock, signal } = deps
   const startedAt = clock.now()
   const result: SchedulerResult = {
@@ -191,12 +195,21 @@ export async function runScheduler(schedules: readonly Schedule[], deps: Schedul
       error: null,
     }
     const late = now - pick.at
-    deps.log(`${pick.schedule.label}: running${late >= 1000 ? ` (${formatDuration(late)} late: waited for the previous run)` : ''}`)
-    const experiments = pick.schedule.spec.kind === 'scenario' ? [pick.schedule.spec.selection] : []
+    const experiments =
+      pick.schedule.experiments ??
+      (pick.schedule.spec.kind === 'scenario' ? [pick.schedule.spec.selection] : [])
     deps.metrics?.runStarted(pick.schedule.label, experiments)
+    deps.log(
+      `${pick.schedule.label}: running${late >= 1000 ? ` (${formatDuration(late)} late: waited for the previous run)` : ''}`,
+    )
     try {
       const run = await deps.run(pick.schedule)
-      Object.assign(entry, { outcome: run.outcome, exit_code: run.exitCode, run_id: run.runId, report: run.report })
+      Object.assign(entry, {
+        outcome: run.outcome,
+        exit_code: run.exitCode,
+        run_id: run.runId,
+        report: run.report,
+      })
       if (run.outcome === 'INTERRUPTED') result.interrupted = true
       deps.log(`${pick.schedule.label}: ${run.outcome} · report: ${run.report}`)
     } catch (err) {
@@ -222,7 +235,9 @@ export async function runScheduler(schedules: readonly Schedule[], deps: Schedul
 
 /** Periods cron can express exactly, as (period, pattern). */
 const CRON_PERIODS: ReadonlyArray<readonly [number, string]> = [
-  ...[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].map((m) => [m * MINUTE, m === 1 ? '* * * * *' : `*/${m} * * * *`] as const),
+  ...[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].map(
+    (m) => [m * MINUTE, m === 1 ? '* * * * *' : `*/${m} * * * *`] as const,
+  ),
   ...[1, 2, 3, 4, 6, 8, 12].map((h) => [h * HOUR, h === 1 ? '0 * * * *' : `0 */${h} * * *`] as const),
   [DAY, '0 0 * * *'],
   [7 * DAY, '0 0 * * 0'],
@@ -263,8 +278,10 @@ export interface CrontabOptions {
 
 /** Crontab lines for the schedules plus a weekly GameDay (guide section 11: Fridays at 10:00). */
 export function renderCrontab(specs: readonly ScheduleSpec[], options: CrontabOptions): string[] {
-  const chaos = options.chaos.map(shellQuote).join(' ')
-  const cd = `cd ${shellQuote(options.cwd)} &&`
+  // cron turns an unescaped % into a newline (e.g. --probability 30%).
+  const cronSafe = (word: string) => shellQuote(word).replace(/%/g, '\\%')
+  const chaos = options.chaos.map(cronSafe).join(' ')
+  const cd = `cd ${cronSafe(options.cwd)} &&`
   const lines = [
     `# chaos-playbook schedules from ${options.source}`,
     '# install: chaos schedule --print-crontab | crontab -   (this replaces your crontab; merge by hand otherwise)',
@@ -278,7 +295,7 @@ export function renderCrontab(specs: readonly ScheduleSpec[], options: CrontabOp
     }
   }
   for (const spec of specs) {
-    const command = `${cd} ${chaos} run ${shellQuote(spec.selection)} ${[...options.runArgs.map(shellQuote), '--quiet'].join(' ')} >> ${shellQuote(options.logFile)} 2>&1`
+    const command = `${cd} ${chaos} run ${cronSafe(spec.selection)} ${[...options.runArgs.map(cronSafe), '--quiet'].join(' ')} >> ${cronSafe(options.logFile)} 2>&1`
     lines.push('', `# ${describeSchedule(spec)}`)
     if (spec.cron !== undefined) {
       setZone(spec.timezone ?? options.timezone)
@@ -287,20 +304,21 @@ export function renderCrontab(specs: readonly ScheduleSpec[], options: CrontabOp
     }
     const equivalent = cronForEvery(spec.everyMs!)
     if (!equivalent) {
-      lines.push(`# cron cannot express "every ${formatEvery(spec.everyMs!)}" (it fires at most once a minute and has no fixed period beyond a week); run \`chaos schedule\` in the foreground instead`)
+      lines.push(
+        `# cron cannot express "every ${formatEvery(spec.everyMs!)}" (it fires at most once a minute and has no fixed period beyond a week); run \`chaos schedule\` in the foreground instead`,
+      )
       lines.push(`# * * * * * ${command}`)
       continue
     }
     if (!equivalent.exact) {
-      lines.push(`# cron cannot express "every ${formatEvery(spec.everyMs!)}" exactly; nearest: every ${formatEvery(equivalent.periodMs)}`)
+      lines.push(
+        `# cron cannot express "every ${formatEvery(spec.everyMs!)}" exactly; nearest: every ${formatEvery(equivalent.periodMs)}`,
+      )
     }
     lines.push(`${equivalent.pattern} ${command}`)
   }
+  lines.push('', '# weekly chaos GameDay (guide section 11): every category as one suite, Fridays at 10:00')
   setZone(options.timezone)
-  lines.push(
-    '',
-    '# weekly chaos GameDay (guide section 11): every category as one suite, Fridays at 10:00',
-    `0 10 * * 5 ${cd} ${chaos} gameday --log-file ${shellQuote(options.gamedayLogFile)}`,
-  )
+  lines.push(`0 10 * * 5 ${cd} ${chaos} gameday --log-file ${cronSafe(options.gamedayLogFile)}`)
   return lines
 }

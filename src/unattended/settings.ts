@@ -49,7 +49,12 @@ export function parseList(text: string): string[] {
     .filter(Boolean)
 }
 
-function requireKnown(values: readonly string[], known: readonly string[], what: string, source: string): void {
+function requireKnown(
+  values: readonly string[],
+  known: readonly string[],
+  what: string,
+  source: string,
+): void {
   for (const value of values) {
     if (known.includes(value)) continue
     const guess = closest(value, known)
@@ -116,15 +121,27 @@ export function resolveMonkeySettings(
     flags['min-gap'] !== undefined
       ? flagDuration(flags['min-gap'], '--min-gap', true)
       : (config.minGapMs ?? MONKEY_DEFAULTS.minGapMs)
-  const configuredHours = typeof config.businessHours === 'object' ? config.businessHours : DEFAULT_BUSINESS_HOURS
-  const hoursOn = flags['business-hours'] ?? (config.businessHours !== undefined && config.businessHours !== false)
+  const configuredHours =
+    typeof config.businessHours === 'object' ? config.businessHours : DEFAULT_BUSINESS_HOURS
+  const hoursOn =
+    flags['business-hours'] ?? (config.businessHours !== undefined && config.businessHours !== false)
   const timezone =
     flags.timezone !== undefined ? requireTimeZone(flags.timezone) : (config.timezone ?? machineTimeZone())
 
   const categories = flags.categories !== undefined ? parseList(flags.categories) : (config.categories ?? [])
-  requireKnown(categories, CATEGORIES, 'category', flags.categories !== undefined ? '--categories' : 'config monkey.categories')
+  requireKnown(
+    categories,
+    CATEGORIES,
+    'category',
+    flags.categories !== undefined ? '--categories' : 'config monkey.categories',
+  )
   const scenarioIds = flags.scenarios !== undefined ? parseList(flags.scenarios) : (config.scenarios ?? [])
-  requireKnown(scenarioIds, catalogue.scenarioIds, 'scenario id', flags.scenarios !== undefined ? '--scenarios' : 'config monkey.scenarios')
+  requireKnown(
+    scenarioIds,
+    catalogue.scenarioIds,
+    'scenario id',
+    flags.scenarios !== undefined ? '--scenarios' : 'config monkey.scenarios',
+  )
 
   const allowEntireSystem = flags['allow-entire-system'] ?? false
   const maxBlastRadius =

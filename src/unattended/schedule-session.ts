@@ -1,0 +1,191 @@
+/**
+ * `chaos schedule` end to end: the config's `schedules:` run in the foreground against one target
+ * (configured, or the built-in sandbox), one run at a time through performRun (same engine, lock
+ * and reports as `chaos run`), with optional /metrics; or, with --print-crontab, the crontab
+ * lines that do the same from the system cron.
+ */
+import { resolve } from 'node:path'
+import { systemClock } from '../clock.js'
+import { openTarget, performRun } from '../cli/perform-run.js'
+import type { Output } from '../cli/output.js'
+import { resultPushHook } from '../cli/push-results.js'
+import { InvalidInputError } from '../errors.js'
+import { ExitCode } from '../exit-codes.js'
+import type { RunOptions } from '../plan.js'
+import { resolveSelection } from '../scenario/catalogue.js'
+import type { Scenario } from '../scenario/schema.js'
+import type { Workspace } from '../workspace.js'
+import { machineTimeZone } from './business-hours.js'
+import { createRegistry, createScheduleMetrics, serveMetrics, type MetricsServer } from './metrics.js'
+import { checkEnvironment } from './monkey-session.js'
+import { createSchedule, renderCrontab, runScheduler, type SchedulerResult } from './schedule.js'
+
+const LEASE_SECONDS = 15
+
+export interface ScheduleSessionInput {
+  workspace: Workspace
+  options: RunOptions
+  flags: {
+    target?: string[]
+    token?: string
+    prometheus?: string
+    pushgateway?: string
+    'keep-going'?: boolean
+  }
+  /** Time zone of cron patterns without their own; default the machine's. */
+  timezone?: string
+  maxRuns: number | null
+  metrics?: { port: number; host: string }
+  signal: AbortSignal
+}
+
+export interface ScheduleSummary extends SchedulerResult {
+  target: { urls: string[]; sandbox: boolean; environment: string[] }
+  schedules: string[]
+  exit_code: number
+}
+
+function noSchedules(workspace: Workspace): InvalidInputError {
+  return new InvalidInputError(
+    `no schedules: in ${workspace.config.file ?? 'the config (no chaos.config.yaml found)'}`,
+    'add schedules: [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }] (docs/unattended.md)',
+  )
+}
+
+/** Runs the configured schedules until the signal (or --max-runs). */
+export async function runScheduleSession(input: ScheduleSessionInput, out: Output): Promise<ScheduleSummary> {
+  const { workspace, signal } = input
+  const { config } = workspace
+  const specs = config.schedules ?? []
+  if (specs.length === 0) throw noSchedules(workspace)
+  // Resolve every selection before starting anything: a typo fails now, not at 2 AM.
+  const selected = new Map<string, Scenario[]>()
+  for (const spec of specs) {
+    const found = await resolveSelection(workspace.catalogue, [spec.selection], { cwd: config.root })
+    selected.set(
+      spec.selection,
+      found.map((s) => s.scenario),
+    )
+  }
+  const timezone = input.timezone ?? machineTimeZone()
+  const schedules = specs.map((spec) => ({
+    ...createSchedule(spec, timezone),
+    experiments: selected.get(spec.selection)!.map((s) => s.id),
+  }))
+  // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
+  const onExperimentDone = resultPushHook(input.flags.pushgateway, config, out)
+  let server: MetricsServer | undefined
+  const session = await openTarget(input.flags, config, out)
+  try {
+    const environments = await checkEnvironment(session, true, signal)
+    const registry = createRegistry()
+    const metrics = createScheduleMetrics(registry)
+    if (input.metrics) {
+      server = await serveMetrics(registry, input.metrics)
+      out.line(`metrics: ${server.url}`)
+    }
+    out.line(out.color.bold('chaos schedule'))
+    out.line(`  target:      ${session.targets.join(', ')}${session.sandbox ? ' (built-in sandbox)' : ''}`)
+    out.line(`  environment: ${environments.join(', ')}`)
+    out.line(`  time zone:   ${timezone}`)
+    const result = await runScheduler(schedules, {
+      clock: systemClock,
+      signal,
+      maxRuns: input.maxRuns,
+      metrics,
+      log: (line) => out.line(`${new Date(systemClock.now()).toISOString()} ${line}`),
+      run: async (schedule) => {
+        const scenarios = selected.get(schedule.spec.selection)!
+        const { record, written } = await performRun(
+          {
+            workspace,
+            scenarios,
+            selection: [schedule.spec.selection],
+            options: input.options,
+            flags: input.flags,
+            leaseSeconds: LEASE_SECONDS,
+            signal,
+            onExperimentDone,
+          },
+          out,
+          session,
+        )
+        return {
+          outcome: record.outcome,
+          exitCode: record.exit_code,
+          runId: record.run_id,
+          report: written.json,
+          experiments: scenarios.map((s) => s.id),
+        }
+      },
+    })
+    out.line(
+      `schedule session: ${result.runs.length} run${result.runs.length === 1 ? '' : 's'}, stopped by ${result.stopped_by}`,
+    )
+    return {
+      ...result,
+      target: { urls: session.targets, sandbox: session.sandbox, environment: environments },
+      schedules: schedules.map((s) => s.label),
+      exit_code: result.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK,
+    }
+  } finally {
+    await server?.close()
+    await session.close()
+  }
+}
+
+/** Run flags that the crontab's `chaos run` lines repeat (never the token: it would sit in plain text). */
+export interface ForwardedFlags {
+  config?: string
+  target?: string[]
+  prometheus?: string
+  pushgateway?: string
+  duration?: string
+  probability?: string
+  'blast-radius'?: string
+  rate?: string
+  baseline?: string
+  interval?: string
+  pause?: string
+  'recovery-timeout'?: string
+  'allow-entire-system'?: boolean
+  scenarios?: string[]
+}
+
+/** The crontab for the configured schedules plus the weekly GameDay. */
+export function crontabFor(
+  workspace: Workspace,
+  flags: ForwardedFlags,
+  options: { chaos: string[]; cwd: string; timezone?: string },
+): string[] {
+  const { config } = workspace
+  const args: string[] = []
+  if (flags.config) args.push('--config', resolve(options.cwd, flags.config))
+  for (const t of flags.target ?? []) args.push('--target', t)
+  for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolve(options.cwd, dir))
+  for (const name of [
+    'prometheus',
+    'pushgateway',
+    'duration',
+    'probability',
+    'blast-radius',
+    'rate',
+    'baseline',
+    'interval',
+    'pause',
+    'recovery-timeout',
+  ] as const) {
+    const value = flags[name]
+    if (value !== undefined) args.push(`--${name}`, value)
+  }
+  if (flags['allow-entire-system']) args.push('--allow-entire-system')
+  return renderCrontab(config.schedules ?? [], {
+    cwd: config.root,
+    chaos: options.chaos,
+    runArgs: args,
+    logFile: resolve(config.reportsDir, 'schedule.log'),
+    gamedayLogFile: resolve(config.reportsDir, 'gameday.log'),
+    ...(options.timezone && { timezone: options.timezone }),
+    source: config.file ?? 'no config file (add schedules: to chaos.config.yaml)',
+  })
+}
