@@ -3,18 +3,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import type { LogFile } from '../src/cli/log-file.js'
 import { overrideFlags, targetFlags } from '../src/cli/run-flags.js'
-import type { RunRecord } from '../src/record.js'
-import type { CategorySummary } from '../reports/gameday.js'
-
-/** The result of `chaos gameday` (`--json`). */
-export interface GamedayResult {
-  categories: string[]
-  outcome: RunRecord['outcome']
-  exit_code: number
-  by_category: CategorySummary[]
-  report: { json: string; text: string }
-  run: RunRecord
-}
+import type { GamedayResult } from '../src/cli/gameday.js'
 
 /** `chaos gameday`: every category (or the chosen ones) as one suite; exit 0 only if every hypothesis held. */
 export default class Gameday extends BaseCommand {
@@ -65,10 +54,9 @@ export default class Gameday extends BaseCommand {
 
   async run(): Promise<GamedayResult> {
     const { flags } = await this.parse(Gameday)
-    const [{ openLogFile, teeOutput }, gameday, { summarizeByCategory, categoryTable }] = await Promise.all([
+    const [{ openLogFile, teeOutput }, gameday] = await Promise.all([
       import('../src/cli/log-file.js'),
       import('../src/cli/gameday.js'),
-      import('../reports/gameday.js'),
     ])
     if (flags['log-file']) {
       this.logFile = openLogFile(resolve(process.cwd(), flags['log-file']))
@@ -79,20 +67,8 @@ export default class Gameday extends BaseCommand {
     this.out.line(
       `chaos gameday ${startedAt} (pid ${process.pid}): ${plan.scenarios.length} experiments in ${plan.categories.join(', ')}`,
     )
-    const { record, written } = await gameday.performGameday(plan, flags, this.out)
-    const byCategory = summarizeByCategory(record)
-    this.out.line('')
-    this.out.line(categoryTable(byCategory, this.out.color))
-    this.out.line(`report: ${written.text} (json: ${written.json})`)
-    this.out.line(`GameDay ${record.outcome} (exit ${record.exit_code})`)
-    const result: GamedayResult = {
-      categories: plan.categories,
-      outcome: record.outcome,
-      exit_code: record.exit_code,
-      by_category: byCategory,
-      report: { json: written.json, text: written.text },
-      run: record,
-    }
+    const result = gameday.printGameday(plan, await gameday.performGameday(plan, flags, this.out), this.out)
+    const record = result.run
     if (record.exit_code !== 0) {
       if (this.jsonEnabled()) this.logJson(result)
       this.exit(record.exit_code)

@@ -12,7 +12,9 @@ import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/c
 import { closest } from '../scenario/document.js'
 import { CATEGORIES, type Scenario } from '../scenario/schema.js'
 import type { Workspace } from '../workspace.js'
+import { categoryTable, summarizeByCategory, type CategorySummary } from '../../reports/gameday.js'
 import { acquireLock } from '../../reports/store.js'
+import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
 import { isAlive, performRun, type PerformRunInput } from './perform-run.js'
 import { resultPushHook } from './push-results.js'
@@ -127,4 +129,32 @@ export async function performGameday(
     onExperimentDone,
   }
   return await performRun(input, out)
+}
+
+/** The result of `chaos gameday` (`--json`). */
+export interface GamedayResult {
+  categories: string[]
+  outcome: RunRecord['outcome']
+  exit_code: number
+  by_category: CategorySummary[]
+  /** The combined report's files (also copied to latest.json / latest.txt). */
+  report: { json: string; text: string }
+  run: RunRecord
+}
+
+/** Prints the per-category summary, where the report is, and the verdict; returns the result. */
+export function printGameday(plan: GamedayPlan, { record, written }: RunResult, out: Output): GamedayResult {
+  const byCategory = summarizeByCategory(record)
+  out.line('')
+  out.line(categoryTable(byCategory, out.color))
+  out.line(`report: ${written.text} (json: ${written.json})`)
+  out.line(`GameDay ${record.outcome} (exit ${record.exit_code})`)
+  return {
+    categories: plan.categories,
+    outcome: record.outcome,
+    exit_code: record.exit_code,
+    by_category: byCategory,
+    report: { json: written.json, text: written.text },
+    run: record,
+  }
 }

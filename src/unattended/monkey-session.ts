@@ -49,18 +49,17 @@ export interface MonkeySummary extends MonkeySessionResult {
   summary_file: string
 }
 
-/** The environment each target's agent reports (GET /chaos); refuses production unless allowed. */
-export async function checkEnvironment(
-  session: TargetSession,
-  allowProduction: boolean,
-  signal?: AbortSignal,
-): Promise<string[]> {
+/**
+ * The environment each target's agent reports (GET /chaos); refuses production unless allowed. Not
+ * tied to the session's abort signal: a Ctrl-C this early must stop the session, not fail it.
+ */
+export async function checkEnvironment(session: TargetSession, allowProduction: boolean): Promise<string[]> {
   const environments: string[] = []
   for (const target of session.targets) {
     let environment: string
     try {
       environment =
-        (await new ControlClient({ target, token: session.token }).info(signal)).environment ?? 'unknown'
+        (await new ControlClient({ target, token: session.token }).info()).environment ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,
@@ -99,7 +98,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
   let server: MetricsServer | undefined
   const session = await openTarget(input.flags, config, out)
   try {
-    const environments = await checkEnvironment(session, input.allowProduction, signal)
+    const environments = await checkEnvironment(session, input.allowProduction)
     const registry = createRegistry()
     const metrics = createMonkeyMetrics(registry)
     if (input.metrics) {

@@ -134,7 +134,7 @@ export async function runMonkey(settings: MonkeySettings, deps: MonkeyDeps): Pro
     outcomes: {},
     interrupted: false,
   }
-  // Dry runs never touch the state file: they only remember their own pretend experiments.
+  // Dry runs read the state file but never write it: they remember their pretend experiments here.
   let dryRunLastAt: number | undefined
   let started = 0
   for (;;) {
@@ -142,10 +142,10 @@ export async function runMonkey(settings: MonkeySettings, deps: MonkeyDeps): Pro
     const checkAt = clock.now()
     result.checks++
     deps.metrics?.check(checkAt)
-    const previous = settings.dryRun ? undefined : await deps.state.read()
-    const lastAt = settings.dryRun
-      ? (dryRunLastAt ?? (await deps.state.read().then((s) => s && Date.parse(s.last_experiment_at))))
-      : previous && Date.parse(previous.last_experiment_at)
+    // Read at every check: another monkey (or a cron --once) may have run one meanwhile.
+    const previous = await deps.state.read()
+    const storedAt = previous ? Date.parse(previous.last_experiment_at) : undefined
+    const lastAt = dryRunLastAt ?? storedAt
     const decision = decideCheck({
       nowMs: checkAt,
       settings,
@@ -191,6 +191,7 @@ export async function runMonkey(settings: MonkeySettings, deps: MonkeyDeps): Pro
           deps.log(`dry-run: would inject ${s.id} now; nothing was injected`)
           dryRunLastAt = clock.now()
           started++
+          deps.metrics?.experimentFinished(s.id, entry.outcome)
         } else {
           await deps.state.write({ last_experiment_at: entry.started_at, last_experiment: s.id })
           deps.metrics?.experimentStarted(s.id)
@@ -213,7 +214,6 @@ export async function runMonkey(settings: MonkeySettings, deps: MonkeyDeps): Pro
             deps.metrics?.experimentFinished(s.id, entry.outcome)
           }
         }
-        if (settings.dryRun) deps.metrics?.experimentFinished(s.id, entry.outcome)
         result.experiments.push(entry)
         result.outcomes[entry.outcome] = (result.outcomes[entry.outcome] ?? 0) + 1
         break

@@ -77,7 +77,7 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
   let server: MetricsServer | undefined
   const session = await openTarget(input.flags, config, out)
   try {
-    const environments = await checkEnvironment(session, true, signal)
+    const environments = await checkEnvironment(session, true)
     const registry = createRegistry()
     const metrics = createScheduleMetrics(registry)
     if (input.metrics) {
