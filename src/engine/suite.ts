@@ -75,7 +75,10 @@ export async function runSuite(
       await deps.onExperimentDone?.(record)
     } catch (err) {
       // A reporting hook (e.g. a Pushgateway push) never fails or hides the experiment's result.
-      deps.events.warn('chaos_experiment_hook_failed', { experiment_id: record.id, error: (err as Error).message })
+      deps.events.warn('chaos_experiment_hook_failed', {
+        experiment_id: record.id,
+        error: (err as Error).message,
+      })
     }
     if ((record.state === 'ABORTED' || record.state === 'FAILED') && !options.keepGoing) {
       stopRest = `suite stopped after ${scenario.id} was ${record.state.toLowerCase()} (use --keep-going to continue)`
