@@ -69,11 +69,7 @@ export default class Gameday extends BaseCommand {
     )
     const result = gameday.printGameday(plan, await gameday.performGameday(plan, flags, this.out), this.out)
     const record = result.run
-    if (record.exit_code !== 0) {
-      if (this.jsonEnabled()) this.logJson(result)
-      this.exit(record.exit_code)
-    }
-    return result
+    return this.finish(result, record.exit_code)
   }
 
   // Runs after catch(), so an error that ends the command is in the log file too.

@@ -68,11 +68,7 @@ export default class Monkey extends BaseCommand {
         },
         this.out,
       )
-      if (summary.exit_code !== 0) {
-        if (this.jsonEnabled()) this.logJson(summary)
-        this.exit(summary.exit_code)
-      }
-      return summary
+      return this.finish(summary, summary.exit_code)
     } finally {
       signals.dispose()
     }

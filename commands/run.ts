@@ -94,11 +94,7 @@ export default class Run extends BaseCommand {
       )
       if (!flags.quiet) this.out.line('\n' + renderText(record, { color: this.out.color.level > 0 }))
       this.out.line(`${record.outcome} (exit ${record.exit_code}) · report: ${written.text}`)
-      if (record.exit_code !== 0) {
-        if (this.jsonEnabled()) this.logJson(record)
-        this.exit(record.exit_code)
-      }
-      return record
+      return this.finish(record, record.exit_code)
     }
     const lines = formatPlan(result, this.out.color)
     // --quiet keeps only the closing summary line (expected time).

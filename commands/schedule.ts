@@ -79,11 +79,7 @@ export default class Schedule extends BaseCommand {
         },
         this.out,
       )
-      if (summary.exit_code !== 0) {
-        if (this.jsonEnabled()) this.logJson(summary)
-        this.exit(summary.exit_code)
-      }
-      return summary
+      return this.finish(summary, summary.exit_code)
     } finally {
       signals.dispose()
     }

@@ -6,20 +6,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createChaosAgent, type ChaosAgent, type ChaosAgentOptions } from '../src/agent/index.js'
+import { mulberry32 } from '../src/unattended/random.js'
 
 export const TOKEN = 'test-token-0123456789'
 
-/** mulberry32: a small, good-enough seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG (mulberry32), the same one `chaos monkey --seed` uses. */
+export const seededRandom = mulberry32
 
 export interface CallResult {
   ok: boolean

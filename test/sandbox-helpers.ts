@@ -4,18 +4,10 @@
  */
 import { expect } from 'vitest'
 import type { Sandbox } from '../src/sandbox/index.js'
+import { mulberry32 } from '../src/unattended/random.js'
 
-/** mulberry32: a tiny seeded PRNG, so probability-based tests are deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG (mulberry32), the same one `chaos monkey --seed` uses. */
+export const seededRandom = mulberry32
 
 export interface ExperimentJson {
   id: string

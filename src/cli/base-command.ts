@@ -45,6 +45,18 @@ export abstract class BaseCommand extends Command {
     })
   }
 
+  /**
+   * Returns `result` as the command's typed result; with a non-zero exit code, prints it first
+   * when --json is on (oclif would not, since exiting skips its JSON output) and exits.
+   */
+  protected finish<T>(result: T, exitCode: number): T {
+    if (exitCode !== 0) {
+      if (this.jsonEnabled()) this.logJson(result)
+      this.exit(exitCode)
+    }
+    return result
+  }
+
   /** Prints a one-line error (no stack trace unless --debug) and exits with the error's code. */
   // eslint-disable-next-line @typescript-eslint/require-await -- oclif's catch is async by contract
   protected override async catch(

@@ -95,29 +95,8 @@ export async function runExperiment(
   const fault = scenario.fault_config
   const startedMono = clock.monotonic()
   const iso = () => new Date(clock.now()).toISOString()
-  const record: ExperimentRecord = {
-    id: scenario.id,
-    name: scenario.name,
-    category: scenario.category,
-    target_service: scenario.target_service,
-    steady_state_hypothesis: scenario.steady_state_hypothesis,
-    fault_config: fault,
-    blast_radius: fault.blast_radius,
-    duration_seconds: scenario.duration_seconds,
-    state: 'COMPLETED',
-    started_at: iso(),
-    injected_at: null,
-    rolled_back_at: null,
-    finished_at: null,
-    hypothesis_held: null,
-    metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
-    checks: [],
-    abort_reason: null,
-    error: null,
-    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
-    timeseries: [],
-    analysis: [],
-  }
+  const record = blankRecord(scenario, 'COMPLETED')
+  record.started_at = iso()
   const safety = { ...DEFAULT_SAFETY, ...scenario.safety }
   const checksIn = (phase: ScenarioCheck['phase']) => scenario.checks.filter((c) => c.phase === phase)
   const log = (event: string, fields: Record<string, unknown> = {}) =>
@@ -480,6 +459,33 @@ export async function runExperiment(
         breaker_state: lastSample?.sample?.breaker_state ?? null,
       }
     })
+  }
+}
+
+/** A record of a scenario with nothing measured yet, in the given state. */
+export function blankRecord(scenario: Scenario, state: ExperimentRecord['state']): ExperimentRecord {
+  return {
+    id: scenario.id,
+    name: scenario.name,
+    category: scenario.category,
+    target_service: scenario.target_service,
+    steady_state_hypothesis: scenario.steady_state_hypothesis,
+    fault_config: scenario.fault_config,
+    blast_radius: scenario.fault_config.blast_radius,
+    duration_seconds: scenario.duration_seconds,
+    state,
+    started_at: null,
+    injected_at: null,
+    rolled_back_at: null,
+    finished_at: null,
+    hypothesis_held: null,
+    metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
+    checks: [],
+    abort_reason: null,
+    error: null,
+    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
+    timeseries: [],
+    analysis: [],
   }
 }
 

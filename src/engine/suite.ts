@@ -9,7 +9,7 @@ import type { AnalysisLine, ExperimentRecord, RunOutcome, RunRecord, RunTarget }
 import { RECORD_SCHEMA_VERSION } from '../record.js'
 import type { Scenario } from '../scenario/schema.js'
 import { ExitCode } from '../exit-codes.js'
-import { runExperiment, type ExperimentDeps, type ExperimentOptions } from './experiment.js'
+import { blankRecord, runExperiment, type ExperimentDeps, type ExperimentOptions } from './experiment.js'
 
 export interface SuiteOptions {
   runId: string
@@ -122,27 +122,5 @@ export function verdict(
 }
 
 function skipped(scenario: Scenario, reason: string): ExperimentRecord {
-  return {
-    id: scenario.id,
-    name: scenario.name,
-    category: scenario.category,
-    target_service: scenario.target_service,
-    steady_state_hypothesis: scenario.steady_state_hypothesis,
-    fault_config: scenario.fault_config,
-    blast_radius: scenario.fault_config.blast_radius,
-    duration_seconds: scenario.duration_seconds,
-    state: 'SKIPPED',
-    started_at: null,
-    injected_at: null,
-    rolled_back_at: null,
-    finished_at: null,
-    hypothesis_held: null,
-    metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
-    checks: [],
-    abort_reason: reason,
-    error: null,
-    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
-    timeseries: [],
-    analysis: [],
-  }
+  return { ...blankRecord(scenario, 'SKIPPED'), abort_reason: reason }
 }
