@@ -224,26 +224,25 @@ export type ChaosEvent = z.infer<typeof ChaosEvent>
  * `events.jsonl` readers should ignore names they do not know.
  */
 export const CHAOS_EVENTS = [
-  'chaos_run_started',
-  'chaos_preflight_failed',
-  'chaos_baseline_started',
+  'chaos_preflight_passed',
   'chaos_steady_state_not_held',
   'chaos_experiment_started',
   'chaos_fault_injected',
-  'chaos_check_failed',
+  'chaos_lease_renewal_failed',
   'chaos_safety_error_rate_high',
   'chaos_safety_availability_low',
   'chaos_safety_metrics_unreadable',
-  'chaos_safety_experiment_lost',
-  'chaos_rollback_started',
+  'chaos_experiment_aborted',
+  'chaos_experiment_failed',
+  'chaos_experiment_interrupted',
+  'chaos_experiment_completed',
   'chaos_rollback_failed',
   'chaos_experiment_context_exited',
   'chaos_recovered',
   'chaos_recovery_timeout',
-  'chaos_experiment_completed',
-  'chaos_experiment_aborted',
-  'chaos_run_interrupted',
-  'chaos_run_finished',
+  'chaos_experiment_finished',
+  'chaos_experiment_hook_failed',
+  'chaos_pushgateway_push_failed',
 ] as const
 export type ChaosEventName = (typeof CHAOS_EVENTS)[number]
 

@@ -21,11 +21,7 @@ export interface RunView {
   close(): void
 }
 
-const QUIET_EVENTS = new Set([
-  'chaos_preflight_passed',
-  'chaos_recovery_finished',
-  'chaos_experiment_finished',
-])
+const QUIET_EVENTS = new Set(['chaos_preflight_passed', 'chaos_recovered', 'chaos_experiment_finished'])
 
 export function createRunView(out: Output, options: { quiet: boolean }): RunView {
   const c = out.color

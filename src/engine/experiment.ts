@@ -165,6 +165,7 @@ export async function runExperiment(
     record.checks.push(...before)
     if (!allHeld(before)) {
       const failed = before.filter((c) => c.passed !== true).map((c) => c.expression)
+      log('chaos_steady_state_not_held', { checks: failed })
       throw new Stop(
         'ABORTED',
         `steady state did not hold before injection (${failed.join('; ')}); nothing was injected`,
@@ -202,6 +203,17 @@ export async function runExperiment(
     }
   } catch (err) {
     stop = toStop(err, signal)
+    const event = {
+      ABORTED: 'chaos_experiment_aborted',
+      FAILED: 'chaos_experiment_failed',
+      INTERRUPTED: 'chaos_experiment_interrupted',
+    }[stop.state]
+    events.log(stop.state === 'INTERRUPTED' ? 'info' : 'warn', event, {
+      experiment_id: scenario.id,
+      injected_as: id,
+      reason: stop.message,
+      injected: injected.length > 0,
+    })
   } finally {
     // 5. Rollback — always, whatever happened above, and never cut short by the abort signal.
     if (injected.length > 0) {
@@ -224,6 +236,7 @@ export async function runExperiment(
         state: stop?.state ?? 'COMPLETED',
         abort_reason: stop?.message ?? null,
       })
+      if (!result.record.verified) log('chaos_rollback_failed', { error: result.record.error })
       log('chaos_experiment_context_exited', {
         rollback_verified: result.record.verified,
         method: result.record.method,
@@ -314,8 +327,10 @@ export async function runExperiment(
       const sample = await sampleAll(signal)
       if (sample === null) {
         unreadable++
-        if (unreadable >= 3)
+        if (unreadable >= 3) {
+          log('chaos_safety_metrics_unreadable', { polls: unreadable })
           throw new Stop('ABORTED', 'safety: target metrics unreadable for 3 polls in a row')
+        }
       } else {
         unreadable = 0
         if (sample.restarted)
@@ -413,9 +428,9 @@ export async function runExperiment(
         })
       }
     }
-    log('chaos_recovery_finished', {
-      recovered: record.metrics.recovered,
+    log(record.metrics.recovered ? 'chaos_recovered' : 'chaos_recovery_timeout', {
       mttr_seconds: record.metrics.mttr_seconds,
+      recovery_timeout_seconds: options.recoveryTimeoutMs / 1000,
     })
   }
 
