@@ -30,7 +30,9 @@ export default class Status extends BaseCommand {
     const c = this.out.color
     for (const s of instances) {
       if (!s.agent) {
-        this.out.line(`${c.red('✗')} ${s.target}: ${s.error ?? 'unreachable'}`)
+        this.out.line(
+          `${c.red('✗')} ${s.error?.startsWith(s.target) ? s.error : `${s.target}: ${s.error ?? 'unreachable'}`}`,
+        )
         continue
       }
       const a = s.agent
