@@ -5,6 +5,9 @@
 import { resolve } from 'node:path'
 import { loadConfig } from '../src/config.js'
 import type { Logger, LogFields, LogLevel } from '../src/logger.js'
+import type { RunRecord } from '../src/record.js'
+import { serializeRecord } from './json.js'
+import { renderText } from './text.js'
 
 /**
  * The reports directory: `--reports-dir` (relative to cwd), else the config's `reports_dir`
@@ -35,4 +38,9 @@ export function warningPrinter(print: (line: string) => void): Logger {
     warn: (e, f) => sink('warn', e, f),
     error: (e, f) => sink('error', e, f),
   }
+}
+
+/** A run report as the `--format` flag asks: the JSON report, or the text report. */
+export function renderRecord(record: RunRecord, format: string, color: boolean): string {
+  return (format === 'json' ? serializeRecord(record) : renderText(record, { color })).trimEnd()
 }

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/cli/base-command.js'
+import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunRecord } from '../../src/record.js'
 
 /** `chaos report latest`: the last run's report. */
@@ -14,21 +14,13 @@ export default class ReportLatest extends BaseCommand {
       description: 'the JSON report (docs/reports.md)',
     },
   ]
-  static override flags = {
-    format: Flags.string({ description: 'output format', options: ['text', 'json'], default: 'text' }),
-    'reports-dir': Flags.string({
-      description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
-      helpValue: 'DIR',
-    }),
-  }
+  static override flags = { ...reportFlags }
 
   async run(): Promise<RunRecord> {
     const { flags } = await this.parse(ReportLatest)
-    const [{ resolveReportsDir }, { ReportStore }, { serializeRecord }, { renderText }] = await Promise.all([
+    const [{ resolveReportsDir, renderRecord }, { ReportStore }] = await Promise.all([
       import('../../reports/cli-support.js'),
       import('../../reports/store.js'),
-      import('../../reports/json.js'),
-      import('../../reports/text.js'),
     ])
     const dir = await resolveReportsDir({
       flag: flags['reports-dir'],
@@ -37,11 +29,7 @@ export default class ReportLatest extends BaseCommand {
       env: process.env,
     })
     const { record } = await new ReportStore({ dir }).readLatest()
-    const text =
-      flags.format === 'json'
-        ? serializeRecord(record)
-        : renderText(record, { color: this.out.color.level > 0 })
-    this.out.line(text.trimEnd())
+    this.out.line(renderRecord(record, flags.format, this.out.color.level > 0))
     return record
   }
 }

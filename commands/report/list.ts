@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/cli/base-command.js'
+import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunSummary } from '../../reports/summary.js'
 
 /** `chaos report list`: past runs, newest first. */
@@ -11,13 +11,7 @@ export default class ReportList extends BaseCommand {
     { command: '<%= config.bin %> report list', description: 'the table' },
     { command: '<%= config.bin %> report list --format json', description: 'one JSON object per run' },
   ]
-  static override flags = {
-    format: Flags.string({ description: 'output format', options: ['text', 'json'], default: 'text' }),
-    'reports-dir': Flags.string({
-      description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
-      helpValue: 'DIR',
-    }),
-  }
+  static override flags = { ...reportFlags }
 
   async run(): Promise<{ dir: string; runs: RunSummary[] }> {
     const { flags } = await this.parse(ReportList)

@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../../src/cli/base-command.js'
+import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunRecord } from '../../src/record.js'
 
 /** `chaos report show <run_id|file>`: one past run's report. */
@@ -17,31 +18,17 @@ export default class ReportShow extends BaseCommand {
   static override args = {
     run: Args.string({ description: 'run id, report file name, or path of a report file', required: true }),
   }
-  static override flags = {
-    format: Flags.string({ description: 'output format', options: ['text', 'json'], default: 'text' }),
-    'reports-dir': Flags.string({
-      description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
-      helpValue: 'DIR',
-    }),
-  }
+  static override flags = { ...reportFlags }
 
   async run(): Promise<RunRecord> {
     const { args, flags } = await this.parse(ReportShow)
-    const [
-      { resolveReportsDir, warningPrinter },
-      { ReportStore },
-      { serializeRecord },
-      { renderText },
-      fs,
-      path,
-    ] = await Promise.all([
-      import('../../reports/cli-support.js'),
-      import('../../reports/store.js'),
-      import('../../reports/json.js'),
-      import('../../reports/text.js'),
-      import('node:fs'),
-      import('node:path'),
-    ])
+    const [{ resolveReportsDir, renderRecord, warningPrinter }, { ReportStore }, fs, path] =
+      await Promise.all([
+        import('../../reports/cli-support.js'),
+        import('../../reports/store.js'),
+        import('node:fs'),
+        import('node:path'),
+      ])
     const cwd = process.cwd()
     const dir = await resolveReportsDir({
       flag: flags['reports-dir'],
@@ -54,11 +41,7 @@ export default class ReportShow extends BaseCommand {
     const ref = fs.existsSync(asPath) && fs.statSync(asPath).isFile() ? asPath : args.run
     const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
     const { record } = await store.readRun(ref)
-    const text =
-      flags.format === 'json'
-        ? serializeRecord(record)
-        : renderText(record, { color: this.out.color.level > 0 })
-    this.out.line(text.trimEnd())
+    this.out.line(renderRecord(record, flags.format, this.out.color.level > 0))
     return record
   }
 }
