@@ -68,11 +68,11 @@ async function runGenerator(url: string, rate: number, seconds: number, maxInFli
     ...(maxInFlight ? { maxInFlight, connections: maxInFlight } : {}),
   })
   const { result, cpuUs } = await cpuOf(async () => {
-    const c = w.start()
+    const timeline = w.start()
     await sleep(seconds * 1000)
     const sent = w.counts().sent
     await w.stop()
-    return { summary: w.summarySince(c), sent }
+    return { summary: timeline.summary(timeline.t0), sent }
   })
   const s = result.summary
   return {

@@ -97,10 +97,10 @@ describe('workload generator against a real HTTP server', () => {
   it('measures latency of a server delaying 50 ms at about 50 ms p50', async () => {
     const server = await startServer((_req, res) => setTimeout(() => res.end('ok'), 50))
     const w = track(createWorkload({ target: server.url, requests: [{ path: '/slow' }], rate: 100 }))
-    const c0 = w.start()
+    const timeline = w.start()
     await new Promise((r) => setTimeout(r, 500))
     await w.stop()
-    const s = w.summarySince(c0)
+    const s = timeline.summary(timeline.t0)
     expect(s.total_requests).toBe(s.sent)
     // Latency can never be below the server's delay; the upper bound is generous (CI machines are slow).
     expect(s.latency_ms.p50!).toBeGreaterThanOrEqual(49)
@@ -208,7 +208,7 @@ describe('workload generator against a real HTTP server', () => {
         maxInFlight: 5,
       }),
     )
-    const c0 = w.start()
+    const timeline = w.start()
     await new Promise((r) => setTimeout(r, 200))
     const c = w.counts()
     expect(c.sent).toBe(5)
@@ -218,7 +218,7 @@ describe('workload generator against a real HTTP server', () => {
     await w.stop({ abort: true })
     const after = w.counts()
     expect(after).toMatchObject({ sent: 5, in_flight: 0, failed: 5, failures_by_class: { CANCELLED: 5 } })
-    const s = w.summarySince(c0)
+    const s = timeline.summary(timeline.t0)
     expect(s).toMatchObject({ sent: 5, failed_requests: 5, dropped: after.dropped, in_flight: 0 })
     expectCountsAddUp(w)
   })
@@ -231,21 +231,22 @@ describe('workload generator against a real HTTP server', () => {
       setTimeout(() => res.writeHead(fail ? 500 : 200).end(), 20)
     })
     const w = track(createWorkload({ target: server.url, requests: [{ path: '/' }], rate: 300 }))
-    const baseline = w.start()
+    const timeline = w.start()
+    const baseline = timeline.t0
     await new Promise((r) => setTimeout(r, 250))
-    const during = w.mark()
+    const during = performance.now()
     await new Promise((r) => setTimeout(r, 250))
-    const window = w.recent(1000)
-    const recovery = w.mark()
+    const window = timeline.recent(performance.now(), 1000)
+    const recovery = performance.now()
     await new Promise((r) => setTimeout(r, 250))
     await w.stop()
     const c = w.counts()
     expect(c.in_flight).toBe(0)
 
     const phases = [
-      w.summarySince(baseline, during),
-      w.summarySince(during, recovery),
-      w.summarySince(recovery),
+      timeline.summary(baseline, during),
+      timeline.summary(during, recovery),
+      timeline.summary(recovery),
     ]
     const sum = (k: 'sent' | 'successful_requests' | 'failed_requests' | 'dropped') =>
       phases.reduce((a, p) => a + p[k], 0)
@@ -253,7 +254,7 @@ describe('workload generator against a real HTTP server', () => {
     expect(sum('successful_requests')).toBe(c.successful)
     expect(sum('failed_requests')).toBe(c.failed)
     expect(c.failures_by_class).toEqual({ HTTP_500: Math.ceil(c.sent / 5) })
-    const all = w.summarySince(baseline)
+    const all = timeline.summary(baseline)
     expect(all).toMatchObject({
       sent: c.sent,
       total_requests: c.sent,
@@ -264,7 +265,7 @@ describe('workload generator against a real HTTP server', () => {
     expect(all.availability + all.error_rate).toBeCloseTo(1, 12)
     expect(all.throughput_rps).toBeCloseTo(c.successful / all.duration_seconds, 0)
 
-    const series = w.series()
+    const series = timeline.series()
     expect(series.reduce((a, p) => a + p.sent, 0)).toBe(c.sent)
     expect(series.reduce((a, p) => a + p.requests, 0)).toBe(c.sent)
     expect(series.reduce((a, p) => a + p.errors, 0)).toBe(c.failed)
@@ -301,8 +302,8 @@ describe('workload generator against a real HTTP server', () => {
 
   it('an empty slice reports zero error rate, full availability and null latency', () => {
     const w = track(createWorkload({ target: 'http://127.0.0.1:9', requests: [{ path: '/' }], rate: 1 }))
-    const c = w.start()
-    const s = w.summarySince(c)
+    const timeline = w.start()
+    const s = timeline.summary(timeline.t0)
     expect(s).toMatchObject({ total_requests: 0, error_rate: 0, availability: 1, throughput_rps: 0 })
     expect(s.latency_ms).toEqual({ p50: null, p95: null, p99: null, max: null })
   })

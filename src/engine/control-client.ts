@@ -42,8 +42,35 @@ export interface ControlClientOptions {
   timeoutMs?: number
 }
 
-/** Typed client for one agent's control endpoint. */
-export class ControlClient {
+/**
+ * The runner's port to one target instance's control endpoint (control protocol v1). The engine
+ * depends on this interface only, so a test can stand in a fake target and a proxy or another
+ * transport can implement it. Errors: {@link UnreachableError} when the endpoint cannot be
+ * reached, {@link ControlError} for any non-2xx or malformed answer.
+ */
+export interface ControlClient {
+  /** Base URL of the target instance (no trailing slash); names it in messages and reports. */
+  readonly target: string
+  /** `GET /chaos`: agent info, wrapped services and active experiments; checks the protocol version. */
+  info(signal?: AbortSignal): Promise<AgentInfo>
+  /** `POST /chaos/experiments`. */
+  start(body: StartExperimentRequest, signal?: AbortSignal): Promise<ExperimentView>
+  /** `GET /chaos/experiments/:id`. */
+  get(id: string, signal?: AbortSignal): Promise<ExperimentView>
+  /** `PUT /chaos/experiments/:id/lease`. */
+  renew(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<ExperimentView>
+  /** `DELETE /chaos/experiments/:id`: the experiment's rollback. */
+  stop(id: string, signal?: AbortSignal): Promise<ExperimentView>
+  /** `DELETE /chaos/experiments`: emergency stop of everything on this instance. */
+  stopAll(signal?: AbortSignal): Promise<ExperimentView[]>
+}
+
+/** A {@link ControlClient} over HTTP (undici), answers validated with the shared wire schemas. */
+export function createControlClient(options: ControlClientOptions): ControlClient {
+  return new HttpControlClient(options)
+}
+
+class HttpControlClient implements ControlClient {
   readonly target: string
   private readonly base: string
   private readonly token: string

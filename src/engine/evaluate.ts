@@ -13,6 +13,8 @@ export interface MeasureSource {
   mttrSeconds?: number | null
   /** Values of PromQL checks, by query, already fetched for this phase (null = no data). */
   promql?: ReadonlyMap<string, number | null>
+  /** Values of the same queries at the end of the baseline, for `<n>x baseline` bounds. */
+  promqlBaseline?: ReadonlyMap<string, number | null>
 }
 
 /** Reads a built-in measure from phase metrics. */
@@ -55,7 +57,7 @@ export function evaluateCheck(check: ScenarioCheck, source: MeasureSource): Chec
     actual = source.promql?.get(check.measure.query) ?? null
     baselineValue = null
     if (check.bound.kind === 'baseline') {
-      baselineValue = source.promql?.get(`baseline:${check.measure.query}`) ?? null
+      baselineValue = source.promqlBaseline?.get(check.measure.query) ?? null
     }
   } else {
     actual = measureValue(check.measure.name, source.phase, source.mttrSeconds)

@@ -3,7 +3,7 @@
  * verified by reading the agent back).
  */
 import type { AgentInfo, ExperimentView } from '../protocol/schemas.js'
-import { ControlClient } from './control-client.js'
+import { createControlClient } from './control-client.js'
 
 export interface InstanceStatus {
   target: string
@@ -25,7 +25,7 @@ export async function readStatus(
           target,
           reachable: true,
           error: null,
-          agent: await new ControlClient({ target, token }).info(signal),
+          agent: await createControlClient({ target, token }).info(signal),
         }
       } catch (err) {
         return { target, reachable: false, error: (err as Error).message, agent: null }
@@ -52,7 +52,7 @@ export async function emergencyStop(
 ): Promise<StopResult[]> {
   return Promise.all(
     targets.map(async (target): Promise<StopResult> => {
-      const client = new ControlClient({ target, token })
+      const client = createControlClient({ target, token })
       try {
         const stopped = id ? [await client.stop(id)] : await client.stopAll()
         const info = await client.info()

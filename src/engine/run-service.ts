@@ -11,7 +11,7 @@ import { createRunId, type ExperimentRecord, type RunRecord } from '../record.js
 import type { Scenario, WorkloadRequest } from '../scenario/schema.js'
 import { acquireLock, ReportStore, type WrittenRun } from '../../reports/store.js'
 import { analyseExperiment } from '../../reports/interpretation.js'
-import { ControlClient } from './control-client.js'
+import { createControlClient } from './control-client.js'
 import type { Progress } from './experiment.js'
 import { createScrapeProbe } from './scrape-probe.js'
 import { expandWorkloadDates } from './workload-dates.js'
@@ -116,7 +116,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
     },
     { now: () => clock.now(), minLevel: 'info' },
   )
-  const clients = input.targets.map((target) => new ControlClient({ target, token: input.token }))
+  const clients = input.targets.map((target) => createControlClient({ target, token: input.token }))
   const probes = input.targets.map((target) => createScrapeProbe({ target, clock }))
   const promql = input.prometheus ? createPromqlClient({ baseUrl: input.prometheus, clock }) : undefined
   const scenarios = input.scenarios.map((s) => applyOverrides(s, input.options))

@@ -8,16 +8,10 @@
  * outstanding, an arrival is dropped and counted.
  *
  * Accounting (exact, at every instant): `sent = successful + failed + in_flight`, and
- * `arrivals = sent + dropped`. Every request is attributed by its intended time: to a phase
- * segment (see {@link Workload.mark}) and to a per-second bucket, even when it completes after
- * `stop()`. A sliding window ({@link Workload.recent}) counts by completion time instead, which is
- * what a live safety check needs.
- *
- * Definitions used by every summary: `total_requests = successful + failed` (finished requests);
- * `error_rate = failed / total` and `availability = successful / total`, with error_rate 0 and
- * availability 1 when nothing finished yet (check `total_requests` before trusting either);
- * a request is successful on a 2xx or 3xx response; `throughput_rps` is successful requests per
- * second of the slice (goodput); dropped arrivals are reported apart and are not failures.
+ * `arrivals = sent + dropped`. Every arrival and every result is written to the workload's
+ * {@link Timeline}, from which phases, live windows and the per-second series are derived (see
+ * timeline.ts for the attribution rules and the definitions of every summary field). A request is
+ * successful on a 2xx or 3xx response.
  */
 import { Pool, type Dispatcher } from 'undici'
 import type { z } from 'zod'
@@ -25,14 +19,9 @@ import { systemClock, type Clock } from '../clock.js'
 import { InvalidInputError } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { WorkloadRequest } from '../scenario/schema.js'
-import { OutcomeStats, type LatencyPercentiles } from './histogram.js'
+import { Timeline, type FailureClass } from './timeline.js'
 
-/**
- * Why a request failed: `HTTP_<status>` for 4xx/5xx responses, `TIMEOUT` (no complete response
- * within `timeoutMs`), `CONNECTION` (refused, reset, closed, unreachable, DNS, connect timeout),
- * `CANCELLED` (aborted by `stop({ abort: true })`), `OTHER` (anything else, e.g. a malformed response).
- */
-export type FailureClass = `HTTP_${number}` | 'TIMEOUT' | 'CONNECTION' | 'CANCELLED' | 'OTHER'
+export { Timeline, type FailureClass, type SeriesPoint, type WorkloadSummary } from './timeline.js'
 
 /** One workload request as written in a scenario or config (weights and method may be omitted). */
 export type WorkloadRequestInput = z.input<typeof WorkloadRequest>
@@ -59,8 +48,6 @@ export interface WorkloadOptions {
   logger?: Logger
   /** Called once per finished request (successful, failed or cancelled), in completion order. */
   onResult?: (result: RequestResult) => void
-  /** Longest window {@link Workload.recent} can answer (default 60 000 ms). */
-  windowCapacityMs?: number
 }
 
 /** What {@link WorkloadOptions.onResult} receives. */
@@ -90,82 +77,25 @@ export interface WorkloadCounts {
   failures_by_class: Record<string, number>
 }
 
-/** Totals for a slice of the run (a phase, a window). Field names are those of the run record. */
-export interface WorkloadSummary {
-  duration_seconds: number
-  /** Requests dispatched in the slice. */
-  sent: number
-  /** Of those, still waiting for a response (for a window: in flight now). */
-  in_flight: number
-  /** Finished requests: successful + failed. */
-  total_requests: number
-  successful_requests: number
-  failed_requests: number
-  /** Arrivals refused because `maxInFlight` requests were outstanding (not failures, not sent). */
-  dropped: number
-  /** failed / total, 0 when total is 0. */
-  error_rate: number
-  /** successful / total, 1 when total is 0. */
-  availability: number
-  /** Percentiles over every finished request (failures included: time to fail). */
-  latency_ms: LatencyPercentiles
-  /** Percentiles over successful requests only (null for windows). */
-  success_latency_ms: LatencyPercentiles | null
-  /** Successful requests per second of the slice. */
-  throughput_rps: number
-  failures_by_class: Record<string, number>
-}
-
-/** One second of the time series, by intended send time. */
-export interface SeriesPoint {
-  /** Seconds since start. */
-  second: number
-  /** Wall-clock epoch ms at which the second began. */
-  at: number
-  sent: number
-  /** Finished requests. */
-  requests: number
-  successful: number
-  errors: number
-  dropped: number
-  in_flight: number
-  p50_ms: number | null
-  p95_ms: number | null
-  p99_ms: number | null
-}
-
-/** Opaque position returned by {@link Workload.mark}. */
-export interface Cursor {
-  readonly segment: number
-  /** Wall-clock epoch ms of the mark. */
-  readonly at: number
-}
-
 /** A running workload. Create with {@link createWorkload}. */
 export interface Workload {
-  /** Starts sending; t0 is now. Also opens the first segment (cursor index 0). */
-  start(): Cursor
+  /** Starts sending; t0 is now. Returns the timeline every arrival and result is written to. */
+  start(): Timeline
+  /** The timeline (after `start()`). */
+  readonly timeline: Timeline
+  /**
+   * Sends now every arrival already due that a late timer has not sent yet, so that after
+   * `catchUp()` at instant t, `whenSettled()` covers every request intended before t.
+   */
+  catchUp(): void
   /**
    * Stops new arrivals and waits until every in-flight request finished (each is bounded by its
    * timeout), then closes the connections. With `abort`, in-flight requests are cancelled now and
    * counted as failed with class `CANCELLED`. Idempotent.
    */
   stop(options?: { abort?: boolean }): Promise<void>
-  /**
-   * Begins a new segment at this instant; arrivals intended from now on belong to it. Arrivals
-   * already due are sent first, so that `whenSettled()` after a mark covers the closed segment.
-   */
-  mark(): Cursor
-  /** Totals of the segments from `from` up to (excluding) `until`, or up to now. */
-  summarySince(from: Cursor, until?: Cursor): WorkloadSummary
-  /**
-   * Totals of requests that finished (or were dropped) in the last `windowMs`, by completion time,
-   * at 100 ms resolution (the window is rounded up to whole slots). A window longer than
-   * `windowCapacityMs` is shortened to it; an empty or negative window gives an empty summary.
-   */
-  recent(windowMs: number): WorkloadSummary
-  /** Per-second time series from start up to now (or stop). */
-  series(): SeriesPoint[]
+  /** Monotonic ms at which arrivals stopped, or null while running. */
+  readonly stoppedAt: number | null
   /** Running totals. */
   counts(): WorkloadCounts
   /** Resolves when every request sent before the call has finished. */
@@ -174,8 +104,6 @@ export interface Workload {
 
 /** Arrivals a single timer turn may send before yielding to I/O (catch-up comes in batches). */
 const MAX_BATCH = 2048
-/** Resolution of the completion-time window. */
-const SLOT_MS = 100
 
 /** Intended time of arrival `i` (0-based) for a schedule starting at `t0` (ms). */
 export function intendedTime(t0: number, rate: number, i: number): number {
@@ -245,18 +173,6 @@ interface Template {
   opts: Dispatcher.DispatchOptions
 }
 
-interface Segment {
-  /** Monotonic ms at which it began. */
-  start: number
-  wallStart: number
-  stats: OutcomeStats
-}
-
-interface Slot {
-  index: number
-  stats: OutcomeStats
-}
-
 /** Error used to abort requests the generator gave up on (timeout or cancel). */
 class GaveUp extends Error {
   constructor(readonly failure: 'TIMEOUT' | 'CANCELLED') {
@@ -281,8 +197,6 @@ class Pending implements Dispatcher.DispatchHandler {
     readonly template: Template,
     readonly intendedAt: number,
     readonly sentAt: number,
-    readonly segment: OutcomeStats,
-    readonly bucket: OutcomeStats,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -322,12 +236,11 @@ class WorkloadImpl implements Workload {
   private readonly pool: Pool
   private readonly onResult: ((r: RequestResult) => void) | undefined
   private readonly sweepMs: number
-  private readonly slots: Slot[]
+  private line: Timeline | null = null
 
   private state: 'idle' | 'running' | 'stopped' = 'idle'
   private t0 = 0
-  private wallT0 = 0
-  private stoppedAt: number | null = null
+  stoppedAt: number | null = null
   private timer: unknown = null
   private sweepTimer: unknown = null
   private stopPromise: Promise<void> | null = null
@@ -345,8 +258,6 @@ class WorkloadImpl implements Workload {
 
   private head: Pending | null = null
   private tail: Pending | null = null
-  private readonly segments: Segment[] = []
-  private readonly seconds: OutcomeStats[] = []
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = []
 
   constructor(options: WorkloadOptions) {
@@ -382,11 +293,6 @@ class WorkloadImpl implements Workload {
     this.maxInFlight = maxInFlight
     this.onResult = options.onResult
     this.sweepMs = Math.min(100, Math.max(5, Math.floor(timeoutMs / 20)))
-    const capacity = options.windowCapacityMs ?? 60_000
-    this.slots = Array.from({ length: Math.ceil(capacity / SLOT_MS) + 1 }, () => ({
-      index: -1,
-      stats: new OutcomeStats(2),
-    }))
 
     this.templates = options.requests.map((r) => buildTemplate(r, prefix, options.headers ?? {}))
     let acc = 0
@@ -403,27 +309,24 @@ class WorkloadImpl implements Workload {
     })
   }
 
-  start(): Cursor {
+  start(): Timeline {
     if (this.state !== 'idle') throw new Error('workload already started')
     this.state = 'running'
     this.t0 = this.clock.monotonic()
-    this.wallT0 = this.clock.now()
-    this.segments.push({ start: this.t0, wallStart: this.wallT0, stats: new OutcomeStats(3, true) })
+    this.line = new Timeline({ t0: this.t0, wallT0: this.clock.now() })
     this.logger.debug('workload_started', { rate: this.rate, max_in_flight: this.maxInFlight })
     this.tick()
-    return { segment: 0, at: this.wallT0 }
+    return this.line
   }
 
-  mark(): Cursor {
-    if (this.state === 'idle') throw new Error('start() the workload before mark()')
-    const wallStart = this.clock.now()
-    const start = this.stoppedAt ?? this.clock.monotonic()
-    this.segments.push({ start, wallStart, stats: new OutcomeStats(3, true) })
-    // Send now what a late timer has not sent yet: every arrival of the closed segment is then in
-    // flight or done, so whenSettled() after a mark covers the whole segment.
+  get timeline(): Timeline {
+    if (!this.line) throw new Error('start() the workload before reading its timeline')
+    return this.line
+  }
+
+  catchUp(): void {
     let behind = this.state === 'running'
     while (behind) behind = this.pump()
-    return { segment: this.segments.length - 1, at: wallStart }
   }
 
   stop(options: { abort?: boolean } = {}): Promise<void> {
@@ -434,7 +337,10 @@ class WorkloadImpl implements Workload {
       }
     }
     if (this.stopPromise) return this.stopPromise
-    if (this.state === 'running') this.stoppedAt = this.clock.monotonic()
+    if (this.state === 'running') {
+      this.stoppedAt = this.clock.monotonic()
+      this.line!.close(this.stoppedAt)
+    }
     this.state = 'stopped'
     if (this.timer !== null) this.clock.clearTimeout(this.timer)
     this.timer = null
@@ -446,52 +352,6 @@ class WorkloadImpl implements Workload {
       this.logger.debug('workload_stopped', { ...this.counts() })
     })
     return this.stopPromise
-  }
-
-  summarySince(from: Cursor, until?: Cursor): WorkloadSummary {
-    const end = until ? until.segment : this.segments.length
-    const stats = new OutcomeStats(3, true)
-    for (let i = from.segment; i < end; i++) stats.add(this.segments[i]!.stats)
-    const startMs = this.segments[from.segment]?.start ?? this.t0
-    const endMs = this.segments[end]?.start ?? this.endTime()
-    return summarize(stats, endMs - startMs, stats.sent - stats.successful - stats.failed)
-  }
-
-  recent(windowMs: number): WorkloadSummary {
-    windowMs = Math.min(windowMs, (this.slots.length - 1) * SLOT_MS)
-    const stats = new OutcomeStats(2)
-    if (this.state === 'idle' || !(windowMs > 0)) return summarize(stats, 0, this.inFlight)
-    const now = this.endTime()
-    const last = this.slotIndex(now)
-    const first = last - Math.ceil(windowMs / SLOT_MS) + 1
-    for (const slot of this.slots) if (slot.index >= first && slot.index <= last) stats.add(slot.stats)
-    // The slots cover from the start of the first one to now.
-    const covered = now - (this.t0 + Math.max(0, first) * SLOT_MS)
-    return summarize(stats, covered, this.inFlight)
-  }
-
-  series(): SeriesPoint[] {
-    if (this.state === 'idle') return []
-    const lastSecond = Math.floor((this.endTime() - this.t0) / 1000)
-    const points: SeriesPoint[] = []
-    for (let s = 0; s <= lastSecond; s++) {
-      const b = this.seconds[s]
-      const lat = b?.latency
-      points.push({
-        second: s,
-        at: this.wallT0 + s * 1000,
-        sent: b?.sent ?? 0,
-        requests: b ? b.successful + b.failed : 0,
-        successful: b?.successful ?? 0,
-        errors: b?.failed ?? 0,
-        dropped: b?.dropped ?? 0,
-        in_flight: b ? b.sent - b.successful - b.failed : 0,
-        p50_ms: lat ? lat.percentileMs(50) : null,
-        p95_ms: lat ? lat.percentileMs(95) : null,
-        p99_ms: lat ? lat.percentileMs(99) : null,
-      })
-    }
-    return points
   }
 
   counts(): WorkloadCounts {
@@ -541,21 +401,15 @@ class WorkloadImpl implements Workload {
   }
 
   private arrive(intendedAt: number): void {
-    const segment = this.segmentFor(intendedAt)
-    const bucket = this.secondFor(intendedAt)
     if (this.outstanding >= this.maxInFlight) {
       this.dropped++
-      segment.dropped++
-      bucket.dropped++
-      this.slotFor(this.clock.monotonic()).dropped++
+      this.line!.recordDropped(intendedAt, this.clock.monotonic())
       return
     }
     const template = this.pick()
     const now = this.clock.monotonic()
-    const p = new Pending(this, this.sent++, template, intendedAt, now, segment, bucket)
-    segment.sent++
-    bucket.sent++
-    this.slotFor(now).sent++
+    const p = new Pending(this, this.sent++, template, intendedAt, now)
+    this.line!.recordSent(intendedAt)
     this.inFlight++
     this.outstanding++
     if (this.tail) {
@@ -600,18 +454,12 @@ class WorkloadImpl implements Workload {
 
     const now = this.clock.monotonic()
     const latencyMs = now - p.intendedAt
-    const slot = this.slotFor(now)
+    this.line!.recordFinished(p.intendedAt, now, failure)
     if (failure === null) {
       this.successful++
-      p.segment.recordSuccess(latencyMs)
-      p.bucket.recordSuccess(latencyMs)
-      slot.recordSuccess(latencyMs)
     } else {
       this.failed++
       this.failuresByClass.set(failure, (this.failuresByClass.get(failure) ?? 0) + 1)
-      p.segment.recordFailure(failure, latencyMs)
-      p.bucket.recordFailure(failure, latencyMs)
-      slot.recordFailure(failure, latencyMs)
     }
     if (this.waiters.length > 0) {
       const oldest = this.head ? this.head.seq : Infinity
@@ -645,37 +493,6 @@ class WorkloadImpl implements Workload {
       if (r < this.cumulativeWeights[i]!) return this.templates[i]!
     return this.templates[this.templates.length - 1]!
   }
-
-  /** The segment whose start is the latest one at or before `intendedAt`. */
-  private segmentFor(intendedAt: number): OutcomeStats {
-    let i = this.segments.length - 1
-    while (i > 0 && this.segments[i]!.start > intendedAt) i--
-    return this.segments[i]!.stats
-  }
-
-  private secondFor(intendedAt: number): OutcomeStats {
-    const s = Math.max(0, Math.floor((intendedAt - this.t0) / 1000))
-    while (this.seconds.length <= s) this.seconds.push(new OutcomeStats(2))
-    return this.seconds[s]!
-  }
-
-  private slotIndex(now: number): number {
-    return Math.floor((now - this.t0) / SLOT_MS)
-  }
-
-  private slotFor(now: number): OutcomeStats {
-    const index = this.slotIndex(now)
-    const slot = this.slots[index % this.slots.length]!
-    if (slot.index !== index) {
-      slot.index = index
-      slot.stats.reset()
-    }
-    return slot.stats
-  }
-
-  private endTime(): number {
-    return this.stoppedAt ?? this.clock.monotonic()
-  }
 }
 
 function abortPending(p: Pending, reason: GaveUp): void {
@@ -696,30 +513,6 @@ function buildTemplate(r: WorkloadRequestInput, prefix: string, common: Record<s
   }
   // The same options object is reused for every dispatch: undici copies what it needs.
   return { method, path, opts: { path, method, headers, body } }
-}
-
-function summarize(stats: OutcomeStats, durationMs: number, inFlight: number): WorkloadSummary {
-  const total = stats.successful + stats.failed
-  const seconds = Math.max(0, durationMs) / 1000
-  return {
-    duration_seconds: round3(seconds),
-    sent: stats.sent,
-    in_flight: inFlight,
-    total_requests: total,
-    successful_requests: stats.successful,
-    failed_requests: stats.failed,
-    dropped: stats.dropped,
-    error_rate: total === 0 ? 0 : stats.failed / total,
-    availability: total === 0 ? 1 : stats.successful / total,
-    latency_ms: stats.latency.percentiles(),
-    success_latency_ms: stats.successLatency ? stats.successLatency.percentiles() : null,
-    throughput_rps: seconds > 0 ? round3(stats.successful / seconds) : 0,
-    failures_by_class: Object.fromEntries(stats.failuresByClass),
-  }
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000
 }
 
 /** Creates a workload generator (not started). Throws {@link InvalidInputError} on bad options. */

@@ -9,7 +9,7 @@ import { openTarget, performRun, type TargetSession } from '../cli/perform-run.j
 import type { Output } from '../cli/output.js'
 import { resultPushHook } from '../cli/push-results.js'
 import { formatDuration } from '../duration.js'
-import { ControlClient } from '../engine/control-client.js'
+import { createControlClient } from '../engine/control-client.js'
 import { applyOverrides } from '../engine/run-service.js'
 import { InvalidInputError, RuntimeFailure, SafetyError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
@@ -59,7 +59,7 @@ export async function checkEnvironment(session: TargetSession, allowProduction: 
     let environment: string
     try {
       environment =
-        (await new ControlClient({ target, token: session.token }).info()).environment ?? 'unknown'
+        (await createControlClient({ target, token: session.token }).info()).environment ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,

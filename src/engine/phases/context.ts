@@ -1,0 +1,240 @@
+/**
+ * The explicit state of one experiment as it moves through its phases. Each phase is a function
+ * of this context: it reads what earlier phases left and writes what later ones need, so the
+ * lifecycle reads top to bottom in `experiment.ts` and every phase can be tested on its own.
+ */
+import type { Clock } from '../../clock.js'
+import type { Logger } from '../../logger.js'
+import type { BreakerState, ExperimentRecord } from '../../record.js'
+import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
+import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
+import { combineSamples, type MetricsProbe, type ProbeSample } from '../probe.js'
+import type { WorkloadSummary } from '../timeline.js'
+import type { Workload } from '../workload.js'
+
+/** Phases shown on the live progress line. */
+export type ExperimentPhase = 'preflight' | 'baseline' | 'injecting' | 'rollback' | 'recovery' | 'done'
+
+/** A live progress update (spinner line on a TTY, plain line in a log). */
+export interface Progress {
+  experiment: string
+  phase: ExperimentPhase
+  elapsed_ms: number
+  remaining_ms: number | null
+  rps: number
+  error_rate: number
+  latency_p95_ms: number | null
+  breaker_state: BreakerState | null
+  message?: string
+}
+
+/** Settings of one experiment (from flags and config). */
+export interface ExperimentOptions {
+  /** Unique id the fault is injected under (also the x-chaos-experiment header value). */
+  experimentId: string
+  baselineMs: number
+  intervalMs: number
+  recoveryTimeoutMs: number
+  leaseSeconds: number
+  /** ENTIRE_SYSTEM needs this on a real target (guide section 7, escalation). */
+  allowEntireSystem: boolean
+  /** True when the target is the built-in sandbox (ENTIRE_SYSTEM allowed). */
+  sandbox: boolean
+}
+
+/** The ports an experiment drives: the target's control endpoints, its metrics, the workload. */
+export interface ExperimentDeps {
+  /** One control client per target instance. */
+  clients: readonly ControlClient[]
+  /** One metrics probe per target instance, in the order of `clients`. */
+  probes: readonly MetricsProbe[]
+  /** Creates the workload for this experiment; the header tags every request with the experiment id. */
+  createWorkload(headers: Record<string, string>): Workload
+  /** Instant PromQL query (checks written as PromQL); absent without --prometheus. */
+  promql?: (query: string, signal?: AbortSignal) => Promise<number | null>
+  clock: Clock
+  /** Event journal: one entry per lifecycle event (`chaos_experiment_started`, ...). */
+  events: Logger
+  onProgress?: (progress: Progress) => void
+}
+
+/** Why an experiment stopped before its time, and what that means for its state. */
+export class Stop extends Error {
+  constructor(
+    readonly state: 'ABORTED' | 'FAILED' | 'INTERRUPTED',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** One metrics poll, kept for the time series. `t` is ms since the experiment started. */
+export interface PollSample {
+  t: number
+  sample: ProbeSample
+  /** Faults injected since the previous poll. */
+  faultsDelta: number
+}
+
+/** Phase boundaries on the monotonic clock; a request belongs to the phase it was intended in. */
+export interface PhaseMarks {
+  /** The workload's t0. */
+  start?: number
+  /** End of the baseline observation: the `before` checks were measured up to here. */
+  baselineEnd?: number
+  /** Just before the first start call: baseline ends, during begins. */
+  inject?: number
+  /** Just before the first rollback call: during ends, recovery begins. */
+  rollback?: number
+  /** When the rollback was done (MTTR counts from here). */
+  rolledBack?: number
+  /** When the workload stopped. */
+  end?: number
+}
+
+/** Probe readings at the phase boundaries (cumulative counters; phases use their deltas). */
+export interface BoundarySamples {
+  atStart: ProbeSample
+  atInject: ProbeSample
+  atRollback: ProbeSample | null
+  /** Last reading of the recovery phase; undefined when no recovery phase ran. */
+  atRecoveryEnd: ProbeSample | null | undefined
+}
+
+/** Everything an experiment's phases share. */
+export interface ExperimentContext {
+  readonly scenario: Scenario
+  readonly options: ExperimentOptions
+  readonly deps: ExperimentDeps
+  readonly signal: AbortSignal
+  readonly clock: Clock
+  /** The id the fault is injected under. */
+  readonly id: string
+  readonly record: ExperimentRecord
+  readonly safety: { max_error_rate: number; min_availability: number }
+  readonly startedMono: number
+  /** Instances the fault reaches: all for SERVICE_CLUSTER and ENTIRE_SYSTEM, the first otherwise. */
+  readonly reach: readonly ControlClient[]
+  /** Instances a start call was sent to (each needs a rollback). */
+  readonly injected: ControlClient[]
+  workload: Workload | null
+  readonly marks: PhaseMarks
+  readonly probe: BoundarySamples
+  readonly samples: PollSample[]
+  /** PromQL values by query: `before`/`baseline` (end of baseline) and `during` (end of injection). */
+  readonly promql: { baseline: Map<string, number | null>; during: Map<string, number | null> | null }
+  /** Faults the agent counted for the experiment, from the DELETE answers; null when unknown. */
+  faultsFromAgent: number | null
+  stop: Stop | null
+}
+
+/** A probe reading with nothing counted, for when none could be taken. */
+export const EMPTY_SAMPLE: ProbeSample = {
+  breaker_trips: 0,
+  faults_injected: 0,
+  breaker_state: null,
+  restarted: false,
+}
+
+/** A fresh context for one experiment. */
+export function createContext(
+  scenario: Scenario,
+  options: ExperimentOptions,
+  deps: ExperimentDeps,
+  signal: AbortSignal,
+  record: ExperimentRecord,
+): ExperimentContext {
+  const radius = scenario.fault_config.blast_radius
+  const everyInstance = radius === 'SERVICE_CLUSTER' || radius === 'ENTIRE_SYSTEM'
+  return {
+    scenario,
+    options,
+    deps,
+    signal,
+    clock: deps.clock,
+    id: options.experimentId,
+    record,
+    safety: { ...DEFAULT_SAFETY, ...scenario.safety },
+    startedMono: deps.clock.monotonic(),
+    reach: everyInstance ? deps.clients : deps.clients.slice(0, 1),
+    injected: [],
+    workload: null,
+    marks: {},
+    probe: { atStart: EMPTY_SAMPLE, atInject: EMPTY_SAMPLE, atRollback: null, atRecoveryEnd: undefined },
+    samples: [],
+    promql: { baseline: new Map(), during: null },
+    faultsFromAgent: null,
+    stop: null,
+  }
+}
+
+/** Journals a lifecycle event tagged with the experiment. */
+export function log(ctx: ExperimentContext, event: string, fields: Record<string, unknown> = {}): void {
+  ctx.deps.events.info(event, { experiment_id: ctx.scenario.id, injected_as: ctx.id, ...fields })
+}
+
+/** ISO time now. */
+export function isoNow(ctx: ExperimentContext): string {
+  return new Date(ctx.clock.now()).toISOString()
+}
+
+/** Ms since the experiment started. */
+export function elapsed(ctx: ExperimentContext): number {
+  return ctx.clock.monotonic() - ctx.startedMono
+}
+
+/** The checks of one phase of the scenario. */
+export function checksIn(ctx: ExperimentContext, phase: ScenarioCheck['phase']): ScenarioCheck[] {
+  return ctx.scenario.checks.filter((c) => c.phase === phase)
+}
+
+/** Sends a live progress update. */
+export function progress(
+  ctx: ExperimentContext,
+  phase: ExperimentPhase,
+  remaining: number | null,
+  window?: WorkloadSummary,
+  breaker?: BreakerState | null,
+  message?: string,
+): void {
+  ctx.deps.onProgress?.({
+    experiment: ctx.scenario.id,
+    phase,
+    elapsed_ms: elapsed(ctx),
+    remaining_ms: remaining,
+    rps: window ? window.total_requests / Math.max(window.duration_seconds, 1e-3) : 0,
+    error_rate: window?.error_rate ?? 0,
+    latency_p95_ms: window && window.total_requests > 0 ? window.latency_ms.p95 : null,
+    breaker_state: breaker ?? null,
+    message,
+  })
+}
+
+/** The live window: requests finished over the last `ms`. */
+export function recentWindow(ctx: ExperimentContext, ms: number): WorkloadSummary {
+  return ctx.workload!.timeline.recent(ctx.clock.monotonic(), ms)
+}
+
+/** One combined reading of every instance's metrics (null if any could not be read). */
+export async function sampleAll(ctx: ExperimentContext, signal?: AbortSignal): Promise<ProbeSample | null> {
+  const readings = await Promise.all(
+    ctx.deps.probes.map((p) => p.sample(ctx.id, ctx.scenario.target_service, signal).catch(() => null)),
+  )
+  return combineSamples(readings)
+}
+
+/** Turns whatever ended the phases early into a Stop (abort signal → INTERRUPTED). */
+export function toStop(err: unknown, signal: AbortSignal): Stop {
+  if (err instanceof Stop) return err
+  if (signal.aborted)
+    return new Stop('INTERRUPTED', `interrupted (${describeReason(signal.reason)}); rolled back`)
+  if (err instanceof UnreachableError) return new Stop('FAILED', err.message)
+  if (err instanceof ControlError) return new Stop('FAILED', err.message)
+  return new Stop('FAILED', err instanceof Error ? err.message : String(err))
+}
+
+function describeReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason
+  if (reason instanceof Error) return reason.message
+  return 'signal'
+}

@@ -1,0 +1,91 @@
+/**
+ * Pure arithmetic of a run's numbers: a phase's metrics from the timeline and the probe's counter
+ * deltas, the time series, the default recovery rule. No I/O, no clock: unit-testable as is.
+ */
+import type { PhaseMetrics, TimeseriesPhase, TimeseriesPoint } from '../../record.js'
+import type { ProbeSample } from '../probe.js'
+import type { SeriesPoint, WorkloadSummary } from '../timeline.js'
+import type { PhaseMarks, PollSample } from './context.js'
+
+/** A phase's metrics: traffic from the timeline, breaker trips and faults from counter deltas. */
+export function phaseMetrics(
+  summary: WorkloadSummary,
+  from: ProbeSample | null,
+  to: ProbeSample | null,
+): PhaseMetrics {
+  const delta = (pick: (s: ProbeSample) => number) => (from && to ? Math.max(0, pick(to) - pick(from)) : 0)
+  return {
+    total_requests: summary.total_requests,
+    affected_requests: delta((s) => s.faults_injected),
+    successful_requests: summary.successful_requests,
+    failed_requests: summary.failed_requests,
+    dropped_requests: summary.dropped,
+    error_rate: round(summary.error_rate, 6),
+    availability: round(summary.availability, 6),
+    latency_ms: {
+      p50: round(summary.latency_ms.p50 ?? 0, 3),
+      p95: round(summary.latency_ms.p95 ?? 0, 3),
+      p99: round(summary.latency_ms.p99 ?? 0, 3),
+      max: round(summary.latency_ms.max ?? 0, 3),
+    },
+    throughput_rps: round(summary.throughput_rps, 3),
+    circuit_breaker_trips: delta((s) => s.breaker_trips),
+    failures_by_class: summary.failures_by_class,
+  }
+}
+
+/** Without explicit after-checks: recovered when errors are back to the baseline level (or under 1 %). */
+export function defaultRecovered(window: PhaseMetrics, baseline: PhaseMetrics | null): boolean {
+  const limit = Math.max(0.01, (baseline?.error_rate ?? 0) * 2)
+  return window.error_rate <= limit
+}
+
+/**
+ * The record's per-second series: traffic by intended send time from the timeline, faults and
+ * breaker state from the polls. A second belongs to the phase its middle falls in.
+ */
+export function buildTimeseries(
+  points: readonly SeriesPoint[],
+  samples: readonly PollSample[],
+  marks: PhaseMarks,
+  startedMono: number,
+): TimeseriesPoint[] {
+  const t0 = marks.start ?? startedMono
+  // Seconds of the series are counted from the workload's t0; polls from the experiment's start.
+  const offset = (t0 - startedMono) / 1000
+  const injectAt = marks.inject !== undefined ? (marks.inject - t0) / 1000 : Infinity
+  const rollbackAt = marks.rollback !== undefined ? (marks.rollback - t0) / 1000 : Infinity
+  const phaseOf = (t: number): TimeseriesPhase =>
+    t + 0.5 < injectAt ? 'BASELINE' : t + 0.5 < rollbackAt ? 'DURING' : 'RECOVERY'
+  return points.map((point) => {
+    const t = point.second
+    const from = (t + offset) * 1000
+    const to = from + 1000
+    let faults = 0
+    let last: PollSample | undefined
+    for (const s of samples) {
+      if (s.t >= from && s.t < to) faults += s.faultsDelta
+      if (s.t < to) last = s
+    }
+    return {
+      t,
+      phase: phaseOf(t),
+      requests: point.requests,
+      errors: point.errors,
+      latency_p95_ms: point.p95_ms,
+      faults_injected: faults,
+      breaker_state: last?.sample.breaker_state ?? null,
+    }
+  })
+}
+
+/** A ratio as a percentage with one decimal, e.g. `12.5%`. */
+export function pct(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)}%`
+}
+
+/** Rounds to `digits` decimals. */
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}

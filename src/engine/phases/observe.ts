@@ -1,0 +1,84 @@
+/**
+ * Phase 4, observe: the fault is live. Poll every interval: the target must still hold the
+ * experiment, its metrics must be readable, and the live window must stay within the safety
+ * limits; any breach throws a Stop and the rollback follows. At the end of the phase the
+ * `during` PromQL values are read, while the fault is still live.
+ */
+import { sleep } from '../../clock.js'
+import {
+  checksIn,
+  elapsed,
+  log,
+  progress,
+  recentWindow,
+  sampleAll,
+  Stop,
+  type ExperimentContext,
+} from './context.js'
+import { fetchPromql, promqlQueries } from './checks.js'
+import { startLeaseRenewal } from './inject.js'
+import { lossFromError, lossFromView, restartStop, safetyBreach, trackUnreadable } from './safety.js'
+
+/** How often (in polls) the running fault count is journaled as `chaos_fault_injected`. */
+const FAULT_EVENT_EVERY = 5
+
+export async function observe(ctx: ExperimentContext): Promise<void> {
+  const { clock, signal, options, deps } = ctx
+  const renew = startLeaseRenewal(ctx.reach, ctx.id, options.leaseSeconds, clock, deps.events)
+  try {
+    const until = clock.monotonic() + ctx.scenario.duration_seconds * 1000
+    let unreadable = 0
+    let last = ctx.probe.atInject
+    for (let left = until - clock.monotonic(); left > 0; left = until - clock.monotonic()) {
+      await sleep(Math.min(options.intervalMs, left), signal, clock)
+      await assertStillRunning(ctx)
+      const window = recentWindow(ctx, options.intervalMs)
+      const sample = await sampleAll(ctx, signal)
+      const tracked = trackUnreadable(unreadable, sample)
+      unreadable = tracked.count
+      if (tracked.abort) {
+        log(ctx, 'chaos_safety_metrics_unreadable', { polls: unreadable })
+        throw new Stop('ABORTED', `safety: target metrics unreadable for ${unreadable} polls in a row`)
+      }
+      const restarted = restartStop(sample)
+      if (restarted) throw restarted
+      if (sample) {
+        ctx.samples.push({
+          t: elapsed(ctx),
+          sample,
+          faultsDelta: Math.max(0, sample.faults_injected - last.faults_injected),
+        })
+        last = sample
+      }
+      progress(ctx, 'injecting', until - clock.monotonic(), window, sample?.breaker_state ?? null)
+      const breach = safetyBreach(window, ctx.safety)
+      if (breach) {
+        log(ctx, breach.event, breach.fields)
+        throw new Stop('ABORTED', breach.reason)
+      }
+      if (sample && sample.faults_injected > 0 && ctx.samples.length % FAULT_EVENT_EVERY === 1) {
+        log(ctx, 'chaos_fault_injected', {
+          faults_injected: sample.faults_injected - ctx.probe.atInject.faults_injected,
+        })
+      }
+    }
+    ctx.promql.during = await fetchPromql(ctx, promqlQueries(checksIn(ctx, 'during')), signal)
+  } finally {
+    renew.stop()
+  }
+}
+
+/** The target must still hold our experiment: a restart or an expiry means the fault is gone. */
+async function assertStillRunning(ctx: ExperimentContext): Promise<void> {
+  for (const client of ctx.injected) {
+    let view
+    try {
+      view = await client.get(ctx.id, ctx.signal)
+    } catch (err) {
+      ctx.signal.throwIfAborted()
+      throw lossFromError(client.target, err) ?? err
+    }
+    const lost = lossFromView(client.target, view)
+    if (lost) throw lost
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The per-request timeline of one workload: every arrival (sent or dropped) and every finished
+ * request, in columnar arrays. It is the single source of a run's traffic numbers: each phase's
+ * totals, the live safety window and the per-second series are all derived from it, so they
+ * always add up and phase attribution is exact.
+ *
+ * Attribution rules:
+ * - a phase ({@link Timeline.summary}) and a second of the series own the requests whose
+ *   *intended* send time falls in them, even when they finish later (no coordinated omission: a
+ *   slow response still counts against the phase that caused it);
+ * - the live window ({@link Timeline.recent}) counts requests by *completion* time, which is what
+ *   a safety check needs ("what is the target doing right now").
+ *
+ * Definitions: `total_requests = successful + failed` (finished requests); `error_rate = failed /
+ * total` and `availability = successful / total`, 0 and 1 when nothing finished (check
+ * `total_requests` first); latency runs from the intended send time to the end of the response;
+ * `throughput_rps` is successful requests per second of the slice (goodput); dropped arrivals are
+ * reported apart and are not failures.
+ */
+import { LatencyHistogram, type LatencyPercentiles } from './histogram.js'
+
+/**
+ * Why a request failed: `HTTP_<status>` for 4xx/5xx responses, `TIMEOUT` (no complete response
+ * in time), `CONNECTION` (refused, reset, unreachable, DNS, connect timeout), `CANCELLED` (the
+ * workload was stopped with `abort`), `OTHER` (anything else, e.g. a malformed response).
+ */
+export type FailureClass = `HTTP_${number}` | 'TIMEOUT' | 'CONNECTION' | 'CANCELLED' | 'OTHER'
+
+/** Totals for a slice of the run (a phase, a window). Field names are those of the run record. */
+export interface WorkloadSummary {
+  duration_seconds: number
+  /** Requests dispatched in the slice. */
+  sent: number
+  /** Of those, still waiting for a response (for a window: in flight now). */
+  in_flight: number
+  /** Finished requests: successful + failed. */
+  total_requests: number
+  successful_requests: number
+  failed_requests: number
+  /** Arrivals refused because too many requests were outstanding (not failures, not sent). */
+  dropped: number
+  /** failed / total, 0 when total is 0. */
+  error_rate: number
+  /** successful / total, 1 when total is 0. */
+  availability: number
+  /** Percentiles over every finished request (failures included: time to fail). */
+  latency_ms: LatencyPercentiles
+  /** Percentiles over successful requests only (null for windows). */
+  success_latency_ms: LatencyPercentiles | null
+  /** Successful requests per second of the slice. */
+  throughput_rps: number
+  failures_by_class: Record<string, number>
+}
+
+/** One second of the time series, by intended send time. */
+export interface SeriesPoint {
+  /** Seconds since the timeline's start. */
+  second: number
+  /** Wall-clock epoch ms at which the second began. */
+  at: number
+  sent: number
+  /** Finished requests. */
+  requests: number
+  successful: number
+  errors: number
+  dropped: number
+  in_flight: number
+  p50_ms: number | null
+  p95_ms: number | null
+  p99_ms: number | null
+}
+
+/** A growable column of numbers (amortised O(1) append, no per-request object). */
+class Column {
+  private data: Float64Array
+  length = 0
+  constructor(capacity = 1024) {
+    this.data = new Float64Array(capacity)
+  }
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2)
+      bigger.set(this.data)
+      this.data = bigger
+    }
+    this.data[this.length++] = value
+  }
+  at(i: number): number {
+    return this.data[i]!
+  }
+  /** Index of the first value ≥ `x` (the column must be sorted ascending). */
+  lowerBound(x: number): number {
+    let lo = 0
+    let hi = this.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.data[mid]! < x) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+/** Failure code stored per finished request: -1 for success, else an index into the class table. */
+const OK = -1
+
+/** Options of a {@link Timeline}. */
+export interface TimelineOptions {
+  /** Monotonic ms of the first arrival's intended time (the workload's t0). */
+  t0: number
+  /** Wall-clock epoch ms at t0 (for the series' `at`). */
+  wallT0: number
+}
+
+/** Counters accumulated while the slice is scanned. */
+interface Tally {
+  successful: number
+  failed: number
+  byClass: Map<string, number>
+  latency: LatencyHistogram
+  successLatency: LatencyHistogram | null
+}
+
+/** The timeline of one workload; the workload writes it, the engine reads it. */
+export class Timeline {
+  readonly t0: number
+  readonly wallT0: number
+  private readonly sentAt = new Column()
+  private readonly droppedIntended = new Column()
+  private readonly droppedAt = new Column()
+  private readonly doneIntended = new Column()
+  private readonly doneAt = new Column()
+  private readonly doneClass: number[] = []
+  private readonly classes: string[] = []
+  private readonly classIndex = new Map<string, number>()
+  private closedAt: number | null = null
+
+  constructor(options: TimelineOptions) {
+    this.t0 = options.t0
+    this.wallT0 = options.wallT0
+  }
+
+  /** A request was dispatched; `intendedAt` is its intended send time (arrivals come in order). */
+  recordSent(intendedAt: number): void {
+    this.sentAt.push(intendedAt)
+  }
+
+  /** An arrival was refused at `at` because too many requests were outstanding. */
+  recordDropped(intendedAt: number, at: number): void {
+    this.droppedIntended.push(intendedAt)
+    this.droppedAt.push(at)
+  }
+
+  /** A dispatched request finished at `completedAt` (monotonic ms); `failure` null on success. */
+  recordFinished(intendedAt: number, completedAt: number, failure: FailureClass | null): void {
+    this.doneIntended.push(intendedAt)
+    this.doneAt.push(completedAt)
+    if (failure === null) {
+      this.doneClass.push(OK)
+      return
+    }
+    let index = this.classIndex.get(failure)
+    if (index === undefined) {
+      index = this.classes.push(failure) - 1
+      this.classIndex.set(failure, index)
+    }
+    this.doneClass.push(index)
+  }
+
+  /** Marks the end of arrivals (the workload stopped at `at`); open-ended slices end here. */
+  close(at: number): void {
+    this.closedAt ??= at
+  }
+
+  /** When arrivals stopped, or null while the workload runs. */
+  get endedAt(): number | null {
+    return this.closedAt
+  }
+
+  /** Requests dispatched and not finished yet. */
+  get inFlight(): number {
+    return this.sentAt.length - this.doneAt.length
+  }
+
+  /** Running totals since the start. `sent = successful + failed + in_flight`. */
+  counts(): { sent: number; finished: number; failed: number; dropped: number; in_flight: number } {
+    let failed = 0
+    for (const c of this.doneClass) if (c !== OK) failed++
+    return {
+      sent: this.sentAt.length,
+      finished: this.doneAt.length,
+      failed,
+      dropped: this.droppedAt.length,
+      in_flight: this.inFlight,
+    }
+  }
+
+  /**
+   * Totals of the requests intended in `[from, to)` (monotonic ms), wherever they finished;
+   * without `to`, every request from `from` on (the slice then lasts until {@link close}, or the
+   * last event). Call it once the slice's requests have settled to have `in_flight` 0.
+   */
+  summary(from: number, to = Infinity): WorkloadSummary {
+    const tally = newTally(3, true)
+    for (let i = 0; i < this.doneIntended.length; i++) {
+      const intended = this.doneIntended.at(i)
+      if (intended >= from && intended < to) this.add(tally, i)
+    }
+    const sent = this.sentAt.lowerBound(to) - this.sentAt.lowerBound(from)
+    const dropped = this.droppedIntended.lowerBound(to) - this.droppedIntended.lowerBound(from)
+    const end = Number.isFinite(to) ? to : (this.closedAt ?? this.lastEvent())
+    return summarize(tally, end - from, sent, dropped, sent - tally.successful - tally.failed)
+  }
+
+  /**
+   * Totals of the requests that finished (or were dropped) in `(now - windowMs, now]`, by
+   * completion time: what the target is doing right now. `in_flight` is the current count.
+   */
+  recent(now: number, windowMs: number): WorkloadSummary {
+    const from = Math.max(this.t0, now - Math.max(0, windowMs))
+    const tally = newTally(2, false)
+    for (let i = this.doneAt.length - 1; i >= 0 && this.doneAt.at(i) > from; i--) {
+      if (this.doneAt.at(i) <= now) this.add(tally, i)
+    }
+    const dropped = this.droppedAt.lowerBound(now + 1e-9) - this.droppedAt.lowerBound(from + 1e-9)
+    const sent = this.sentAt.lowerBound(now + 1e-9) - this.sentAt.lowerBound(from + 1e-9)
+    return summarize(tally, now - from, sent, dropped, this.inFlight)
+  }
+
+  /** Per-second series by intended time, from t0 up to `end` (default: the close, or the last event). */
+  series(end = this.closedAt ?? this.lastEvent()): SeriesPoint[] {
+    const seconds = Math.max(0, Math.floor((end - this.t0) / 1000)) + 1
+    const tallies = Array.from({ length: seconds }, () => newTally(2, false))
+    const second = (intended: number) =>
+      Math.min(seconds - 1, Math.max(0, Math.floor((intended - this.t0) / 1000)))
+    for (let i = 0; i < this.doneIntended.length; i++) this.add(tallies[second(this.doneIntended.at(i))]!, i)
+    const sent = new Array<number>(seconds).fill(0)
+    for (let i = 0; i < this.sentAt.length; i++) sent[second(this.sentAt.at(i))]!++
+    const dropped = new Array<number>(seconds).fill(0)
+    for (let i = 0; i < this.droppedIntended.length; i++) dropped[second(this.droppedIntended.at(i))]!++
+    return tallies.map((t, s) => ({
+      second: s,
+      at: this.wallT0 + s * 1000,
+      sent: sent[s]!,
+      requests: t.successful + t.failed,
+      successful: t.successful,
+      errors: t.failed,
+      dropped: dropped[s]!,
+      in_flight: sent[s]! - t.successful - t.failed,
+      p50_ms: t.latency.percentileMs(50),
+      p95_ms: t.latency.percentileMs(95),
+      p99_ms: t.latency.percentileMs(99),
+    }))
+  }
+
+  /** The latest time anything was recorded (t0 when nothing was). */
+  private lastEvent(): number {
+    const last = (c: Column) => (c.length > 0 ? c.at(c.length - 1) : this.t0)
+    return Math.max(this.t0, last(this.doneAt), last(this.sentAt), last(this.droppedAt))
+  }
+
+  private add(tally: Tally, i: number): void {
+    const latency = this.doneAt.at(i) - this.doneIntended.at(i)
+    const code = this.doneClass[i]!
+    tally.latency.record(latency)
+    if (code === OK) {
+      tally.successful++
+      tally.successLatency?.record(latency)
+    } else {
+      tally.failed++
+      const cls = this.classes[code]!
+      tally.byClass.set(cls, (tally.byClass.get(cls) ?? 0) + 1)
+    }
+  }
+}
+
+function newTally(precision: 2 | 3, withSuccess: boolean): Tally {
+  return {
+    successful: 0,
+    failed: 0,
+    byClass: new Map(),
+    latency: new LatencyHistogram(precision),
+    successLatency: withSuccess ? new LatencyHistogram(precision) : null,
+  }
+}
+
+function summarize(
+  t: Tally,
+  durationMs: number,
+  sent: number,
+  dropped: number,
+  inFlight: number,
+): WorkloadSummary {
+  const total = t.successful + t.failed
+  const seconds = Math.max(0, durationMs) / 1000
+  return {
+    duration_seconds: round3(seconds),
+    sent,
+    in_flight: Math.max(0, inFlight),
+    total_requests: total,
+    successful_requests: t.successful,
+    failed_requests: t.failed,
+    dropped,
+    error_rate: total === 0 ? 0 : t.failed / total,
+    availability: total === 0 ? 1 : t.successful / total,
+    latency_ms: t.latency.percentiles(),
+    success_latency_ms: t.successLatency ? t.successLatency.percentiles() : null,
+    throughput_rps: seconds > 0 ? round3(t.successful / seconds) : 0,
+    failures_by_class: Object.fromEntries(t.byClass),
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000
+}
