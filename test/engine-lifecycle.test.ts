@@ -1,0 +1,352 @@
+/**
+ * The experiment lifecycle in-process: the real engine (phases, safety decisions, rollback,
+ * verdict) against an in-memory target on a virtual clock. Each path of the lifecycle has a test
+ * named after it; they run in milliseconds and complement the end-to-end tests over real HTTP.
+ */
+import { describe, expect, it } from 'vitest'
+import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
+import { createMemoryLogger } from '../src/logger.js'
+import type { ExperimentRecord } from '../src/record.js'
+import { Scenario, type ScenarioInput } from '../src/scenario/schema.js'
+import { FakeTarget, type FakeTargetKnobs } from './support/fake-target.js'
+import { createVirtualClock } from './support/virtual-clock.js'
+
+const OPTIONS: ExperimentOptions = {
+  experimentId: 'pms_api_failure.run1',
+  baselineMs: 5_000,
+  intervalMs: 1_000,
+  recoveryTimeoutMs: 30_000,
+  leaseSeconds: 30,
+  allowEntireSystem: false,
+  sandbox: true,
+}
+
+function scenario(overrides: Partial<ScenarioInput> = {}): Scenario {
+  return Scenario.parse({
+    id: 'pms_api_failure',
+    name: 'PMS API Failure',
+    category: 'pms',
+    target_service: 'pms_adapter',
+    duration_seconds: 20,
+    steady_state_hypothesis: 'CB opens, uses cached data',
+    fault_config: {
+      fault_type: 'EXCEPTION',
+      probability: 0.2,
+      exception_class: 'PMSError',
+      blast_radius: 'SINGLE_SERVICE',
+    },
+    checks: ['error_rate < 1% before', 'error_rate < 30% during', 'mttr_seconds < 2m after'],
+    ...overrides,
+  })
+}
+
+interface Setup {
+  knobs?: Partial<FakeTargetKnobs>
+  scenario?: Scenario
+  options?: Partial<ExperimentOptions>
+  promql?: (query: string, signal?: AbortSignal) => Promise<number | null>
+  /** Called on every progress update; may abort. */
+  onPhase?: (phase: string, abort: () => void, target: FakeTarget) => void
+  rate?: number
+}
+
+async function run(setup: Setup = {}) {
+  const vc = createVirtualClock()
+  const target = new FakeTarget(vc.clock, setup.knobs)
+  const events = createMemoryLogger()
+  const controller = new AbortController()
+  const record = await vc.run(
+    runExperiment(
+      setup.scenario ?? scenario(),
+      { ...OPTIONS, ...setup.options },
+      {
+        clients: [target.client()],
+        probes: [target.probe()],
+        createWorkload: () => target.workload(setup.rate ?? 20),
+        promql: setup.promql,
+        clock: vc.clock,
+        events,
+        onProgress: (p) => setup.onPhase?.(p.phase, () => controller.abort('SIGINT'), target),
+      },
+      controller.signal,
+    ),
+  )
+  const names = events.entries.map((e) => e.event)
+  return { record, target, names, events, vc }
+}
+
+/** Invariants every record must satisfy, whatever path it took. */
+function expectConsistent(record: ExperimentRecord, target: FakeTarget): void {
+  // A fault never outlives its experiment: nothing active once the record is returned.
+  if (record.rollback.verified || record.injected_at === null) expect(target.isActive).toBe(false)
+  for (const phase of [record.metrics.baseline, record.metrics.during, record.metrics.recovery]) {
+    if (!phase) continue
+    expect(phase.successful_requests + phase.failed_requests).toBe(phase.total_requests)
+    expect(phase.error_rate + phase.availability).toBeCloseTo(phase.total_requests === 0 ? 1 : 1, 9)
+  }
+  const seriesTotal = record.timeseries.reduce((n, p) => n + p.requests, 0)
+  const phasesTotal =
+    (record.metrics.baseline?.total_requests ?? 0) +
+    (record.metrics.during?.total_requests ?? 0) +
+    (record.metrics.recovery?.total_requests ?? 0)
+  if (record.metrics.recovery) expect(phasesTotal).toBe(seriesTotal)
+}
+
+describe('experiment lifecycle (in-process, virtual clock)', () => {
+  it('happy path: injects, observes, rolls back verified, recovers, and the hypothesis holds', async () => {
+    const { record, target, names, vc } = await run({ knobs: { resilient: true } })
+    expect(record.state).toBe('COMPLETED')
+    expect(record.hypothesis_held).toBe(true)
+    expect(record.checks.map((c) => [c.expression, c.passed])).toEqual([
+      ['error_rate < 1% before', true],
+      ['error_rate < 30% during', true],
+      ['mttr_seconds < 2m after', true],
+    ])
+    expect(record.rollback).toMatchObject({ attempted: true, verified: true, method: 'DELETE', attempts: 1 })
+    expect(record.metrics.recovered).toBe(true)
+    expect(record.metrics.mttr_seconds).toBeGreaterThan(0)
+    // 20 rps: 5 s of baseline, 20 s of injection; the fault hit about 20 % of the calls.
+    expect(record.metrics.baseline!.total_requests).toBeGreaterThanOrEqual(100)
+    expect(record.metrics.during!.total_requests).toBeGreaterThanOrEqual(400)
+    expect(record.metrics.during!.affected_requests).toBe(
+      Math.floor(record.metrics.during!.total_requests * 0.2),
+    )
+    expect(record.metrics.during!.circuit_breaker_trips).toBe(record.metrics.during!.affected_requests)
+    expect(record.timeseries.map((p) => p.phase)).toContain('DURING')
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'chaos_preflight_passed',
+        'chaos_experiment_started',
+        'chaos_fault_injected',
+        'chaos_experiment_completed',
+        'chaos_experiment_context_exited',
+        'chaos_recovered',
+        'chaos_experiment_finished',
+      ]),
+    )
+    expect(target.callsOf('start')).toHaveLength(1)
+    expect(target.callsOf('stop')).toHaveLength(1)
+    expect(vc.pending()).toBe(0) // the lease renewal and the workload left no timer behind
+    expectConsistent(record, target)
+  })
+
+  it('before-check fails: nothing is injected and the experiment is aborted', async () => {
+    const { record, target, names } = await run({ knobs: { failEvery: 10 } })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toMatch(/steady state did not hold before injection.*nothing was injected/)
+    expect(record.injected_at).toBeNull()
+    expect(record.hypothesis_held).toBeNull()
+    expect(record.rollback.attempted).toBe(false)
+    expect(target.callsOf('start')).toHaveLength(0)
+    expect(names).toContain('chaos_steady_state_not_held')
+    expect(names).not.toContain('chaos_experiment_started')
+    expectConsistent(record, target)
+  })
+
+  it('preflight refuses a target that does not wrap the service, before any traffic', async () => {
+    const { record, target } = await run({ knobs: { services: ['gmail_adapter'] } })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toMatch(/not wrapped/)
+    expect(record.metrics.baseline).toBeNull()
+    expect(target.callsOf('start')).toHaveLength(0)
+  })
+
+  it('preflight: an unreachable target fails the experiment (runtime error)', async () => {
+    const { record } = await run({ knobs: { unreachable: true } })
+    expect(record.state).toBe('FAILED')
+    expect(record.error).toMatch(/preflight: .*unreachable/)
+  })
+
+  it('safety abort: error rate above the limit stops the experiment and rolls back', async () => {
+    const { record, target, names } = await run({
+      scenario: scenario({
+        fault_config: {
+          fault_type: 'EXCEPTION',
+          probability: 0.9,
+          exception_class: 'PMSError',
+          blast_radius: 'SINGLE_SERVICE',
+        },
+      }),
+    })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toMatch(/^safety: error rate .* above 50.0%/)
+    expect(record.hypothesis_held).toBe(false)
+    expect(record.rollback).toMatchObject({ attempted: true, verified: true })
+    expect(names).toContain('chaos_safety_error_rate_high')
+    expect(names.indexOf('chaos_safety_error_rate_high')).toBeLessThan(
+      names.indexOf('chaos_experiment_completed'),
+    )
+    // Aborted at the first poll over the limit: well before the 20 s were up.
+    expect(record.metrics.during!.total_requests).toBeLessThan(100)
+    expectConsistent(record, target)
+  })
+
+  it('metrics unreadable for 3 polls: aborted for safety, rolled back', async () => {
+    const { record, target, names } = await run({ knobs: { metricsDownAfterMs: 0 } })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toBe('safety: target metrics unreadable for 3 polls in a row')
+    expect(names).toContain('chaos_safety_metrics_unreadable')
+    expect(record.rollback.verified).toBe(true)
+    expect(target.callsOf('get').length).toBe(3)
+    expectConsistent(record, target)
+  })
+
+  it('experiment lost: the target forgets it (404), the run aborts and still verifies the rollback', async () => {
+    const { record, target } = await run({ knobs: { loseAfterMs: 4_500 } })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toMatch(/lost the experiment \(restarted\?\): HTTP 404/)
+    expect(record.rollback).toMatchObject({ attempted: true, verified: true, method: 'DELETE' })
+    expect(target.callsOf('stop')).toHaveLength(1)
+    expectConsistent(record, target)
+  })
+
+  it('target restarted: counters reset, the run aborts', async () => {
+    const { record, target } = await run({ knobs: { restartAfterMs: 3_000 } })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toBe('target restarted during the experiment (counters reset)')
+    expect(record.rollback.verified).toBe(true)
+    expectConsistent(record, target)
+  })
+
+  it('DELETE fails → stop-all fallback → verified', async () => {
+    const { record, target, names } = await run({ knobs: { deleteFails: true, resilient: true } })
+    expect(record.rollback).toMatchObject({
+      attempted: true,
+      verified: true,
+      method: 'STOP_ALL',
+      error: null,
+    })
+    expect(target.callsOf('stop')).toHaveLength(5)
+    expect(target.callsOf('stopAll').length).toBeGreaterThanOrEqual(1)
+    expect(record.state).toBe('COMPLETED')
+    expect(names).not.toContain('chaos_rollback_failed')
+    expect(target.isActive).toBe(false)
+  })
+
+  it('DELETE fails → stop-all fails → not verified: the experiment FAILED and says why', async () => {
+    const { record, target, names } = await run({ knobs: { deleteFails: true, stopAllFails: true } })
+    expect(record.rollback).toMatchObject({ attempted: true, verified: false, method: 'STOP_ALL' })
+    expect(record.rollback.attempts).toBe(10)
+    expect(record.state).toBe('FAILED')
+    expect(record.error).toMatch(/^rollback could not be verified: /)
+    expect(record.error).not.toMatch(/unknown/)
+    expect(names).toContain('chaos_rollback_failed')
+    expect(target.isActive).toBe(true) // the report must not pretend otherwise
+  })
+
+  describe('abort signal in each phase', () => {
+    it('in preflight: interrupted, nothing sent, nothing injected', async () => {
+      const { record, target } = await run({ onPhase: (phase, abort) => phase === 'preflight' && abort() })
+      expect(record.state).toBe('INTERRUPTED')
+      expect(target.callsOf('start')).toHaveLength(0)
+      expect(record.metrics.baseline).toBeNull()
+    })
+
+    it('in baseline: interrupted before injection, no rollback needed', async () => {
+      const { record, target } = await run({ onPhase: (phase, abort) => phase === 'baseline' && abort() })
+      expect(record.state).toBe('INTERRUPTED')
+      expect(record.abort_reason).toMatch(/interrupted \(SIGINT\)/)
+      expect(target.callsOf('start')).toHaveLength(0)
+      expect(record.rollback.attempted).toBe(false)
+    })
+
+    it('while injecting: interrupted, rolled back and verified', async () => {
+      const { record, target } = await run({ onPhase: (phase, abort) => phase === 'injecting' && abort() })
+      expect(record.state).toBe('INTERRUPTED')
+      expect(record.rollback).toMatchObject({ attempted: true, verified: true })
+      expect(target.isActive).toBe(false)
+      expect(record.hypothesis_held).toBeNull()
+    })
+
+    it('during rollback: the rollback is not cut short', async () => {
+      const { record, target } = await run({
+        knobs: { deleteFails: true },
+        onPhase: (phase, abort) => phase === 'rollback' && abort(),
+      })
+      expect(record.rollback).toMatchObject({ verified: true, method: 'STOP_ALL' })
+      expect(target.callsOf('stop')).toHaveLength(5)
+      expect(target.isActive).toBe(false)
+    })
+
+    it('in recovery: interrupted during recovery, rollback already verified', async () => {
+      const { record, target } = await run({
+        knobs: { failEvery: 0 },
+        scenario: scenario({ checks: ['error_rate < 1% before', 'throughput_rps > 1000 after'] }),
+        onPhase: (phase, abort) => phase === 'recovery' && abort(),
+      })
+      expect(record.state).toBe('INTERRUPTED')
+      expect(record.abort_reason).toBe('interrupted during recovery')
+      expect(record.rollback.verified).toBe(true)
+      expect(target.isActive).toBe(false)
+    })
+  })
+
+  describe('PromQL checks', () => {
+    /** A Prometheus whose answer follows the fault: 10 without it, 15 while it is live. */
+    const promqlFor =
+      (target: () => FakeTarget, seen: AbortSignal[]) => (query: string, signal?: AbortSignal) => {
+        if (signal) seen.push(signal)
+        expect(query).toBe('sum(rate(pms_calls_total[1m]))')
+        return Promise.resolve(target().isActive ? 15 : 10)
+      }
+
+    it('with a baseline bound: compared with the value read at the end of the baseline (was never evaluable)', async () => {
+      let t: FakeTarget | undefined
+      const seen: AbortSignal[] = []
+      const { record } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({
+          checks: ['error_rate < 1% before', '`sum(rate(pms_calls_total[1m]))` < 2x baseline during'],
+        }),
+        promql: promqlFor(() => t!, seen),
+        onPhase: (_p, _a, target) => (t = target),
+      })
+      const check = record.checks.find((c) => c.expression.startsWith('`'))!
+      // 15 is the value while the fault was live: read before the rollback, not after.
+      expect(check).toMatchObject({ phase: 'during', actual: 15, expected: 20, passed: true })
+      expect(record.hypothesis_held).toBe(true)
+      expect(seen.length).toBeGreaterThanOrEqual(2) // every query carried the abort signal
+    })
+
+    it('a baseline-bound check fails when the during value is more than the factor', async () => {
+      let t: FakeTarget | undefined
+      const { record } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({
+          checks: ['error_rate < 1% before', '`sum(rate(pms_calls_total[1m]))` < 1.2x baseline during'],
+        }),
+        promql: promqlFor(() => t!, []),
+        onPhase: (_p, _a, target) => (t = target),
+      })
+      const check = record.checks.find((c) => c.expression.startsWith('`'))!
+      expect(check).toMatchObject({ actual: 15, expected: 12, passed: false })
+      expect(record.hypothesis_held).toBe(false)
+    })
+
+    it('without --prometheus the check is not evaluated, never 0', async () => {
+      const { record } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({
+          checks: ['error_rate < 1% before', '`sum(rate(pms_calls_total[1m]))` < 2x baseline during'],
+        }),
+      })
+      const check = record.checks.find((c) => c.expression.startsWith('`'))!
+      expect(check).toMatchObject({ passed: null, actual: null })
+      expect(check.detail).toBe('PromQL check needs --prometheus URL')
+      expect(record.hypothesis_held).toBe(false)
+    })
+
+    it('a hanging Prometheus does not hold up Ctrl-C: the query gets the abort signal', async () => {
+      const { record } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({ checks: ['`up` > 0 before'] }),
+        promql: (_q, signal) =>
+          new Promise((_resolve, reject) =>
+            signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+          ),
+        onPhase: (phase, abort) => phase === 'baseline' && setImmediate(abort),
+      })
+      expect(record.state).toBe('INTERRUPTED')
+    })
+  })
+})

@@ -1,0 +1,96 @@
+/** The lifecycle's pure parts: safety decisions, the timeline's attribution, the series. */
+import { describe, expect, it } from 'vitest'
+import { ControlError, UnreachableError } from '../src/engine/control-client.js'
+import { buildTimeseries } from '../src/engine/phases/measure.js'
+import {
+  lossFromError,
+  safetyBreach,
+  trackUnreadable,
+  MAX_UNREADABLE_POLLS,
+} from '../src/engine/phases/safety.js'
+import { Timeline } from '../src/engine/timeline.js'
+
+const limits = { max_error_rate: 0.5, min_availability: 0.5 }
+
+describe('safety decisions', () => {
+  it('an empty window never breaches; over the error limit breaches with the guide event name', () => {
+    const t = new Timeline({ t0: 0, wallT0: 0 })
+    expect(safetyBreach(t.recent(1000, 1000), limits)).toBeNull()
+    for (let i = 0; i < 10; i++) {
+      t.recordSent(i * 10)
+      t.recordFinished(i * 10, i * 10 + 5, i < 6 ? 'HTTP_500' : null)
+    }
+    const breach = safetyBreach(t.recent(1000, 1000), limits)
+    expect(breach?.event).toBe('chaos_safety_error_rate_high')
+    expect(breach?.reason).toBe('safety: error rate 60.0% above 50.0% over the last poll window')
+    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.5, min_availability: 0.5 })).not.toBeNull()
+    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.7, min_availability: 0.3 })).toBeNull()
+  })
+
+  it('aborts on the third unreadable poll in a row, and a readable poll resets the count', () => {
+    let count = 0
+    const results = [null, null, {}, null, null, null].map((s) => {
+      const r = trackUnreadable(count, s as never)
+      count = r.count
+      return r.abort
+    })
+    expect(results).toEqual([false, false, false, false, false, true])
+    expect(MAX_UNREADABLE_POLLS).toBe(3)
+  })
+
+  it('404/410 mean the experiment is lost (ABORTED); unreachable means the target died (FAILED)', () => {
+    expect(lossFromError('t', new ControlError('x', 404))?.state).toBe('ABORTED')
+    expect(lossFromError('t', new ControlError('x', 410))?.state).toBe('ABORTED')
+    expect(lossFromError('t', new UnreachableError('down'))?.state).toBe('FAILED')
+    expect(lossFromError('t', new ControlError('x', 500))).toBeNull()
+  })
+})
+
+describe('timeline', () => {
+  it('attributes requests to the phase they were intended in, wherever they finished', () => {
+    const t = new Timeline({ t0: 0, wallT0: 0 })
+    // Sent at 900 ms, finished at 1500 ms: it belongs to [0, 1000).
+    t.recordSent(900)
+    t.recordFinished(900, 1500, null)
+    t.recordSent(1100)
+    t.recordFinished(1100, 1200, 'TIMEOUT')
+    t.recordDropped(1300, 1300)
+    expect(t.summary(0, 1000)).toMatchObject({
+      sent: 1,
+      total_requests: 1,
+      successful_requests: 1,
+      dropped: 0,
+    })
+    expect(t.summary(0, 1000).latency_ms.p50).toBeCloseTo(600, 0)
+    expect(t.summary(1000, 2000)).toMatchObject({ sent: 1, failed_requests: 1, dropped: 1 })
+    expect(t.summary(1000, 2000).failures_by_class).toEqual({ TIMEOUT: 1 })
+    // By completion time, the last 400 ms (1100..1500] hold both finishes.
+    expect(t.recent(1500, 400)).toMatchObject({ total_requests: 2 })
+    const series = t.series(1999)
+    expect(series.map((p) => [p.sent, p.requests, p.errors, p.dropped])).toEqual([
+      [1, 1, 0, 0],
+      [1, 1, 1, 1],
+    ])
+  })
+})
+
+describe('time series', () => {
+  it('labels each second by the phase its middle falls in, and counts polled faults in their second', () => {
+    const t = new Timeline({ t0: 0, wallT0: 0 })
+    for (let ms = 0; ms < 5000; ms += 100) {
+      t.recordSent(ms)
+      t.recordFinished(ms, ms + 10, null)
+    }
+    const sample = { breaker_trips: 0, faults_injected: 0, breaker_state: 'OPEN' as const, restarted: false }
+    const points = buildTimeseries(
+      t.series(4999),
+      [{ t: 2500, sample, faultsDelta: 7 }],
+      { start: 0, inject: 2000, rollback: 4000 },
+      0,
+    )
+    expect(points.map((p) => p.phase)).toEqual(['BASELINE', 'BASELINE', 'DURING', 'DURING', 'RECOVERY'])
+    expect(points.map((p) => p.faults_injected)).toEqual([0, 0, 7, 0, 0])
+    expect(points.every((p) => p.requests === 10)).toBe(true)
+    expect(points[3]!.breaker_state).toBe('OPEN')
+  })
+})
