@@ -206,7 +206,7 @@ export const FAULT_TABLE = {
     },
     failing: true,
     description:
-      'Throws `ResourceExhaustedError`; with `pressure`, applies real, bounded memory or CPU pressure (see docs/control-protocol.md).',
+      'Throws `ResourceExhaustedError`; with `pressure`, applies real, bounded memory or CPU pressure (below).',
     help: {
       exception_message: { hint: 'the error message, at most 500 characters' },
       pressure: {
