@@ -1,5 +1,5 @@
 /**
- * The protocol's fault table is the one list of fault types: the generated JSON Schemas, the agent's
+ * The protocol's fault table is the one list of fault types: the JSON Schemas generated from zod, the agent's
  * fault modules, the failing set, the loader's hints, the report wording and the generated docs
  * tables all agree with it. To regenerate the docs tables after changing src/protocol/faults.ts:
  *
@@ -23,7 +23,8 @@ import {
 } from '../src/protocol/schemas.js'
 import { parseScenario } from '../src/scenario/loader.js'
 import { faultSummary } from '../reports/format.js'
-import { RecordedFaultConfig } from '../src/record.js'
+import { RecordedFaultConfig, runReportJsonSchema } from '../src/record.js'
+import { scenarioJsonSchema } from '../src/scenario/schema.js'
 
 const root = join(import.meta.dirname, '..')
 const rows = FAULT_TYPES.map((type) => [type, FAULT_TABLE[type] as FaultRow] as const)
@@ -58,12 +59,12 @@ function variants(fault: { oneOf?: JsonObjectSchema[] }): Map<string, JsonObject
 }
 
 describe('the fault table and the generated JSON Schemas', () => {
-  const scenarioSchema = JSON.parse(
-    readFileSync(join(root, 'scenarios', 'scenario.schema.json'), 'utf8'),
-  ) as {
+  // The generators; test/scenario-schema.test.ts and test/report-record.test.ts prove the committed
+  // files equal them (reading the files here would race with their regeneration).
+  const scenarioSchema = scenarioJsonSchema() as {
     properties: { fault_config: { oneOf?: JsonObjectSchema[] } }
   }
-  const reportSchema = JSON.parse(readFileSync(join(root, 'reports', 'run-report.schema.json'), 'utf8')) as {
+  const reportSchema = runReportJsonSchema() as {
     properties: { experiments: { items: { properties: { fault_config: { oneOf?: JsonObjectSchema[] } } } } }
   }
   const inScenario = variants(scenarioSchema.properties.fault_config)
