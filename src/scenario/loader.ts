@@ -55,11 +55,14 @@ const ENVELOPE_EXAMPLES: Record<string, string> = {
 
 /** Help for a fault parameter: from its own fault type's row, else from the first row that has it. */
 function paramHelp(faultType: unknown, field: string): ParamHelp | undefined {
-  const own = FAULT_TABLE[faultType as FaultType] as { help: Record<string, ParamHelp> } | undefined
-  if (own && Object.hasOwn(own.help, field)) return own.help[field]
+  // hasOwn: a fault_type such as "constructor" must not reach Object.prototype.
+  if (typeof faultType === 'string' && Object.hasOwn(FAULT_TABLE, faultType)) {
+    const own = FAULT_TABLE[faultType as FaultType].help as Record<string, ParamHelp>
+    if (Object.hasOwn(own, field)) return own[field]
+  }
   for (const type of FAULT_TYPES) {
-    const help = (FAULT_TABLE[type].help as Record<string, ParamHelp>)[field]
-    if (help) return help
+    const help = FAULT_TABLE[type].help as Record<string, ParamHelp>
+    if (Object.hasOwn(help, field)) return help[field]
   }
   return undefined
 }
