@@ -3,6 +3,7 @@
  * analysis lines and the results block always print a value the same way.
  */
 import { formatDuration } from '../src/duration.js'
+import { FAULT_TABLE, type FaultRow } from '../src/protocol/faults.js'
 import type { RecordedFaultConfig } from '../src/record.js'
 import { MEASURES, parseCheck, type Check } from '../src/scenario/checks.js'
 
@@ -37,49 +38,20 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
-function field<T>(config: RecordedFaultConfig, key: string, type: 'number' | 'string'): T | undefined {
-  const value = (config as Record<string, unknown>)[key]
-  return typeof value === type ? (value as T) : undefined
-}
-
-/** One-phrase fault description in the guide's style, e.g. "20% error rate injected: ConnectionError". */
+/**
+ * One-phrase fault description in the guide's style, e.g. "20% error rate injected: ConnectionError".
+ * The wording is the fault table's; only the parameters that are present and valid are passed on.
+ */
 export function faultSummary(config: RecordedFaultConfig): string {
-  const p = pct(config.probability)
-  switch (config.fault_type) {
-    case 'LATENCY': {
-      const latency = field<number>(config, 'latency_ms', 'number')
-      const jitter = field<number>(config, 'latency_jitter_ms', 'number')
-      const delay = latency === undefined ? 'added' : `${latency}ms${jitter ? ` ± ${jitter}ms` : ''}`
-      return `${delay} latency on ${p} of calls`
-    }
-    case 'EXCEPTION': {
-      const cls = field<string>(config, 'exception_class', 'string')
-      return `${p} error rate injected${cls ? `: ${cls}` : ''}`
-    }
-    case 'TIMEOUT': {
-      const timeout = field<number>(config, 'timeout_ms', 'number')
-      return `${p} timeouts injected${timeout === undefined ? '' : ` after ${formatDuration(timeout)}`}`
-    }
-    case 'CIRCUIT_BREAK':
-      return `${p} circuit-open failures injected`
-    case 'RATE_LIMIT': {
-      const limit = field<number>(config, 'rate_limit_requests', 'number')
-      const window = field<number>(config, 'rate_limit_window_seconds', 'number')
-      const what =
-        limit === undefined ? 'rate limit' : `rate limit of ${limit} calls per ${seconds(window ?? 1)}`
-      return `${what} injected on ${p} of calls`
-    }
-    case 'RESOURCE_EXHAUSTION': {
-      const pressure = (config as Record<string, unknown>).pressure as
-        { type?: unknown; heap_fraction?: unknown; block_ms?: unknown } | undefined
-      let extra = ''
-      if (pressure?.type === 'MEMORY' && typeof pressure.heap_fraction === 'number')
-        extra = ` with memory pressure (${pct(pressure.heap_fraction)} of heap)`
-      if (pressure?.type === 'CPU' && typeof pressure.block_ms === 'number')
-        extra = ` with CPU pressure (${pressure.block_ms}ms per call)`
-      return `${p} resource exhaustion injected${extra}`
-    }
-  }
+  const row = FAULT_TABLE[config.fault_type] as FaultRow
+  const params = Object.fromEntries(
+    Object.entries(row.params).flatMap(([name, schema]) => {
+      const value = (config as Record<string, unknown>)[name]
+      const parsed = value === undefined ? undefined : schema.safeParse(value)
+      return parsed?.success ? [[name, parsed.data]] : []
+    }),
+  )
+  return row.summary(params, { p: pct(config.probability), pct, duration: formatDuration, seconds })
 }
 
 /** The parsed check, or undefined if the recorded expression no longer parses (older grammar). */

@@ -5,7 +5,13 @@
  */
 import { parseDurationMs } from './duration.js'
 import { InvalidInputError } from './errors.js'
-import { BLAST_RADII, MAX_EXPERIMENT_SECONDS, type BlastRadius, type FaultType } from './protocol/schemas.js'
+import {
+  BLAST_RADII,
+  ENVELOPE_FIELDS,
+  MAX_EXPERIMENT_SECONDS,
+  type BlastRadius,
+  type FaultType,
+} from './protocol/schemas.js'
 import { closest } from './scenario/document.js'
 import type { LoadedScenario } from './scenario/loader.js'
 import type { CheckPhase } from './scenario/checks.js'
@@ -186,7 +192,7 @@ export interface Plan {
   max_total_seconds: number
 }
 
-const ENVELOPE = new Set(['fault_type', 'probability', 'blast_radius', 'enabled'])
+const ENVELOPE = new Set(ENVELOPE_FIELDS)
 
 /** Builds the plan for `scenarios` (already resolved and ordered) under `options`. */
 export function buildPlan(

@@ -2,42 +2,33 @@
  * The run record: the single typed result of `chaos run`, and the JSON report written from it.
  *
  * This module is a leaf on purpose: the engine builds records, `reports/` renders and stores them,
- * and neither side has to import the other. It imports only zod and *types* from the wire protocol
- * and the check grammar. External data rules apply: snake_case fields, UPPERCASE enum values, ratios
+ * and neither side has to import the other. It imports only zod, the fault table of the wire
+ * protocol (itself a leaf: zod only) and *types* from the check grammar. External data rules apply: snake_case fields, UPPERCASE enum values, ratios
  * as 0..1 numbers, times as ISO-8601 UTC strings, durations in seconds, latencies in milliseconds.
  */
 import { z } from 'zod'
-import type { BlastRadius, FaultType } from './protocol/schemas.js'
+import {
+  FAILING_FAULT_TYPES,
+  FAULT_TABLE,
+  FAULT_TYPES,
+  type BlastRadius,
+  type ParamShape,
+} from './protocol/faults.js'
 import type { CheckPhase } from './scenario/checks.js'
 
 /** Version of the JSON report format; bumped on incompatible changes. */
 export const RECORD_SCHEMA_VERSION = 1
 
-// Enum values repeated from the protocol so this module needs no runtime import from it; the
-// `Same` checks below make the compiler fail if the two lists ever drift apart.
-const FAULT_TYPE_VALUES = [
-  'LATENCY',
-  'EXCEPTION',
-  'TIMEOUT',
-  'CIRCUIT_BREAK',
-  'RATE_LIMIT',
-  'RESOURCE_EXHAUSTION',
-] as const
+// Enum values repeated from the protocol and the check grammar; the `Same` checks below make the
+// compiler fail if the lists ever drift apart. (Fault types come from the fault table itself.)
 const BLAST_RADIUS_VALUES = ['SINGLE_REQUEST', 'SINGLE_SERVICE', 'SERVICE_CLUSTER', 'ENTIRE_SYSTEM'] as const
 const CHECK_PHASE_VALUES = ['before', 'during', 'after'] as const
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
-const _sameFaultTypes: Same<(typeof FAULT_TYPE_VALUES)[number], FaultType> = true
 const _sameBlastRadii: Same<(typeof BLAST_RADIUS_VALUES)[number], BlastRadius> = true
 const _sameCheckPhases: Same<(typeof CHECK_PHASE_VALUES)[number], CheckPhase> = true
 
-/** Fault types whose injected faults make calls fail (as opposed to only slowing them down). */
-export const FAILING_FAULT_TYPES: ReadonlySet<FaultType> = new Set<FaultType>([
-  'EXCEPTION',
-  'TIMEOUT',
-  'CIRCUIT_BREAK',
-  'RATE_LIMIT',
-  'RESOURCE_EXHAUSTION',
-])
+/** Fault types whose injected faults make calls fail (derived from the protocol's fault table). */
+export { FAILING_FAULT_TYPES }
 
 const Timestamp = z.iso.datetime().describe('ISO-8601 UTC time, e.g. 2026-11-28T11:22:33.000Z')
 const Count = z.number().int().min(0)
@@ -143,14 +134,53 @@ export const AnalysisLine = z.object({
 export type AnalysisLine = z.infer<typeof AnalysisLine>
 
 /**
- * The fault as it was injected (after overrides). Kept open so reports stay readable when a fault
- * type gains fields; the type-specific fields are those of the control protocol's `fault_config`.
+ * A recorded parameter: the wire schema of the parameter, without its default (a report keeps what
+ * was injected and never invents values) and optional, so reports stay readable when a fault type
+ * gains parameters.
  */
-export const RecordedFaultConfig = z.looseObject({
-  fault_type: z.enum(FAULT_TYPE_VALUES),
-  probability: Ratio,
-  blast_radius: z.enum(BLAST_RADIUS_VALUES),
-})
+function recordedParam(schema: z.ZodType): z.ZodType {
+  const inner = (
+    schema instanceof z.ZodDefault || schema instanceof z.ZodOptional ? schema.unwrap() : schema
+  ) as z.ZodType
+  const description = schema.description ?? inner.description
+  const optional = inner.optional()
+  return description === undefined ? optional : optional.describe(description)
+}
+
+function recordedVariant(type: (typeof FAULT_TYPES)[number]) {
+  const params = Object.fromEntries(
+    Object.entries(FAULT_TABLE[type].params as ParamShape).map(([name, schema]) => [
+      name,
+      recordedParam(schema),
+    ]),
+  )
+  return z.looseObject({
+    fault_type: z.literal(type),
+    probability: Ratio,
+    blast_radius: z.enum(BLAST_RADIUS_VALUES),
+    ...params,
+  })
+}
+
+// What every variant has in common, as far as the TypeScript type of a record goes.
+type RecordedVariant = z.ZodObject<
+  {
+    fault_type: z.ZodEnum<{ [T in (typeof FAULT_TYPES)[number]]: T }>
+    probability: typeof Ratio
+    blast_radius: z.ZodEnum<{ [B in BlastRadius]: B }>
+  },
+  z.core.$loose
+>
+
+/**
+ * The fault as it was injected (after overrides): one variant per row of the protocol's fault table,
+ * with that row's parameters. Kept open (extra fields are kept, parameters are optional) so reports
+ * stay readable when a fault type gains fields.
+ */
+export const RecordedFaultConfig = z.discriminatedUnion(
+  'fault_type',
+  FAULT_TYPES.map(recordedVariant) as unknown as [RecordedVariant, ...RecordedVariant[]],
+)
 export type RecordedFaultConfig = z.infer<typeof RecordedFaultConfig>
 
 export const ExperimentRecord = z.object({

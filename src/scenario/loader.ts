@@ -5,7 +5,14 @@
  */
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path'
-import { BLAST_RADII, FAULT_TYPES, MAX_EXPERIMENT_SECONDS } from '../protocol/schemas.js'
+import {
+  BLAST_RADII,
+  FAULT_TABLE,
+  FAULT_TYPES,
+  MAX_EXPERIMENT_SECONDS,
+  type FaultType,
+  type ParamHelp,
+} from '../protocol/schemas.js'
 import {
   formatProblem,
   getIn,
@@ -40,15 +47,24 @@ export interface LoadResult {
   problems: Problem[]
 }
 
-/** Example values for the parameters each fault type requires, used in hints. */
-const PARAMETER_EXAMPLES: Record<string, string> = {
-  latency_ms: '2000',
-  timeout_ms: '10000',
-  exception_class: 'ConnectionError',
-  rate_limit_requests: '10',
-  rate_limit_window_seconds: '60',
+/** Example values for the envelope fields, used in hints (parameters have theirs in the fault table). */
+const ENVELOPE_EXAMPLES: Record<string, string> = {
   probability: '0.3',
   fault_type: 'LATENCY',
+}
+
+/** Help for a fault parameter: from its own fault type's row, else from the first row that has it. */
+function paramHelp(faultType: unknown, field: string): ParamHelp | undefined {
+  // hasOwn: a fault_type such as "constructor" must not reach Object.prototype.
+  if (typeof faultType === 'string' && Object.hasOwn(FAULT_TABLE, faultType)) {
+    const own = FAULT_TABLE[faultType as FaultType].help as Record<string, ParamHelp>
+    if (Object.hasOwn(own, field)) return own[field]
+  }
+  for (const type of FAULT_TYPES) {
+    const help = FAULT_TABLE[type].help as Record<string, ParamHelp>
+    if (Object.hasOwn(help, field)) return help[field]
+  }
+  return undefined
 }
 
 const FIELD_HINTS: Record<string, string> = {
@@ -62,12 +78,6 @@ const FIELD_HINTS: Record<string, string> = {
   fault_config: `a mapping with fault_type (${FAULT_TYPES.join(', ')}), probability and its parameters`,
   probability: 'a probability between 0 and 1, e.g. 0.3 for 30 %',
   blast_radius: `one of ${BLAST_RADII.join(', ')}; start with SINGLE_REQUEST (guide section 4)`,
-  latency_ms: 'whole milliseconds, e.g. 2000',
-  latency_jitter_ms: 'whole milliseconds of jitter, e.g. 500',
-  timeout_ms: 'whole milliseconds, e.g. 10000',
-  exception_class: 'an error name such as ConnectionError',
-  rate_limit_requests: 'a whole number of calls per window, e.g. 10',
-  rate_limit_window_seconds: 'the window length in seconds, e.g. 60',
   enabled: 'true or false',
   checks: 'a list of checks such as "error_rate < 5% during" (docs/checks.md)',
   check: 'measure op bound phase, e.g. "error_rate < 5% during" (docs/checks.md)',
@@ -83,14 +93,16 @@ const scenarioHints: HintFor = (p: RawProblem, data: unknown) => {
   if (p.hint) return p.hint
   const field = [...p.path].reverse().find((part): part is string => typeof part === 'string')
   if (field === undefined) return 'each entry of checks is a string or {name, check}'
+  const faultType = getIn(data, ['fault_config', 'fault_type'])
+  const param = p.path[0] === 'fault_config' ? paramHelp(faultType, field) : undefined
   if (p.missing && p.path[0] === 'fault_config') {
-    const faultType = getIn(data, ['fault_config', 'fault_type'])
-    const example = PARAMETER_EXAMPLES[field]
+    const example = ENVELOPE_EXAMPLES[field] ?? param?.example
     const who = typeof faultType === 'string' ? `${faultType} faults need` : 'add'
     return example ? `${who} ${field}, e.g. ${field}: ${example}` : `${who} ${field}`
   }
-  if (p.missing) return `add ${field}: ${FIELD_HINTS[field] ?? 'see docs/scenario-format.md'}`
-  return FIELD_HINTS[field] ?? 'see docs/scenario-format.md'
+  const hint = FIELD_HINTS[field] ?? param?.hint
+  if (p.missing) return `add ${field}: ${hint ?? 'see docs/scenario-format.md'}`
+  return hint ?? 'see docs/scenario-format.md'
 }
 
 /** Parses and validates one scenario file's text. `file` is the absolute path, `display` what users see. */

@@ -1,6 +1,8 @@
 /**
- * The fault table: one entry per FaultType (like toxiproxy's registry). Adding a fault type means one
- * module in this folder, one schema in src/protocol/schemas.ts and one line here.
+ * The agent's fault modules, one per FaultType (like toxiproxy's registry). The fault types, their
+ * parameters and wording live in the protocol's fault table (src/protocol/faults.ts); this table is
+ * keyed by that type, so a protocol row without a module here does not compile. Adding a fault type
+ * means one row there, one module in this folder and one line here.
  */
 import type { FaultConfig, FaultType } from '../../protocol/schemas.js'
 import { circuitBreakFault } from './circuit-break.js'
@@ -11,6 +13,7 @@ import { resourceExhaustionFault } from './resource-exhaustion.js'
 import { timeoutFault } from './timeout.js'
 import type { Fault, FaultEnv, FaultFactory } from './types.js'
 
+/** Fault module of each fault type. */
 export const FAULTS: { readonly [T in FaultType]: FaultFactory<T> } = {
   LATENCY: latencyFault,
   EXCEPTION: exceptionFault,
