@@ -23,12 +23,12 @@ export interface ReportFormat {
 }
 
 /**
- * Every report format, by the name `--format` takes. `json` is the store's own copy of the record
- * (the one it reads back), so it must stay.
+ * Every report format, by the name `--format` takes, in the order `--help` lists them. `json` is
+ * the store's own copy of the record (the one it reads back), so it must stay.
  */
 export const REPORT_FORMATS = {
-  json: { extension: 'json', render: (record) => serializeRecord(record) },
   text: { extension: 'txt', render: (record, { color }) => renderText(record, { color }) },
+  json: { extension: 'json', render: (record) => serializeRecord(record) },
 } as const satisfies Record<string, ReportFormat>
 
 /** A format name: `json`, `text`, ... */
