@@ -131,6 +131,14 @@ export default {
       to: { path: APART, pathNot: '^src/sandbox/index[.]ts$' },
     },
     {
+      name: 'runner-renders-nothing',
+      comment:
+        'The engine and the unattended loops produce run records; the store (src/store/) writes their report files and src/cli/ prints them.',
+      severity: 'error',
+      from: { path: LAYERS[2][1] },
+      to: { path: '^reports/' },
+    },
+    {
       name: 'every-module-in-a-layer',
       comment:
         'A new folder or top-level module of src/ gets a row in the layer table before it imports anything.',
