@@ -1,26 +1,27 @@
-// The layer rule, checked by `npm run lint` (`depcruise`). docs/architecture.md explains it.
+// The layer rule, run by `npm run lint` (`npm run lint:layers`); docs/architecture.md explains it.
 //
-// Runner layers, lowest first. A module may import its own layer and the layers below it, never
-// a layer above it, and no import cycle is allowed anywhere:
+// Runner layers, lowest first. A module belongs to the lowest layer whose pattern matches it; it
+// may import its own layer and the layers below, never a layer above, and no cycle anywhere.
 //
-//   4 commands   commands/                     oclif commands: parse flags, call src/cli
-//   3 cli        src/cli/                      CLI orchestration: process, signals, output, sessions
+//   4 entry      commands/ src/index.ts        oclif commands, the package entry point
+//   3 cli        src/cli/                      process, signals, output, sessions, report helpers
 //   2 runner     src/engine/ src/unattended/   the experiment lifecycle, monkey and schedule loops,
 //                src/observability/            Pushgateway
 //   1 services   reports/ (renderers only)     report formats; metrics clients; scenario loading;
 //                src/metrics/ src/scenario/    the report store + run lock; the interpretation
-//                src/store/ src/interpretation/ rules; plan and catalogue rendering; the config
+//                src/store/ src/interpretation/ rules; plan and catalogue tables; the config
 //                src/render/ src/plan.ts src/config.ts src/workspace.ts
 //   0 base       src/record.ts src/protocol/   typed leaves: the run record, the wire protocol,
 //                src/clock.ts src/errors.ts    clock, errors, logger, durations, exit codes,
-//                src/logger.ts src/duration.ts the check grammar, HTTP error classes, calendar
+//                src/logger.ts src/duration.ts wording, the check grammar, transport error
 //                src/exit-codes.ts src/wording.ts src/scenario/checks.ts src/http/ src/calendar/
 //
-// The agent (src/agent/) and the sandbox (src/sandbox/) live apart from the runner: they meet it
-// only in src/protocol/. They may import src/protocol/, src/clock.ts and src/logger.ts (and the
-// sandbox the agent it embeds), nothing else of the runner; no runner module imports them. The one
-// bridge is `chaos sandbox` (commands/sandbox.ts starts src/sandbox/); `chaos run` starts the sandbox
-// as a child process by its bin path (src/cli/sandbox-process.ts), which is no import.
+// Besides: reports/ imports only the base layer; the runner layer does not import reports/ (the
+// store writes report files). The agent (src/agent/) and the sandbox (src/sandbox/) meet the runner
+// only in src/protocol/: they may import it, src/clock.ts and src/logger.ts (and the sandbox the
+// agent it embeds), and no runner module imports them. The one bridge is `chaos sandbox`
+// (commands/sandbox.ts starts src/sandbox/index.ts); `chaos run` starts the sandbox as a child
+// process by its bin path (src/cli/sandbox-process.ts), which is no import.
 
 /** Runner layers, lowest first: [name, path pattern]. */
 const LAYERS = [
