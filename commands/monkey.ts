@@ -1,7 +1,7 @@
 import { BaseCommand } from '../src/cli/base-command.js'
+import type { MonkeySummary } from '../src/cli/monkey-session.js'
 import { abortOnSignals } from '../src/cli/signals.js'
 import { monkeyFlags, monkeyRawRunOptions, monkeyRunFlags } from '../src/unattended/flags.js'
-import type { MonkeySummary } from '../src/unattended/monkey-session.js'
 
 /** `chaos monkey`: random experiments at random times (guide sections 2 and 6). */
 export default class Monkey extends BaseCommand {
@@ -38,7 +38,7 @@ export default class Monkey extends BaseCommand {
       import('../src/scenario/catalogue.js'),
       import('../src/plan.js'),
       import('../src/unattended/settings.js'),
-      import('../src/unattended/monkey-session.js'),
+      import('../src/cli/monkey-session.js'),
     ])
     const ws = await openWorkspace({
       cwd: process.cwd(),

@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { overrideFlags, rawRunOptions, targetFlags } from '../src/cli/run-flags.js'
+import type { ScheduleSummary } from '../src/cli/schedule-session.js'
 import { abortOnSignals } from '../src/cli/signals.js'
 import { metricsFlags } from '../src/unattended/flags.js'
-import type { ScheduleSummary } from '../src/unattended/schedule-session.js'
 
 export interface CrontabResult {
   crontab: string[]
@@ -44,8 +44,8 @@ export default class Schedule extends BaseCommand {
         import('../src/workspace.js'),
         import('../src/scenario/catalogue.js'),
         import('../src/plan.js'),
-        import('../src/unattended/schedule-session.js'),
-        import('../src/unattended/business-hours.js'),
+        import('../src/cli/schedule-session.js'),
+        import('../src/calendar/business-hours.js'),
       ])
     const cwd = process.cwd()
     const ws = await openWorkspace({

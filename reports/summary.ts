@@ -2,7 +2,6 @@
 import type { ChalkInstance } from 'chalk'
 import Table from 'cli-table3'
 import type { RunOutcome, RunRecord } from '../src/record.js'
-import type { StoredRun } from './store.js'
 
 /** A past run in brief, snake_case like the report. */
 export interface RunSummary {
@@ -42,7 +41,8 @@ export function summarizeRun(record: RunRecord, file: string): RunSummary {
   }
 }
 
-export function summarizeRuns(runs: readonly StoredRun[]): RunSummary[] {
+/** One summary per stored run (`ReportStore.listRuns`), in the order given. */
+export function summarizeRuns(runs: readonly { file: string; record: RunRecord }[]): RunSummary[] {
   return runs.map((r) => summarizeRun(r.record, r.file))
 }
 

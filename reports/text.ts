@@ -6,7 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import Table from 'cli-table3'
 import type { AnalysisLine, CheckResult, ExperimentRecord, PhaseMetrics, RunRecord } from '../src/record.js'
-import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from './format.js'
+import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from '../src/wording.js'
 
 export interface TextReportOptions {
   /** ANSI colours (terminal only; files are always plain). */

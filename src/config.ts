@@ -8,20 +8,20 @@ import { readFile } from 'node:fs/promises'
 import { existsSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { parseDurationMs } from './duration.js'
-import { InvalidInputError } from './errors.js'
-import { BlastRadius, ExperimentId, MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
-import { formatProblem, validateDocument, type HintFor } from './scenario/document.js'
-import { displayPath } from './scenario/loader.js'
-import { Category, Workload } from './scenario/schema.js'
 import {
   DEFAULT_BUSINESS_HOURS,
   WEEKDAYS,
   isValidTimeZone,
   parseClockTime,
   type BusinessHours,
-} from './unattended/business-hours.js'
-import { cronProblem, type ScheduleSpec } from './unattended/schedule.js'
+} from './calendar/business-hours.js'
+import { cronProblem, type ScheduleSpec } from './calendar/schedule-spec.js'
+import { parseDurationMs } from './duration.js'
+import { InvalidInputError } from './errors.js'
+import { BlastRadius, ExperimentId, MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
+import { formatProblem, validateDocument, type HintFor } from './scenario/document.js'
+import { displayPath } from './scenario/loader.js'
+import { Category, Workload } from './scenario/schema.js'
 
 /** File names looked for in each directory, in this order. */
 export const CONFIG_FILE_NAMES = ['chaos.config.yaml', 'chaos.config.yml', 'chaos.config.json'] as const

@@ -22,7 +22,7 @@ import {
   type FaultType,
 } from '../src/protocol/schemas.js'
 import { parseScenario } from '../src/scenario/loader.js'
-import { faultSummary } from '../reports/format.js'
+import { faultSummary } from '../src/wording.js'
 import { RecordedFaultConfig, runReportJsonSchema } from '../src/record.js'
 import { scenarioJsonSchema } from '../src/scenario/schema.js'
 

@@ -7,16 +7,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config.js'
-import { InvalidInputError, SafetyError } from '../src/errors.js'
-import { loadCatalogue } from '../src/scenario/catalogue.js'
 import {
   DEFAULT_BUSINESS_HOURS,
   isBusinessHours,
   localTime,
   parseClockTime,
   type BusinessHours,
-} from '../src/unattended/business-hours.js'
+} from '../src/calendar/business-hours.js'
+import { loadConfig } from '../src/config.js'
+import { InvalidInputError, SafetyError } from '../src/errors.js'
+import { loadCatalogue } from '../src/scenario/catalogue.js'
 import { gapRemainingMs, selectEligible, type EligibilityCriteria } from '../src/unattended/eligibility.js'
 import { createMonkeyMetrics, createRegistry, serveMetrics } from '../src/unattended/metrics.js'
 import {

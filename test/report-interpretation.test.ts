@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { AnalysisLine, ExperimentRecord, PhaseMetrics } from '../src/record.js'
-import { analyseExperiment, INTERPRETATION_RULES, withAnalysis } from '../reports/interpretation.js'
+import { analyseExperiment, INTERPRETATION_RULES, withAnalysis } from '../src/interpretation/rules.js'
 import { guideExperiment, phase, runRecord, skippedExperiment } from './report-fixtures.js'
 
 const testedRules = new Set<string>()

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SafetyError } from '../src/errors.js'
-import { acquireLock, type LockInfo } from '../reports/store.js'
+import { acquireLock, type LockInfo } from '../src/store/run-lock.js'
 
 const holder = join(import.meta.dirname, 'fixtures', 'report', 'hold-lock.ts')
 

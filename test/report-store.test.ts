@@ -7,7 +7,8 @@ import { InvalidInputError } from '../src/errors.js'
 import { createMemoryLogger } from '../src/logger.js'
 import type { RunRecord, TimeseriesPoint } from '../src/record.js'
 import { parseRecord, serializeRecord } from '../reports/json.js'
-import { ReportStore, selectionSlug, writeFileAtomic } from '../reports/store.js'
+import { writeFileAtomic } from '../src/store/atomic-write.js'
+import { ReportStore, selectionSlug } from '../src/store/report-store.js'
 import { renderText } from '../reports/text.js'
 import { guideExperiment, runRecord } from './report-fixtures.js'
 
@@ -52,9 +53,11 @@ describe('ReportStore.writeRun', () => {
       'latest.json',
       'latest.txt',
     ])
+    expect(paths.files).toEqual({ json: paths.json, text: paths.text })
+    expect(paths.latest).toEqual({ json: join(dir, 'latest.json'), text: join(dir, 'latest.txt') })
     expect(await readFile(paths.json, 'utf8')).toBe(serializeRecord(record))
-    expect(await readFile(paths.latestJson, 'utf8')).toBe(serializeRecord(record))
-    expect(await readFile(paths.latestText, 'utf8')).toBe(renderText(record, { color: false }))
+    expect(await readFile(paths.latest.json, 'utf8')).toBe(serializeRecord(record))
+    expect(await readFile(paths.latest.text, 'utf8')).toBe(renderText(record, { color: false }))
   })
 
   it('replaces the same run, and never lets another run take its name', async () => {

@@ -1,8 +1,8 @@
 /** The text report of a hand-built record: the key lines of the guide's Example Analysis, no snapshots. */
 import { describe, expect, it } from 'vitest'
-import { withAnalysis } from '../reports/interpretation.js'
+import { withAnalysis } from '../src/interpretation/rules.js'
 import { renderText } from '../reports/text.js'
-import { faultSummary, pct } from '../reports/format.js'
+import { faultSummary, pct } from '../src/wording.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
 
 // eslint-disable-next-line no-control-regex

@@ -75,7 +75,7 @@ describe('executeRun (in-process, real sandbox)', () => {
     expect(events).toEqual(expect.arrayContaining(['chaos_experiment_started', 'chaos_experiment_completed']))
     const json = JSON.parse(await readFile(written.json, 'utf8')) as { run_id: string }
     expect(json.run_id).toBe(record.run_id)
-    expect(await readFile(written.latestText, 'utf8')).toContain('network_latency')
+    expect(await readFile(written.latest.text, 'utf8')).toContain('network_latency')
     const journal = await readFile(join(dir, 'events.jsonl'), 'utf8')
     expect(journal).toContain('"event":"chaos_experiment_started"')
     expect(sandbox.agent!.info().active_experiments).toEqual([])

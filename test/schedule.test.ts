@@ -8,19 +8,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { localTime } from '../src/calendar/business-hours.js'
+import { cronProblem, type ScheduleSpec } from '../src/calendar/schedule-spec.js'
 import { loadConfig } from '../src/config.js'
 import { InvalidInputError } from '../src/errors.js'
-import { localTime } from '../src/unattended/business-hours.js'
 import { createRegistry, createScheduleMetrics } from '../src/unattended/metrics.js'
 import {
   createSchedule,
   cronForEvery,
-  cronProblem,
   nextRuns,
   renderCrontab,
   runScheduler,
   type Schedule,
-  type ScheduleSpec,
   type ScheduledRunResult,
 } from '../src/unattended/schedule.js'
 import { virtualClock } from './unattended-helpers.js'

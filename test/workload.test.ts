@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { classifyError, createWorkload, type RequestResult, type Workload } from '../src/engine/workload.js'
+import { createWorkload, type RequestResult, type Workload } from '../src/engine/workload.js'
+import { classifyError } from '../src/http/error-class.js'
 import { createMemoryLogger } from '../src/logger.js'
 import { EXPERIMENT_HEADER } from '../src/protocol/schemas.js'
 

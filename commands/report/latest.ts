@@ -18,9 +18,10 @@ export default class ReportLatest extends BaseCommand {
 
   async run(): Promise<RunRecord> {
     const { flags } = await this.parse(ReportLatest)
-    const [{ resolveReportsDir, renderRecord }, { ReportStore }] = await Promise.all([
-      import('../../reports/cli-support.js'),
-      import('../../reports/store.js'),
+    const [{ resolveReportsDir }, { ReportStore }, { renderReport }] = await Promise.all([
+      import('../../src/cli/report-support.js'),
+      import('../../src/store/report-store.js'),
+      import('../../reports/formats.js'),
     ])
     const dir = await resolveReportsDir({
       flag: flags['reports-dir'],
@@ -29,7 +30,7 @@ export default class ReportLatest extends BaseCommand {
       env: process.env,
     })
     const { record } = await new ReportStore({ dir }).readLatest()
-    this.out.line(renderRecord(record, flags.format, this.out.color.level > 0))
+    this.out.line(renderReport(record, flags.format, { color: this.out.color.level > 0 }))
     return record
   }
 }

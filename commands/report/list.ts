@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../src/cli/base-command.js'
-import { reportFlags } from '../../src/cli/report-flags.js'
+import { reportListFlags } from '../../src/cli/report-flags.js'
 import type { RunSummary } from '../../reports/summary.js'
 
 /** `chaos report list`: past runs, newest first. */
@@ -11,13 +11,13 @@ export default class ReportList extends BaseCommand {
     { command: '<%= config.bin %> report list', description: 'the table' },
     { command: '<%= config.bin %> report list --format json', description: 'one JSON object per run' },
   ]
-  static override flags = { ...reportFlags }
+  static override flags = { ...reportListFlags }
 
   async run(): Promise<{ dir: string; runs: RunSummary[] }> {
     const { flags } = await this.parse(ReportList)
     const [{ resolveReportsDir, warningPrinter }, { ReportStore }, summary] = await Promise.all([
-      import('../../reports/cli-support.js'),
-      import('../../reports/store.js'),
+      import('../../src/cli/report-support.js'),
+      import('../../src/store/report-store.js'),
       import('../../reports/summary.js'),
     ])
     const dir = await resolveReportsDir({

@@ -22,10 +22,11 @@ export default class ReportShow extends BaseCommand {
 
   async run(): Promise<RunRecord> {
     const { args, flags } = await this.parse(ReportShow)
-    const [{ resolveReportsDir, renderRecord, warningPrinter }, { ReportStore }, fs, path] =
+    const [{ resolveReportsDir, warningPrinter }, { ReportStore }, { renderReport }, fs, path] =
       await Promise.all([
-        import('../../reports/cli-support.js'),
-        import('../../reports/store.js'),
+        import('../../src/cli/report-support.js'),
+        import('../../src/store/report-store.js'),
+        import('../../reports/formats.js'),
         import('node:fs'),
         import('node:path'),
       ])
@@ -41,7 +42,7 @@ export default class ReportShow extends BaseCommand {
     const ref = fs.existsSync(asPath) && fs.statSync(asPath).isFile() ? asPath : args.run
     const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
     const { record } = await store.readRun(ref)
-    this.out.line(renderRecord(record, flags.format, this.out.color.level > 0))
+    this.out.line(renderReport(record, flags.format, { color: this.out.color.level > 0 }))
     return record
   }
 }

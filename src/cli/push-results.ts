@@ -6,7 +6,7 @@
 import type { ChaosConfig } from '../config.js'
 import { createResultPusher, parsePushgatewayUrl } from '../observability/pushgateway.js'
 import type { ExperimentRecord } from '../record.js'
-import { ReportStore } from '../../reports/store.js'
+import { ReportStore } from '../store/report-store.js'
 import type { Output } from './output.js'
 
 /** The event journalled when a push fails. */

@@ -1,10 +1,30 @@
 import { Flags } from '@oclif/core'
+import { REPORT_FORMAT_NAMES, type ReportFormatName } from '../../reports/formats.js'
 
-/** Flags of every `chaos report` command. */
-export const reportFlags = {
-  format: Flags.string({ description: 'output format', options: ['text', 'json'], default: 'text' }),
+/** `--reports-dir`, shared by every `chaos report` command. */
+export const reportsDirFlag = {
   'reports-dir': Flags.string({
     description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
     helpValue: 'DIR',
   }),
+}
+
+/** Flags of the commands that print one run report: `--format` takes the names of the format table. */
+export const reportFlags = {
+  format: Flags.option({
+    description: 'report format',
+    options: REPORT_FORMAT_NAMES,
+    default: 'text' as ReportFormatName,
+  })(),
+  ...reportsDirFlag,
+}
+
+/** Flags of `chaos report list`: the run list as a table (`text`) or one JSON object per run. */
+export const reportListFlags = {
+  format: Flags.option({
+    description: 'output format',
+    options: ['text', 'json'] as const,
+    default: 'text',
+  })(),
+  ...reportsDirFlag,
 }

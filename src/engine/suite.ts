@@ -27,7 +27,7 @@ export interface SuiteOptions {
 
 export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
   events: Logger
-  /** Interpretation of one experiment's results (reports/interpretation). */
+  /** Interpretation of one experiment's results (src/interpretation/rules.ts). */
   analyse?: (experiment: ExperimentRecord) => AnalysisLine[]
   onExperimentStart?: (scenario: Scenario, index: number, total: number) => void
   onExperimentDone?: (experiment: ExperimentRecord) => Promise<void> | void

@@ -4,7 +4,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici'
 import { systemClock, type Clock } from '../clock.js'
-import { classifyError } from '../engine/workload.js'
+import { classifyError } from '../http/error-class.js'
 
 /** Why a GET failed. */
 export type FetchFailureKind = 'TIMEOUT' | 'CONNECTION' | 'HTTP' | 'TOO_LARGE' | 'OTHER'

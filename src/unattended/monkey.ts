@@ -4,10 +4,15 @@
  * parts (clock, randomness, state file, the experiment runner), so every rule is testable with a
  * fake clock and a seed; the command wires it to the real engine.
  */
+import {
+  describeBusinessHours,
+  isBusinessHours,
+  localTime,
+  type BusinessHours,
+} from '../calendar/business-hours.js'
 import { sleep, type Clock } from '../clock.js'
 import { formatDuration } from '../duration.js'
 import type { Scenario } from '../scenario/schema.js'
-import { describeBusinessHours, isBusinessHours, localTime, type BusinessHours } from './business-hours.js'
 import { gapRemainingMs } from './eligibility.js'
 import type { MonkeyMetrics } from './metrics.js'
 import { flipCoin, pickOne, type Random } from './random.js'

@@ -4,6 +4,7 @@
  * their crontab equivalents for people who prefer the system cron (guide section 11).
  */
 import { Cron } from 'croner'
+import type { ScheduleSpec } from '../calendar/schedule-spec.js'
 import { sleep, type Clock } from '../clock.js'
 import { formatDuration } from '../duration.js'
 import type { ScheduleMetrics } from './metrics.js'
@@ -11,19 +12,6 @@ import type { ScheduleMetrics } from './metrics.js'
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
-
-/** One validated schedule from the config file. */
-export interface ScheduleSpec {
-  /** What to run: a scenario id or a category (the word passed to `chaos run`). */
-  selection: string
-  kind: 'scenario' | 'category'
-  /** Interval in milliseconds (exclusive with `cron`). */
-  everyMs?: number
-  /** Five-field cron pattern (exclusive with `everyMs`). */
-  cron?: string
-  /** IANA time zone of the cron pattern; default the command's --timezone. */
-  timezone?: string
-}
 
 /** `2h`, `90m`, `45s`, `1500ms`: a duration as written in the config (parseable again). */
 export function formatEvery(ms: number): string {
@@ -37,25 +25,6 @@ export function formatEvery(ms: number): string {
 export function describeSchedule(spec: ScheduleSpec): string {
   if (spec.everyMs !== undefined) return `${spec.selection} every ${formatEvery(spec.everyMs)}`
   return `${spec.selection} cron "${spec.cron}"${spec.timezone ? ` ${spec.timezone}` : ''}`
-}
-
-/**
- * Problems of a cron pattern, or undefined when croner accepts it: five fields (minute hour
- * day-of-month month day-of-week) or a nickname such as @daily, and it must fire at least once.
- */
-export function cronProblem(pattern: string, timezone?: string): string | undefined {
-  const text = pattern.trim()
-  const fields = text.split(/\s+/)
-  if (!text.startsWith('@') && fields.length !== 5) {
-    return `"${pattern}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; a cron pattern has 5: minute hour day-of-month month day-of-week`
-  }
-  let next: Date | null
-  try {
-    next = new Cron(text, { paused: true, ...(timezone && { timezone }) }).nextRun()
-  } catch (err) {
-    return `"${pattern}" is not a cron pattern: ${(err as Error).message.replace(/^CronPattern: /, '')}`
-  }
-  return next === null ? `"${pattern}" never fires` : undefined
 }
 
 /** A schedule at run time: when it runs first and next. */

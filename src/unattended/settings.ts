@@ -3,13 +3,13 @@
  * defaults (guide section 6: 5 % every 5 minutes). Every bad value is a one-line usage error
  * naming the flag or config field and the fix (exit 2).
  */
+import { DEFAULT_BUSINESS_HOURS, machineTimeZone, requireTimeZone } from '../calendar/business-hours.js'
 import type { MonkeyFileSettings } from '../config.js'
 import { parseDurationMs } from '../duration.js'
 import { InvalidInputError } from '../errors.js'
 import { BLAST_RADII, type BlastRadius } from '../protocol/schemas.js'
 import { closest } from '../scenario/document.js'
 import { CATEGORIES } from '../scenario/schema.js'
-import { DEFAULT_BUSINESS_HOURS, machineTimeZone, requireTimeZone } from './business-hours.js'
 import { DEFAULT_MAX_BLAST_RADIUS, type EligibilityCriteria } from './eligibility.js'
 import type { MonkeySettings } from './monkey.js'
 import { randomSeed } from './random.js'

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { SafetyError } from '../errors.js'
 import { compactTimestamp } from '../record.js'
-import { writeFileAtomic } from '../../reports/store.js'
+import { writeFileAtomic } from '../store/atomic-write.js'
 
 /** The monkey's directory inside the reports directory. */
 export function monkeyDir(reportsDir: string): string {

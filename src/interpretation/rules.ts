@@ -4,13 +4,8 @@
  * that the text report prints as ✅ / ⚠ / 📝 Action:. Judgements are made on the metrics measured
  * while the fault was injected (`metrics.during`) unless a rule says otherwise.
  */
-import {
-  FAILING_FAULT_TYPES,
-  type AnalysisLine,
-  type ExperimentRecord,
-  type RunRecord,
-} from '../src/record.js'
-import { checkValue, faultSummary, pct, plural, seconds, tryParseCheck } from './format.js'
+import { FAILING_FAULT_TYPES, type AnalysisLine, type ExperimentRecord, type RunRecord } from '../record.js'
+import { checkValue, faultSummary, pct, plural, seconds, tryParseCheck } from '../wording.js'
 
 /** Guide section 8 thresholds. Ratios 0..1; MTTR in seconds. */
 export const THRESHOLDS = {

@@ -2,10 +2,10 @@
  * Number and fault formatting shared by the interpretation rules and the text report, so the
  * analysis lines and the results block always print a value the same way.
  */
-import { formatDuration } from '../src/duration.js'
-import { FAULT_TABLE, type FaultRow } from '../src/protocol/faults.js'
-import type { RecordedFaultConfig } from '../src/record.js'
-import { MEASURES, parseCheck, type Check } from '../src/scenario/checks.js'
+import { formatDuration } from './duration.js'
+import { FAULT_TABLE, type FaultRow } from './protocol/faults.js'
+import type { RecordedFaultConfig } from './record.js'
+import { MEASURES, parseCheck, type Check } from './scenario/checks.js'
 
 /** A number with at most `digits` decimals and no trailing zeros: 15, 99.95, 0.5. */
 export function num(value: number, digits = 2): string {

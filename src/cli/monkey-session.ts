@@ -4,24 +4,29 @@
  * engine through performRun (same preflight, safety limits, rollback, lock and reports as `chaos
  * run`), the optional /metrics server, and the session summary written on the way out.
  */
+import { describeBusinessHours, formatClockTime } from '../calendar/business-hours.js'
 import { systemClock } from '../clock.js'
-import { openTarget, performRun, type TargetSession } from '../cli/perform-run.js'
-import type { Output } from '../cli/output.js'
-import { resultPushHook } from '../cli/push-results.js'
 import { formatDuration } from '../duration.js'
 import { createControlClient } from '../engine/control-client.js'
 import { applyOverrides } from '../engine/run-service.js'
 import { InvalidInputError, RuntimeFailure, SafetyError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { RunOptions } from '../plan.js'
+import { selectEligible, type Exclusion } from '../unattended/eligibility.js'
+import {
+  createMonkeyMetrics,
+  createRegistry,
+  serveMetrics,
+  type MetricsServer,
+} from '../unattended/metrics.js'
+import { describeInjection, runMonkey, type MonkeySessionResult } from '../unattended/monkey.js'
+import { mulberry32 } from '../unattended/random.js'
+import type { ResolvedMonkey } from '../unattended/settings.js'
+import { MonkeyStateFile, writeSessionSummary } from '../unattended/state.js'
 import type { Workspace } from '../workspace.js'
-import { describeBusinessHours, formatClockTime } from './business-hours.js'
-import { selectEligible, type Exclusion } from './eligibility.js'
-import { createMonkeyMetrics, createRegistry, serveMetrics, type MetricsServer } from './metrics.js'
-import { describeInjection, runMonkey, type MonkeySessionResult } from './monkey.js'
-import { mulberry32 } from './random.js'
-import type { ResolvedMonkey } from './settings.js'
-import { MonkeyStateFile, writeSessionSummary } from './state.js'
+import type { Output } from './output.js'
+import { openTarget, performRun, type TargetSession } from './perform-run.js'
+import { resultPushHook } from './push-results.js'
 
 /** Lease of each monkey experiment on the agent (as `chaos run`'s default). */
 const LEASE_SECONDS = 15

@@ -3,11 +3,8 @@
  * free of `process`: the command passes its cwd and environment in.
  */
 import { resolve } from 'node:path'
-import { loadConfig } from '../src/config.js'
-import type { Logger, LogFields, LogLevel } from '../src/logger.js'
-import type { RunRecord } from '../src/record.js'
-import { serializeRecord } from './json.js'
-import { renderText } from './text.js'
+import { loadConfig } from '../config.js'
+import type { Logger, LogFields, LogLevel } from '../logger.js'
 
 /**
  * The reports directory: `--reports-dir` (relative to cwd), else the config's `reports_dir`
@@ -38,9 +35,4 @@ export function warningPrinter(print: (line: string) => void): Logger {
     warn: (e, f) => sink('warn', e, f),
     error: (e, f) => sink('error', e, f),
   }
-}
-
-/** A run report as the `--format` flag asks: the JSON report, or the text report. */
-export function renderRecord(record: RunRecord, format: string, color: boolean): string {
-  return (format === 'json' ? serializeRecord(record) : renderText(record, { color })).trimEnd()
 }

@@ -5,20 +5,25 @@
  * lines that do the same from the system cron.
  */
 import { resolve } from 'node:path'
+import { machineTimeZone } from '../calendar/business-hours.js'
 import { systemClock } from '../clock.js'
-import { openTarget, performRun } from '../cli/perform-run.js'
-import type { Output } from '../cli/output.js'
-import { resultPushHook } from '../cli/push-results.js'
 import { InvalidInputError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { RunOptions } from '../plan.js'
 import { resolveSelection } from '../scenario/catalogue.js'
 import type { Scenario } from '../scenario/schema.js'
+import {
+  createRegistry,
+  createScheduleMetrics,
+  serveMetrics,
+  type MetricsServer,
+} from '../unattended/metrics.js'
+import { createSchedule, renderCrontab, runScheduler, type SchedulerResult } from '../unattended/schedule.js'
 import type { Workspace } from '../workspace.js'
-import { machineTimeZone } from './business-hours.js'
-import { createRegistry, createScheduleMetrics, serveMetrics, type MetricsServer } from './metrics.js'
 import { checkEnvironment } from './monkey-session.js'
-import { createSchedule, renderCrontab, runScheduler, type SchedulerResult } from './schedule.js'
+import type { Output } from './output.js'
+import { openTarget, performRun } from './perform-run.js'
+import { resultPushHook } from './push-results.js'
 
 const LEASE_SECONDS = 15
 

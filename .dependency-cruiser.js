@@ -1,0 +1,170 @@
+// The layer rule, run by `npm run lint` (`npm run lint:layers`); docs/architecture.md explains it.
+//
+// Runner layers, lowest first. A module belongs to the lowest layer whose pattern matches it; it
+// may import its own layer and the layers below, never a layer above, and no cycle anywhere.
+//
+//   4 entry      commands/ src/index.ts        oclif commands, the package entry point
+//   3 cli        src/cli/                      process, signals, output, sessions, report helpers
+//   2 runner     src/engine/ src/unattended/   the experiment lifecycle, monkey and schedule loops,
+//                src/observability/            Pushgateway
+//   1 services   reports/ (renderers only)     report formats; metrics clients; scenario loading;
+//                src/metrics/ src/scenario/    the report store + run lock; the interpretation
+//                src/store/ src/interpretation/ rules; plan and catalogue tables; the config
+//                src/render/ src/plan.ts src/config.ts src/workspace.ts
+//   0 base       src/record.ts src/protocol/   typed leaves: the run record, the wire protocol,
+//                src/clock.ts src/errors.ts    clock, errors, logger, durations, exit codes,
+//                src/logger.ts src/duration.ts wording, the check grammar, transport error
+//                src/exit-codes.ts src/wording.ts src/scenario/checks.ts src/http/ src/calendar/
+//
+// Besides: reports/ imports only the base layer; the runner layer does not import reports/ (the
+// store writes report files). The agent (src/agent/) and the sandbox (src/sandbox/) meet the runner
+// only in src/protocol/: they may import it, src/clock.ts and src/logger.ts (and the sandbox the
+// agent it embeds), and no runner module imports them. The one bridge is `chaos sandbox`
+// (commands/sandbox.ts starts src/sandbox/index.ts); `chaos run` starts the sandbox as a child
+// process by its bin path (src/cli/sandbox-process.ts), which is no import.
+
+/** Runner layers, lowest first: [name, path pattern]. */
+const LAYERS = [
+  [
+    'base',
+    '^src/(record|clock|errors|logger|duration|exit-codes|wording)[.]ts$|^src/protocol/|^src/scenario/checks[.]ts$|^src/http/|^src/calendar/',
+  ],
+  [
+    'services',
+    '^reports/|^src/(metrics|scenario|store|interpretation|render)/|^src/(plan|config|workspace)[.]ts$',
+  ],
+  ['runner', '^src/(engine|unattended|observability)/'],
+  ['cli', '^src/cli/'],
+  ['entry', '^commands/|^src/index[.]ts$'],
+]
+
+const APART = '^src/(agent|sandbox)/'
+
+/** Patterns of layers 0..i joined: a module belongs to the lowest layer whose pattern matches it. */
+const upTo = (i) =>
+  LAYERS.slice(0, i + 1)
+    .map(([, p]) => p)
+    .join('|')
+
+/**
+ * Known exception, to be removed by the flag rework of issue 8 (which moves src/unattended/flags.ts
+ * into src/cli/): the monkey's flags reuse `chaos run`'s flag definitions.
+ */
+const KNOWN_EXCEPTION = { from: '^src/unattended/flags[.]ts$', to: '^src/cli/run-flags[.]ts$' }
+
+/** One rule per layer: nothing in it imports a layer above it. */
+const upwardRules = LAYERS.slice(0, -1).map(([name, path], i) => {
+  const above = LAYERS.slice(i + 1)
+  const from = { path, ...(i > 0 && { pathNot: upTo(i - 1) }) }
+  const to = { path: above.map(([, p]) => p).join('|'), pathNot: upTo(i) }
+  if (name === 'runner') from.pathNot = `${from.pathNot}|${KNOWN_EXCEPTION.from}`
+  return {
+    name: `layer-${name}-imports-upward`,
+    comment: `${name} may not import ${above.map(([n]) => n).join(', ')} (layer table: .dependency-cruiser.js)`,
+    severity: 'error',
+    from,
+    to,
+  }
+})
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Import cycles tie layers together; break the cycle by moving the shared piece down.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    ...upwardRules,
+    {
+      name: 'layer-runner-imports-upward-known-exception',
+      comment: 'The same rule for the known exception: only its one edge is allowed.',
+      severity: 'error',
+      from: { path: KNOWN_EXCEPTION.from },
+      to: {
+        path: LAYERS.slice(3)
+          .map(([, p]) => p)
+          .join('|'),
+        pathNot: KNOWN_EXCEPTION.to,
+      },
+    },
+    {
+      name: 'reports-are-renderers',
+      comment:
+        'reports/ holds renderers only: functions of the run record, importing nothing above the base layer.',
+      severity: 'error',
+      from: { path: '^reports/' },
+      to: { path: '^(src|commands)/', pathNot: upTo(0) },
+    },
+    {
+      name: 'agent-sandbox-import-only-protocol',
+      comment:
+        'The agent and the sandbox meet the runner only in src/protocol/ (plus the clock and logger leaves).',
+      severity: 'error',
+      from: { path: APART },
+      to: {
+        path: '^(src|reports|commands)/',
+        pathNot: '^src/(agent|sandbox|protocol)/|^src/(clock|logger)[.]ts$',
+      },
+    },
+    {
+      name: 'agent-imports-no-sandbox',
+      comment: 'The agent is a library services embed; the sandbox is one such service.',
+      severity: 'error',
+      from: { path: '^src/agent/' },
+      to: { path: '^src/sandbox/' },
+    },
+    {
+      name: 'runner-imports-no-agent-or-sandbox',
+      comment:
+        'Runner code drives a target over the control protocol only; `chaos run` starts the sandbox as a child process by path.',
+      severity: 'error',
+      from: { path: '^(src|reports|commands)/', pathNot: `${APART}|^commands/sandbox[.]ts$` },
+      to: { path: APART },
+    },
+    {
+      name: 'sandbox-command-starts-sandbox-only',
+      comment: '`chaos sandbox` runs the sandbox in-process through its entry point only.',
+      severity: 'error',
+      from: { path: '^commands/sandbox[.]ts$' },
+      to: { path: APART, pathNot: '^src/sandbox/index[.]ts$' },
+    },
+    {
+      name: 'runner-renders-nothing',
+      comment:
+        'The engine and the unattended loops produce run records; the store (src/store/) writes their report files and src/cli/ prints them.',
+      severity: 'error',
+      from: { path: LAYERS[2][1] },
+      to: { path: '^reports/' },
+    },
+    {
+      name: 'every-module-in-a-layer',
+      comment:
+        'A new folder or top-level module of src/ gets a row in the layer table before it imports anything.',
+      severity: 'error',
+      from: { path: '^(src|reports|commands)/', pathNot: `${upTo(LAYERS.length - 1)}|${APART}` },
+      to: {},
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'An import that does not resolve would hide an edge from the rules above.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // `import type` edges count: a type from a higher layer couples the layers as much as a value.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+}

@@ -1,0 +1,271 @@
+/**
+ * The report store: one directory (by default `.playbook/chaos_reports`) holding every run's
+ * report in each format of the format table (`reports/formats.ts`: `.json` and `.txt`), the
+ * `latest.*` copies, the `events.jsonl` journal and the `run.lock` (`./run-lock.ts`) that keeps two
+ * runners from sharing the directory.
+ *
+ * Every report file is written atomically (`./atomic-write.ts`), so a reader sees either the
+ * previous file or the new one, never a torn one, even when the runner dies mid-write. Temp files
+ * start with a dot and end in `.tmp`; readers ignore them.
+ */
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises'
+import { basename, extname, isAbsolute, join } from 'node:path'
+import { parseRecord } from '../../reports/json.js'
+import { REPORT_FORMAT_NAMES, REPORT_FORMATS, type ReportFormatName } from '../../reports/formats.js'
+import { InvalidInputError } from '../errors.js'
+import { silentLogger, type Logger } from '../logger.js'
+import { ChaosEvent, compactTimestamp, type RunRecord } from '../record.js'
+import { isNotFound, writeFileAtomic } from './atomic-write.js'
+import { LOCK_FILE } from './run-lock.js'
+
+/** File names inside the reports directory. */
+export const STORE_FILES = {
+  /** The JSON copy of the last run: what `chaos report latest` reads. */
+  latestJson: `latest.${REPORT_FORMATS.json.extension}`,
+  events: 'events.jsonl',
+  lock: LOCK_FILE,
+} as const
+
+/** A report read back from the store. */
+export interface StoredRun {
+  /** Absolute path of the JSON report. */
+  file: string
+  record: RunRecord
+}
+
+/** Paths `writeRun` wrote. */
+export interface WrittenRun {
+  /** The run's file of each report format, by format name. */
+  files: Record<ReportFormatName, string>
+  /** `latest.<extension>` of each report format, by format name. */
+  latest: Record<ReportFormatName, string>
+  /** The JSON report (`files.json`). */
+  json: string
+  /** The text report (`files.text`), the one commands point people to. */
+  text: string
+}
+
+/** An event to append; `ts` defaults to the store clock's now. */
+export type EventInput = { event: string; ts?: string } & Record<string, unknown>
+
+export interface ReportStoreOptions {
+  /** The reports directory (absolute; the command resolves it). */
+  dir: string
+  /** Receives `chaos_report_unreadable` warnings for skipped files. */
+  logger?: Logger
+  /** Wall clock for event timestamps. */
+  now?: () => number
+}
+
+/** File-name part for a selection: `network`, `pms_api_failure+network_latency`, `my-scenario`. */
+export function selectionSlug(selection: readonly string[]): string {
+  const parts = selection
+    .map((item) =>
+      /[\\/]/.test(item) || /\.(ya?ml|json)$/i.test(item) ? basename(item, extname(item)) : item,
+    )
+    .map((item) =>
+      item
+        .toLowerCase()
+        .replace(/[^a-z0-9_.-]+/g, '-')
+        .replace(/^[-.]+|-+$/g, ''),
+    )
+    .filter(Boolean)
+  const slug = parts
+    .join('+')
+    .slice(0, 60)
+    .replace(/[+-]+$/, '')
+  return slug || 'run'
+}
+
+/** The run id in a report file, if it has one. */
+async function runIdOf(file: string): Promise<unknown> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { run_id?: unknown }).run_id
+  } catch {
+    return undefined
+  }
+}
+
+function isReportFile(name: string): boolean {
+  return name.endsWith('.json') && !name.startsWith('.') && name !== STORE_FILES.latestJson
+}
+
+/** Report directory access: write runs, read them back, append lifecycle events. */
+export class ReportStore {
+  readonly dir: string
+  private readonly logger: Logger
+  private readonly now: () => number
+  private eventQueue: Promise<void> = Promise.resolve()
+
+  constructor(options: ReportStoreOptions) {
+    this.dir = options.dir
+    this.logger = options.logger ?? silentLogger
+    this.now = options.now ?? Date.now
+  }
+
+  /**
+   * Writes `<timestamp>-<selection>.<extension>` for every report format (`.json`, `.txt`), then
+   * `latest.<extension>` for every format, each atomically. Writing the same run again (same
+   * `run_id`) replaces its files, so a runner may save progress and then the final record. Throws
+   * if the record does not match the schema, before writing anything.
+   */
+  async writeRun(record: RunRecord): Promise<WrittenRun> {
+    const rendered = REPORT_FORMAT_NAMES.map((name) => ({
+      name,
+      extension: REPORT_FORMATS[name].extension,
+      text: REPORT_FORMATS[name].render(record, { color: false }),
+    }))
+    await mkdir(this.dir, { recursive: true })
+    // The JSON file claims the run's file name; the other formats follow it.
+    const stem = await this.claimStem(record, rendered.find((r) => r.name === 'json')!.text)
+    const files = {} as Record<ReportFormatName, string>
+    const latest = {} as Record<ReportFormatName, string>
+    for (const { name, extension, text } of rendered) {
+      files[name] = join(this.dir, `${stem}.${extension}`)
+      if (name !== 'json') await writeFileAtomic(files[name], text)
+    }
+    for (const { name, extension, text } of rendered) {
+      latest[name] = join(this.dir, `latest.${extension}`)
+      await writeFileAtomic(latest[name], text)
+    }
+    return { files, latest, json: files.json, text: files.text }
+  }
+
+  /**
+   * Writes the record's JSON under `<timestamp>-<selection>[-n].json` and returns the stem: the
+   * first name not taken by another run (claimed exclusively, so two writers never share a name),
+   * or the record's own earlier file.
+   */
+  private async claimStem(record: RunRecord, json: string): Promise<string> {
+    const base = `${compactTimestamp(Date.parse(record.started_at))}-${selectionSlug(record.selection)}`
+    for (let n = 1; ; n++) {
+      const stem = n === 1 ? base : `${base}-${n}`
+      const file = join(this.dir, `${stem}.json`)
+      if (await writeFileAtomic(file, json, { exclusive: true })) return stem
+      if ((await runIdOf(file)) === record.run_id) {
+        await writeFileAtomic(file, json)
+        return stem
+      }
+    }
+  }
+
+  /** Every readable report, newest first. Damaged files are skipped with a warning. */
+  async listRuns(): Promise<StoredRun[]> {
+    let names: string[]
+    try {
+      names = await readdir(this.dir)
+    } catch (err) {
+      if (isNotFound(err)) return []
+      throw err
+    }
+    const runs: StoredRun[] = []
+    for (const name of names.filter(isReportFile)) {
+      const file = join(this.dir, name)
+      try {
+        runs.push({ file, record: parseRecord(await readFile(file, 'utf8'), file) })
+      } catch (err) {
+        if (isNotFound(err)) continue
+        this.logger.warn('chaos_report_unreadable', { file, reason: (err as Error).message })
+      }
+    }
+    return runs.sort(
+      (a, b) =>
+        Date.parse(b.record.started_at) - Date.parse(a.record.started_at) ||
+        (basename(b.file) < basename(a.file) ? -1 : 1),
+    )
+  }
+
+  /**
+   * One report by run id, by file name in the store (with or without `.json`), by absolute path, or
+   * `latest`. Throws {@link InvalidInputError} (exit 2) when there is no such report.
+   */
+  async readRun(runIdOrFile: string): Promise<StoredRun> {
+    if (runIdOrFile === 'latest') return this.readLatest()
+    const candidates = isAbsolute(runIdOrFile)
+      ? [runIdOrFile]
+      : /[\\/]/.test(runIdOrFile)
+        ? []
+        : [join(this.dir, runIdOrFile), join(this.dir, `${runIdOrFile}.json`)].filter((f) =>
+            isReportFile(basename(f)),
+          )
+    for (const file of candidates) {
+      let text: string
+      try {
+        text = await readFile(file, 'utf8')
+      } catch (err) {
+        if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') continue
+        throw err
+      }
+      return { file, record: parseRecord(text, file) }
+    }
+    const match = (await this.listRuns()).find((run) => run.record.run_id === runIdOrFile)
+    if (match) return match
+    throw new InvalidInputError(
+      `no run report "${runIdOrFile}" in ${this.dir}`,
+      'see `chaos report list` for run ids, or pass the path of a report file',
+    )
+  }
+
+  /** The last run written (`latest.json`). Throws {@link InvalidInputError} (exit 2) when none. */
+  async readLatest(): Promise<StoredRun> {
+    const file = join(this.dir, STORE_FILES.latestJson)
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      throw new InvalidInputError(`no chaos run report in ${this.dir} yet`, 'run `chaos run` first')
+    }
+    return { file, record: parseRecord(text, file) }
+  }
+
+  /**
+   * Appends one event as a JSON line to `events.jsonl`. Appends are queued, so lines keep the
+   * order of the calls even when callers do not await; {@link flushEvents} waits for all of them.
+   */
+  appendEvent(event: EventInput): Promise<void> {
+    const { event: name, ts, ...fields } = event
+    const line = ChaosEvent.safeParse({
+      ts: ts ?? new Date(this.now()).toISOString(),
+      event: name,
+      ...fields,
+    })
+    if (!line.success) return Promise.reject(new Error(`event "${name}": ${line.error.issues[0]?.message}`))
+    const text = JSON.stringify(line.data) + '\n'
+    const write = this.eventQueue.then(async () => {
+      await mkdir(this.dir, { recursive: true })
+      // One appendFile call is one write(2) with O_APPEND: lines from one process never interleave.
+      await appendFile(join(this.dir, STORE_FILES.events), text, 'utf8')
+    })
+    // A failed append must not block the ones after it; the caller of that append sees the error.
+    this.eventQueue = write.catch(() => {})
+    return write
+  }
+
+  /** Resolves when every event appended so far is on disk. */
+  flushEvents(): Promise<void> {
+    return this.eventQueue
+  }
+
+  /** The events in `events.jsonl`, oldest first; lines that are not events are skipped. */
+  async readEvents(): Promise<ChaosEvent[]> {
+    let text: string
+    try {
+      text = await readFile(join(this.dir, STORE_FILES.events), 'utf8')
+    } catch (err) {
+      if (isNotFound(err)) return []
+      throw err
+    }
+    const events: ChaosEvent[] = []
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue
+      try {
+        const parsed = ChaosEvent.safeParse(JSON.parse(line))
+        if (parsed.success) events.push(parsed.data)
+      } catch {
+        // a torn last line after a crash: skip it
+      }
+    }
+    return events
+  }
+}
