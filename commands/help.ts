@@ -28,7 +28,10 @@ export default class Help extends Command {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Help)
     const HelpClass = await loadHelpClass(this.config)
-    const help = new HelpClass(this.config, { ...this.config.pjson.oclif.helpOptions, all: flags['nested-commands'] })
+    const help = new HelpClass(this.config, {
+      ...this.config.pjson.oclif.helpOptions,
+      all: flags['nested-commands'],
+    })
     await help.showHelp(argv as string[])
   }
 }

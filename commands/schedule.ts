@@ -125,7 +125,9 @@ export default class Schedule extends BaseCommand {
     const zone = timezone ?? machineTimeZone()
     const now = Date.now()
     const result: SchedulePlan = { dry_run: true, timezone: zone, schedules: [] }
-    this.out.line(`chaos schedule --dry-run: ${specs.length} schedules, time zone ${zone}; nothing is injected`)
+    this.out.line(
+      `chaos schedule --dry-run: ${specs.length} schedules, time zone ${zone}; nothing is injected`,
+    )
     for (const spec of specs) {
       const found = await resolveSelection(ws.catalogue, [spec.selection], { cwd: ws.config.root })
       const s = schedule.createSchedule(spec, zone)

@@ -59,7 +59,8 @@ export function resolveRunOptions(overrides: RunOverrides, config: ConfigRunDefa
     baselineMs: overrides.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
     pauseMs: overrides.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
     intervalMs: overrides.intervalMs ?? config.intervalMs ?? RUN_DEFAULTS.intervalMs,
-    recoveryTimeoutMs: overrides.recoveryTimeoutMs ?? config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs,
+    recoveryTimeoutMs:
+      overrides.recoveryTimeoutMs ?? config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs,
     rate: overrides.rate ?? config.rate ?? RUN_DEFAULTS.rate,
     allowEntireSystem: overrides.allowEntireSystem ?? false,
   }

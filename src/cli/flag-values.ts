@@ -64,7 +64,7 @@ export function parsePollInterval(text: string, flag: string): number {
     maxMs: MAX_POLL_INTERVAL_MS,
     // An old `chaos monkey --interval 300` (then: time between checks) lands here.
     maxHint:
-      'the metrics poll interval is at most 1m (safety limits are judged once per poll); the monkey\'s time between checks is --every',
+      "the metrics poll interval is at most 1m (safety limits are judged once per poll); the monkey's time between checks is --every",
   })
 }
 
@@ -143,7 +143,10 @@ export function parseRate(text: string, flag: string): number {
 export function parseTargetUrl(text: string, flag: string): string {
   const url = text.trim()
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
-    throw new InvalidInputError(`${flag}: "${text}" is not an http(s) URL`, 'e.g. --target http://127.0.0.1:8080')
+    throw new InvalidInputError(
+      `${flag}: "${text}" is not an http(s) URL`,
+      'e.g. --target http://127.0.0.1:8080',
+    )
   }
   return url
 }

@@ -302,7 +302,11 @@ export const monkeyCatalogueFlags = {
 
 /** Flags of every `chaos report` command. */
 export const reportFlags = {
-  format: Flags.option({ description: 'output format', options: ['text', 'json'] as const, default: 'text' })(),
+  format: Flags.option({
+    description: 'output format',
+    options: ['text', 'json'] as const,
+    default: 'text',
+  })(),
   'reports-dir': Flags.string({
     description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
     helpValue: 'DIR',

@@ -78,7 +78,8 @@ export function resolveMonkeySettings(
   const timezone = flags.timezone ?? config.timezone ?? machineTimeZone()
 
   const categories = [...(flags.categories ?? config.categories ?? [])]
-  if (flags.categories === undefined) requireKnown(categories, CATEGORIES, 'category', 'config monkey.categories')
+  if (flags.categories === undefined)
+    requireKnown(categories, CATEGORIES, 'category', 'config monkey.categories')
   const scenarioIds = [...(flags.ids ?? config.scenarios ?? [])]
   requireKnown(
     scenarioIds,
