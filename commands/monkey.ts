@@ -43,7 +43,7 @@ export default class Monkey extends BaseCommand {
   async run(): Promise<MonkeySummary> {
     const { flags } = await this.parse(Monkey)
     await this.teeToLogFile(flags['log-file'])
-    // Until 0.1 the monkey's --probability was its coin; say so to whoever still means that.
+    // The monkey's --probability used to be its coin; say so to whoever still means that.
     if (this.argv.some((a) => a === '--probability' || a.startsWith('--probability=')) && !flags.chance) {
       this.out.errorLine(
         "Note: --probability overrides each fault's probability, as in chaos run; the chance of an experiment at each check is --chance",
