@@ -91,7 +91,7 @@ function gated(name: string, fn: () => Promise<void>): void {
 
 describe.concurrent('chaos monkey (compiled CLI)', () => {
   gated(
-    '--chance 1 --max-experiments 2 runs exactly two experiments, each with its report',
+    '--chance 1 --max-experiments 2 runs exactly two experiments, each with its own run report',
     async () => {
       const cwd = await workdir()
       const result = await runChaos(
