@@ -27,11 +27,22 @@ export default class Help extends Command {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Help)
+    const words = argv as string[]
+    const id = words.join(':')
+    // An unknown command gets the same did-you-mean and exit 2 as `chaos lst` itself.
+    if (words.length > 0 && !this.config.findCommand(id) && !this.config.findTopic(id)) {
+      const [{ unknownCommandLines }, { ExitCode }] = await Promise.all([
+        import('../src/cli/not-found.js'),
+        import('../src/exit-codes.js'),
+      ])
+      for (const line of unknownCommandLines(this.config, id)) process.stderr.write(line + '\n')
+      this.exit(ExitCode.INVALID_INPUT)
+    }
     const HelpClass = await loadHelpClass(this.config)
     const help = new HelpClass(this.config, {
       ...this.config.pjson.oclif.helpOptions,
       all: flags['nested-commands'],
     })
-    await help.showHelp(argv as string[])
+    await help.showHelp(words)
   }
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { BaseCommand } from '../src/cli/base-command.js'
 import {
   dryRunFlag,
@@ -49,6 +51,17 @@ export default class Monkey extends BaseCommand {
         "Note: --probability overrides each fault's probability, as in chaos run; the chance of an experiment at each check is --chance",
       )
     }
+    // The monkey's --scenarios used to be scenario ids: point whoever still means that at --ids.
+    const cwd = process.cwd()
+    for (const dir of flags.scenarios ?? []) {
+      if (/^[a-z0-9_]+$/.test(dir) && !existsSync(resolve(cwd, dir))) {
+        const { InvalidInputError } = await import('../src/errors.js')
+        throw new InvalidInputError(
+          `--scenarios: scenario directory ${dir} does not exist`,
+          `scenario ids to pick from are --ids now: --ids ${dir}`,
+        )
+      }
+    }
     const [
       { openWorkspace },
       catalogue,
@@ -63,7 +76,7 @@ export default class Monkey extends BaseCommand {
       import('../src/unattended/monkey-session.js'),
     ])
     const ws = await openWorkspace({
-      cwd: process.cwd(),
+      cwd,
       env: process.env,
       configPath: flags.config,
       scenarioDirs: flags.scenarios,

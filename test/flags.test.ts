@@ -211,10 +211,11 @@ describe('through the CLI', () => {
   })
 
   it('an unknown command: did you mean, exit 2, no prompt', async () => {
-    const [typo, nested, noise] = await Promise.all([
+    const [typo, nested, noise, help] = await Promise.all([
       chaos(['lst']),
       chaos(['report', 'lst']),
       chaos(['xyzzy']),
+      chaos(['help', 'lst']),
     ])
     expect(typo.exitCode).toBe(2)
     expect(typo.stderr.split('\n')).toEqual([
@@ -225,13 +226,17 @@ describe('through the CLI', () => {
     expect(nested.stderr).toContain('did you mean chaos report list?')
     expect(noise.exitCode).toBe(2)
     expect(noise.stderr).not.toContain('did you mean')
+    expect(help.exitCode).toBe(2)
+    expect(help.stderr).toBe(typo.stderr)
   })
 
   it('a bad value: one line naming the flag, a hint, exit 2', async () => {
-    const [duration, poll, chance] = await Promise.all([
+    const [duration, poll, chance, ids] = await Promise.all([
       chaos(['run', 'network', '--dry-run', '--duration', 'soon']),
       chaos(['monkey', '--interval', '300', '--dry-run', '--once']),
       chaos(['monkey', '--chance', '150%', '--dry-run', '--once']),
+      // The monkey's former --scenarios IDS: now a directory, and the error says where ids went.
+      chaos(['monkey', '--scenarios', 'network_latency', '--dry-run', '--once']),
     ])
     expect(duration.exitCode).toBe(2)
     expect(duration.stderr.split('\n')).toEqual([
@@ -243,6 +248,8 @@ describe('through the CLI', () => {
     expect(poll.stderr).toContain('--every')
     expect(chance.exitCode).toBe(2)
     expect(chance.stderr.split('\n')[0]).toBe('Error: --chance: "150%" is not a probability')
+    expect(ids.exitCode).toBe(2)
+    expect(ids.stderr).toContain('Hint: scenario ids to pick from are --ids now: --ids network_latency')
   })
 
   it('gameday and monkey take the same --categories "network pms"', async () => {

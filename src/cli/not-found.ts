@@ -5,7 +5,7 @@
  * TTY): a guessed command of a chaos tool could inject faults. Without a TTY that plugin prints
  * no suggestion at all and exits 127, so this small hook replaces it.
  */
-import type { Hook } from '@oclif/core'
+import type { Hook, Interfaces } from '@oclif/core'
 import { ExitCode } from '../exit-codes.js'
 
 /** Edit distance (insertions, deletions, substitutions) between two words. */
@@ -38,16 +38,23 @@ export function suggestCommand(id: string, commandIds: readonly string[]): strin
   return best && best.distance <= Math.max(1, Math.floor(id.length / 3)) ? best.id : undefined
 }
 
+/**
+ * The two lines for an unknown command `id` (topic and command joined by `:`): the error, and a
+ * hint with the closest visible command when one is close enough.
+ */
+export function unknownCommandLines(config: Interfaces.Config, id: string): [string, string] {
+  const visible = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
+  const spell = (name: string) => [config.bin, ...name.split(':')].join(' ')
+  const guess = suggestCommand(id, visible)
+  return [
+    `Error: "${id.split(':').join(' ')}" is not a ${config.bin} command`,
+    `Hint: ${guess ? `did you mean ${spell(guess)}? ` : ''}run ${config.bin} help for every command`,
+  ]
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- oclif's hooks are async by contract
 const hook: Hook.CommandNotFound = async function (options) {
-  const { config } = options
-  const visible = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
-  const spell = (id: string) => [config.bin, ...id.split(':')].join(' ')
-  const guess = suggestCommand(options.id, visible)
-  process.stderr.write(`Error: "${options.id.split(':').join(' ')}" is not a ${config.bin} command\n`)
-  process.stderr.write(
-    `Hint: ${guess ? `did you mean ${spell(guess)}? ` : ''}run ${config.bin} help for every command\n`,
-  )
+  for (const line of unknownCommandLines(options.config, options.id)) process.stderr.write(line + '\n')
   return this.exit(ExitCode.INVALID_INPUT)
 }
 
