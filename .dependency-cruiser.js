@@ -46,18 +46,11 @@ const upTo = (i) =>
     .map(([, p]) => p)
     .join('|')
 
-/**
- * Known exception, to be removed by the flag rework of issue 8 (which moves src/unattended/flags.ts
- * into src/cli/): the monkey's flags reuse `chaos run`'s flag definitions.
- */
-const KNOWN_EXCEPTION = { from: '^src/unattended/flags[.]ts$', to: '^src/cli/run-flags[.]ts$' }
-
 /** One rule per layer: nothing in it imports a layer above it. */
 const upwardRules = LAYERS.slice(0, -1).map(([name, path], i) => {
   const above = LAYERS.slice(i + 1)
   const from = { path, ...(i > 0 && { pathNot: upTo(i - 1) }) }
   const to = { path: above.map(([, p]) => p).join('|'), pathNot: upTo(i) }
-  if (name === 'runner') from.pathNot = `${from.pathNot}|${KNOWN_EXCEPTION.from}`
   return {
     name: `layer-${name}-imports-upward`,
     comment: `${name} may not import ${above.map(([n]) => n).join(', ')} (layer table: .dependency-cruiser.js)`,
@@ -78,18 +71,6 @@ export default {
       to: { circular: true },
     },
     ...upwardRules,
-    {
-      name: 'layer-runner-imports-upward-known-exception',
-      comment: 'The same rule for the known exception: only its one edge is allowed.',
-      severity: 'error',
-      from: { path: KNOWN_EXCEPTION.from },
-      to: {
-        path: LAYERS.slice(3)
-          .map(([, p]) => p)
-          .join('|'),
-        pathNot: KNOWN_EXCEPTION.to,
-      },
-    },
     {
       name: 'reports-are-renderers',
       comment:

@@ -1,15 +1,22 @@
-import { resolve } from 'node:path'
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
-import type { LogFile } from '../src/cli/log-file.js'
-import { overrideFlags, targetFlags } from '../src/cli/run-flags.js'
+import {
+  catalogueFlags,
+  categoriesFlag,
+  dryRunFlag,
+  keepGoingFlag,
+  leaseFlag,
+  outputFlags,
+  overrideFlags,
+  runTargetFlags,
+} from '../src/cli/flags.js'
 import type { GamedayResult } from '../src/cli/gameday.js'
+import type { Plan } from '../src/plan.js'
 
 /** `chaos gameday`: every category (or the chosen ones) as one suite; exit 0 only if every hypothesis held. */
 export default class Gameday extends BaseCommand {
   static override summary = 'Run a GameDay: every category (or the chosen ones) as one suite, for cron and CI'
   static override description =
-    "Runs the experiments of every category (or of --categories) in one suite through the same engine as `chaos run` (preflight, safety limits, guaranteed rollback), writes one combined run report (JSON and text, also latest.json / latest.txt) and prints a per-category summary. Exit 0 only if every hypothesis held, otherwise the run's exit code (1 a hypothesis failed, 3 aborted for safety or another run is active, 4 runtime error, 130 interrupted): a CI pipeline blocks the deploy on anything but 0. Needs no TTY; --log-file appends every output line to a file. See docs/ci-workflow.md."
+    "Runs the experiments of every category (or of --categories) in one suite through the same engine as `chaos run` (preflight, safety limits, guaranteed rollback), writes one combined run report (JSON and text, also latest.json / latest.txt) and prints a per-category summary. Exit 0 only if every hypothesis held, otherwise the run's exit code (1 a hypothesis failed, 3 aborted for safety or another run is active, 4 runtime error, 130 interrupted): a CI pipeline blocks the deploy on anything but 0. With --dry-run it prints the GameDay's plan and injects nothing. Needs no TTY; --log-file appends every output line to a file. See docs/ci-workflow.md."
   static override examples = [
     {
       command: '<%= config.bin %> gameday --pause 5s',
@@ -21,60 +28,52 @@ export default class Gameday extends BaseCommand {
       description: 'nightly from cron (crontab: 0 2 * * *)',
     },
     {
+      command: '<%= config.bin %> gameday --categories "network pms" --dry-run',
+      description: 'what would it run?',
+    },
+    {
       command: '<%= config.bin %> gameday --pushgateway http://localhost:9091',
       description: 'push every result to Prometheus via the Pushgateway',
     },
   ]
   static override flags = {
-    categories: Flags.string({
+    categories: categoriesFlag({
       helpValue: 'LIST',
       description:
-        'comma-separated categories to run (network, service, database, pms, resource) [default: all]',
+        'categories to run, comma- or space-separated (network, service, database, pms, resource) [default: all]',
     }),
-    builtin: Flags.boolean({
-      description: 'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs)',
-      default: true,
-      allowNo: true,
-    }),
-    'log-file': Flags.string({
-      helpValue: 'PATH',
-      description: 'also append every output line (no colour) to this file',
-    }),
-    ...targetFlags,
+    ...dryRunFlag,
+    ...runTargetFlags,
     ...overrideFlags,
-    'keep-going': Flags.boolean({ description: 'continue after a safety abort', default: false }),
-    quiet: Flags.boolean({
-      char: 'q',
-      description: 'print only the summary and the verdict',
-      default: false,
-    }),
+    ...keepGoingFlag,
+    ...leaseFlag,
+    ...catalogueFlags,
+    ...outputFlags,
   }
 
-  private logFile?: LogFile
-
-  async run(): Promise<GamedayResult> {
+  async run(): Promise<GamedayResult | Plan> {
     const { flags } = await this.parse(Gameday)
-    const [{ openLogFile, teeOutput }, gameday] = await Promise.all([
-      import('../src/cli/log-file.js'),
-      import('../src/cli/gameday.js'),
-    ])
-    if (flags['log-file']) {
-      this.logFile = openLogFile(resolve(process.cwd(), flags['log-file']))
-      this.out = teeOutput(this.out, this.logFile)
-    }
+    await this.teeToLogFile(flags['log-file'])
+    const gameday = await import('../src/cli/gameday.js')
     const startedAt = new Date().toISOString()
     const plan = await gameday.planGameday(flags, process.env, process.cwd())
+    if (flags['dry-run']) {
+      const [{ buildPlan }, { formatPlan }] = await Promise.all([
+        import('../src/plan.js'),
+        import('../src/render/plan.js'),
+      ])
+      const result = buildPlan(plan.selected, plan.categories, plan.options)
+      const lines = formatPlan(result, this.out.color)
+      // --quiet keeps only the closing summary line (expected time), as in chaos run --dry-run.
+      for (const line of flags.quiet ? lines.slice(-1) : lines) this.out.line(line)
+      return result
+    }
     this.out.line(
       `chaos gameday ${startedAt} (pid ${process.pid}): ${plan.scenarios.length} experiments in ${plan.categories.join(', ')}`,
     )
-    const result = gameday.printGameday(plan, await gameday.performGameday(plan, flags, this.out), this.out)
-    const record = result.run
-    return this.finish(result, record.exit_code)
-  }
-
-  // Runs after catch(), so an error that ends the command is in the log file too.
-  protected override async finally(err: Error | undefined): Promise<unknown> {
-    this.logFile?.close()
-    return super.finally(err)
+    const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
+    const run = await gameday.performGameday(plan, flags, this.out, leaseSeconds)
+    const result = gameday.printGameday(plan, run, this.out)
+    return this.finish(result, result.run.exit_code)
   }
 }

@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
+import { catalogueFlags } from '../src/cli/flags.js'
 import type { CatalogueEntry } from '../src/render/catalogue.js'
 
 /** `chaos list [CATEGORY]`: the scenario catalogue as a table. */
@@ -21,13 +22,7 @@ export default class List extends BaseCommand {
       ignoreStdin: true,
     }),
   }
-  static override flags = {
-    scenarios: Flags.string({
-      description: 'extra scenario directory (repeatable)',
-      multiple: true,
-      helpValue: 'DIR',
-    }),
-  }
+  static override flags = { ...catalogueFlags }
 
   async run(): Promise<{ scenarios: CatalogueEntry[]; count: number; categories: string[] }> {
     const { args, flags } = await this.parse(List)
@@ -58,6 +53,7 @@ export default class List extends BaseCommand {
       env: process.env,
       configPath: flags.config,
       scenarioDirs: flags.scenarios,
+      builtin: flags.builtin,
     })
     assertNoProblems(catalogue.problems)
     const shown = catalogue.scenarios.filter((s) => !args.category || s.scenario.category === args.category)

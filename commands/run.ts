@@ -1,6 +1,15 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
-import { overrideFlags, rawRunOptions, targetFlags } from '../src/cli/run-flags.js'
+import {
+  catalogueFlags,
+  dryRunFlag,
+  keepGoingFlag,
+  leaseFlag,
+  outputFlags,
+  overrideFlags,
+  runOverrides,
+  runTargetFlags,
+} from '../src/cli/flags.js'
 import type { Plan } from '../src/plan.js'
 import type { RunRecord } from '../src/record.js'
 
@@ -40,25 +49,23 @@ export default class Run extends BaseCommand {
     }),
   }
   static override flags = {
-    'dry-run': Flags.boolean({ description: 'print the plan and inject nothing', default: false }),
-    ...targetFlags,
+    ...dryRunFlag,
+    ...runTargetFlags,
     ...overrideFlags,
-    'keep-going': Flags.boolean({ description: 'continue a suite after a safety abort', default: false }),
-    quiet: Flags.boolean({ char: 'q', description: 'print only the verdict', default: false }),
-    lease: Flags.string({
-      helpValue: 'DURATION',
-      description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]",
-    }),
+    ...keepGoingFlag,
+    ...leaseFlag,
+    ...catalogueFlags,
+    ...outputFlags,
   }
 
   async run(): Promise<Plan | RunRecord> {
     const { args, flags } = await this.parse(Run)
-    const [{ openWorkspace }, catalogue, plan, { formatPlan }, { requireDurationMs }] = await Promise.all([
+    await this.teeToLogFile(flags['log-file'])
+    const [{ openWorkspace }, catalogue, plan, { formatPlan }] = await Promise.all([
       import('../src/workspace.js'),
       import('../src/scenario/catalogue.js'),
       import('../src/plan.js'),
       import('../src/render/plan.js'),
-      import('../src/duration.js'),
     ])
     const cwd = process.cwd()
     const ws = await openWorkspace({
@@ -66,13 +73,14 @@ export default class Run extends BaseCommand {
       env: process.env,
       configPath: flags.config,
       scenarioDirs: flags.scenarios,
+      builtin: flags.builtin,
     })
-    const options = plan.resolveRunOptions(rawRunOptions(flags), ws.config.run)
+    const options = plan.resolveRunOptions(runOverrides(flags), ws.config.run)
     catalogue.assertNoProblems(ws.catalogue.problems)
     const selected = await catalogue.resolveSelection(ws.catalogue, args.selection, { cwd })
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
-      const leaseSeconds = Math.max(1, requireDurationMs(flags.lease ?? '15s', '--lease') / 1000)
+      const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
       const [{ performRun }, { renderText }, { resultPushHook }] = await Promise.all([
         import('../src/cli/perform-run.js'),
         import('../reports/text.js'),

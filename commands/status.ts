@@ -1,5 +1,5 @@
 import { BaseCommand } from '../src/cli/base-command.js'
-import { targetFlags } from '../src/cli/target-flags.js'
+import { targetFlags } from '../src/cli/flags.js'
 import type { InstanceStatus } from '../src/engine/operator.js'
 
 /** `chaos status`: agent info and active experiments per target instance. */

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
-import { targetFlags } from '../src/cli/target-flags.js'
+import { targetFlags } from '../src/cli/flags.js'
 import type { StopResult } from '../src/engine/operator.js'
 
 /** `chaos stop [ID] [--all]`: emergency stop, verified. */

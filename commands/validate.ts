@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
+import { catalogueFlags } from '../src/cli/flags.js'
 import type { LoadResult, Problem } from '../src/scenario/loader.js'
 
 /** `chaos validate [PATH...]`: every problem of every scenario file, at once. */
@@ -23,13 +24,7 @@ export default class Validate extends BaseCommand {
   static override args = {
     paths: Args.string({ description: 'scenario files or directories', multiple: true, ignoreStdin: true }),
   }
-  static override flags = {
-    scenarios: Flags.string({
-      description: 'extra scenario directory (repeatable)',
-      multiple: true,
-      helpValue: 'DIR',
-    }),
-  }
+  static override flags = { ...catalogueFlags }
 
   async run(): Promise<{ valid: boolean; scenarios: number; problems: Problem[] }> {
     const { args, flags } = await this.parse(Validate)
@@ -56,6 +51,7 @@ export default class Validate extends BaseCommand {
         env: process.env,
         configPath: flags.config,
         scenarioDirs: flags.scenarios,
+        builtin: flags.builtin,
       })
       result = ws.catalogue
     }

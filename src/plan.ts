@@ -3,16 +3,13 @@
  * `--dry-run` prints it; a real run (later) executes it. Built from validated scenarios plus the
  * overrides of the command line and the config file (flags > config > built-in defaults).
  */
-import { parseDurationMs } from './duration.js'
 import { InvalidInputError } from './errors.js'
 import {
-  BLAST_RADII,
   ENVELOPE_FIELDS,
   MAX_EXPERIMENT_SECONDS,
   type BlastRadius,
   type FaultType,
 } from './protocol/schemas.js'
-import { closest } from './scenario/document.js'
 import type { LoadedScenario } from './scenario/loader.js'
 import type { CheckPhase } from './scenario/checks.js'
 import { DEFAULT_SAFETY } from './scenario/schema.js'
@@ -39,16 +36,16 @@ export interface RunOptions {
   allowEntireSystem: boolean
 }
 
-/** Overrides as typed on the command line (strings), and defaults from the config file. */
-export interface RawRunOptions {
-  duration?: string
-  probability?: string
-  blastRadius?: string
-  baseline?: string
-  pause?: string
-  interval?: string
-  recoveryTimeout?: string
-  rate?: string
+/** Overrides from the command line (parsed and checked by the shared flags, src/cli/flags.ts). */
+export interface RunOverrides {
+  durationMs?: number
+  probability?: number
+  blastRadius?: BlastRadius
+  baselineMs?: number
+  pauseMs?: number
+  intervalMs?: number
+  recoveryTimeoutMs?: number
+  rate?: number
   allowEntireSystem?: boolean
 }
 
@@ -61,75 +58,29 @@ export interface ConfigRunDefaults {
   durationMs?: number
 }
 
-function flagDuration(text: string, flag: string, allowZero: boolean): number {
-  const ms = parseDurationMs(text)
-  if (ms === undefined || (!allowZero && ms === 0)) {
-    throw new InvalidInputError(
-      `--${flag}: "${text}" is not a ${allowZero ? '' : 'positive '}duration`,
-      'use a number with a unit: 500ms, 10s, 2m (a bare number is seconds)',
-    )
-  }
-  return ms
-}
-
-/** Validates the run flags (one-line errors naming the flag) and merges them over the config defaults. */
-export function resolveRunOptions(raw: RawRunOptions, config: ConfigRunDefaults = {}): RunOptions {
+/** Merges the command-line overrides over the config defaults over the built-in defaults. */
+export function resolveRunOptions(overrides: RunOverrides, config: ConfigRunDefaults = {}): RunOptions {
   const options: RunOptions = {
-    baselineMs: raw.baseline
-      ? flagDuration(raw.baseline, 'baseline', false)
-      : (config.baselineMs ?? RUN_DEFAULTS.baselineMs),
-    pauseMs: raw.pause ? flagDuration(raw.pause, 'pause', true) : (config.pauseMs ?? RUN_DEFAULTS.pauseMs),
-    intervalMs: raw.interval
-      ? flagDuration(raw.interval, 'interval', false)
-      : (config.intervalMs ?? RUN_DEFAULTS.intervalMs),
-    recoveryTimeoutMs: raw.recoveryTimeout
-      ? flagDuration(raw.recoveryTimeout, 'recovery-timeout', false)
-      : (config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs),
-    rate: config.rate ?? RUN_DEFAULTS.rate,
-    allowEntireSystem: raw.allowEntireSystem ?? false,
+    baselineMs: overrides.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
+    pauseMs: overrides.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
+    intervalMs: overrides.intervalMs ?? config.intervalMs ?? RUN_DEFAULTS.intervalMs,
+    recoveryTimeoutMs:
+      overrides.recoveryTimeoutMs ?? config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs,
+    rate: overrides.rate ?? config.rate ?? RUN_DEFAULTS.rate,
+    allowEntireSystem: overrides.allowEntireSystem ?? false,
   }
-  const durationMs = raw.duration ? flagDuration(raw.duration, 'duration', false) : config.durationMs
+  const durationMs = overrides.durationMs ?? config.durationMs
   if (durationMs !== undefined) {
     if (durationMs > MAX_EXPERIMENT_SECONDS * 1000) {
       throw new InvalidInputError(
-        `--duration: ${raw.duration ?? `${durationMs / 1000}s`} is longer than 30 minutes`,
+        `${overrides.durationMs !== undefined ? '--duration' : 'config run.duration'}: ${durationMs / 1000}s is longer than 30 minutes`,
         'experiments last 30 minutes at most (guide section 7)',
       )
     }
     options.durationMs = durationMs
   }
-  if (raw.probability !== undefined) {
-    const text = raw.probability.trim()
-    const value = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text)
-    if (text === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-      throw new InvalidInputError(
-        `--probability: "${raw.probability}" is not a probability`,
-        'use a number between 0 and 1 (0.3) or a percentage (30%)',
-      )
-    }
-    options.probability = value
-  }
-  if (raw.blastRadius !== undefined) {
-    const value = raw.blastRadius.toUpperCase().replace(/-/g, '_')
-    if (!(BLAST_RADII as readonly string[]).includes(value)) {
-      const guess = closest(value, BLAST_RADII)
-      throw new InvalidInputError(
-        `--blast-radius: "${raw.blastRadius}" is not a blast radius`,
-        `${guess ? `did you mean ${guess}? ` : ''}one of ${BLAST_RADII.join(', ')}`,
-      )
-    }
-    options.blastRadius = value as BlastRadius
-  }
-  if (raw.rate !== undefined) {
-    const rate = Number(raw.rate)
-    if (!Number.isFinite(rate) || rate <= 0 || rate > 100_000) {
-      throw new InvalidInputError(
-        `--rate: "${raw.rate}" is not a request rate`,
-        'requests per second, e.g. 20',
-      )
-    }
-    options.rate = rate
-  }
+  if (overrides.probability !== undefined) options.probability = overrides.probability
+  if (overrides.blastRadius !== undefined) options.blastRadius = overrides.blastRadius
   return options
 }
 

@@ -16,11 +16,14 @@ export async function openWorkspace(options: {
   env: Readonly<Record<string, string | undefined>>
   configPath?: string
   scenarioDirs?: readonly string[]
+  /** false: leave the built-in catalogue out (`--no-builtin`). */
+  builtin?: boolean
 }): Promise<Workspace> {
   const config = await loadConfig({ cwd: options.cwd, env: options.env, path: options.configPath })
   const catalogue = await loadCatalogue({
     cwd: options.cwd,
     dirs: [...config.scenarioDirs, ...(options.scenarioDirs ?? [])],
+    builtin: options.builtin,
   })
   return { config, catalogue }
 }

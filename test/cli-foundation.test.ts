@@ -278,7 +278,7 @@ describe('chaos run --dry-run', () => {
     expect(badTarget.stderr).toContain('--target: "not-a-url" is not an http(s) URL')
     const badLease = await chaos(['run', 'network', '--lease', 'soon'])
     expect(badLease.code).toBe(2)
-    expect(badLease.stderr).toContain('--lease: "soon" is not a duration')
+    expect(badLease.stderr).toContain('Error: --lease: "soon" is not a positive duration')
     const none = await chaos(['run', '--dry-run'])
     expect(none.code).toBe(2)
   })

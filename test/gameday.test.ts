@@ -10,7 +10,6 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { categoryTable, summarizeByCategory } from '../reports/gameday.js'
-import { parseCategories } from '../src/cli/gameday.js'
 import { openLogFile, teeOutput } from '../src/cli/log-file.js'
 import { createOutput } from '../src/cli/output.js'
 import { ChaosError } from '../src/errors.js'
@@ -47,25 +46,6 @@ function thrown(fn: () => unknown): ChaosError {
 async function runReports(cwd: string): Promise<string[]> {
   return (await readdir(join(cwd, REPORTS))).filter((f) => f.endsWith('.json') && f !== 'latest.json')
 }
-
-describe('--categories', () => {
-  it('defaults to every category, in the guide order', () => {
-    expect(parseCategories(undefined)).toEqual(['network', 'service', 'database', 'pms', 'resource'])
-  })
-
-  it('takes commas or spaces, any case, and keeps the guide order without duplicates', () => {
-    expect(parseCategories('pms,Network, pms')).toEqual(['network', 'pms'])
-    expect(parseCategories('resource database')).toEqual(['database', 'resource'])
-  })
-
-  it('rejects an unknown or empty list with exit 2, naming the flag and suggesting a fix', () => {
-    const typo = thrown(() => parseCategories('netwrok'))
-    expect(typo.exitCode).toBe(2)
-    expect(typo.message).toBe('--categories: "netwrok" is not a category')
-    expect(typo.hint).toMatch(/did you mean network\?/)
-    expect(thrown(() => parseCategories(' , ')).message).toBe('--categories: no category given')
-  })
-})
 
 describe('GameDay summary by category', () => {
   it('counts held, not held, stopped and skipped experiments per category', () => {

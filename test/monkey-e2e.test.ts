@@ -91,13 +91,13 @@ function gated(name: string, fn: () => Promise<void>): void {
 
 describe.concurrent('chaos monkey (compiled CLI)', () => {
   gated(
-    '--probability 1 --max-experiments 2 runs exactly two experiments, each with its report',
+    '--chance 1 --max-experiments 2 runs exactly two experiments, each with its own run report',
     async () => {
       const cwd = await workdir()
       const result = await runChaos(
         [
           'monkey',
-          ...['--probability', '1', '--interval', '1', '--max-experiments', '2', '--seed', '3'],
+          ...['--chance', '1', '--every', '1', '--max-experiments', '2', '--seed', '3'],
           ...['--duration', '3s', '--baseline', '1s', '--pause', '0s', '--recovery-timeout', '5s'],
         ],
         { cwd, timeoutMs: 80_000 },
@@ -154,7 +154,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
       const monkey = chaos(
         [
           'monkey',
-          ...['--dry-run', '--probability', '1', '--interval', '1', '--seed', '5', '--metrics-port', '0'],
+          ...['--dry-run', '--chance', '1', '--every', '1', '--seed', '5', '--metrics-port', '0'],
           ...['--target', target.url, '--token', target.token],
         ],
         { cwd },
@@ -199,7 +199,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     const monkey = chaos(
       [
         'monkey',
-        ...['--probability', '1', '--interval', '1', '--scenarios', 'network_latency', '--metrics-port', '0'],
+        ...['--chance', '1', '--every', '1', '--ids', 'network_latency', '--metrics-port', '0'],
         ...['--duration', '60s', '--baseline', '1s', '--target', target.url, '--token', target.token],
       ],
       { cwd },
@@ -254,7 +254,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     })
     const address = server.address()
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-    const targetArgs = ['--target', url, '--token', 'prod-token', '--once', '--probability', '1']
+    const targetArgs = ['--target', url, '--token', 'prod-token', '--once', '--chance', '1']
 
     const refused = await runChaos(['monkey', ...targetArgs], { cwd })
     expect(refused.exitCode, `${refused.stdout}\n${refused.stderr}`).toBe(3)
@@ -272,13 +272,13 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
 
   gated('bad input is a one-line error with exit 2, before any target is started', async () => {
     const cwd = await workdir()
-    const result = await runChaos(['monkey', '--probability', '2'], { cwd })
+    const result = await runChaos(['monkey', '--chance', '2'], { cwd })
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toBe(
-      'Error: --probability: "2" is not a probability\nHint: use a number between 0 and 1 (0.05) or a percentage (5%)',
+      'Error: --chance: "2" is not a probability\nHint: use a number between 0 and 1 (0.3) or a percentage (30%)',
     )
     expect(result.stdout).toBe('')
-    const cluster = await runChaos(['monkey', '--scenarios', 'service_unavailable', '--once'], { cwd })
+    const cluster = await runChaos(['monkey', '--ids', 'service_unavailable', '--once'], { cwd })
     expect(cluster.exitCode).toBe(2)
     expect(cluster.stderr).toMatch(
       /^Error: no eligible scenario for the monkey \(1 in scope, all excluded; e\.g\. service_unavailable: blast radius ENTIRE_SYSTEM/,

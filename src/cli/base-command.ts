@@ -3,9 +3,11 @@
  * and `--json` output of the typed result a command returns. Only this layer (and bin/) touches
  * `process`; services below get a logger, a clock and an AbortSignal instead.
  */
+import { resolve } from 'node:path'
 import { Command, Flags, Errors, type Interfaces } from '@oclif/core'
 import { ChaosError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
+import type { LogFile } from './log-file.js'
 import { createOutput, type Output } from './output.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -30,6 +32,8 @@ export abstract class BaseCommand extends Command {
 
   /** Terminal-aware printer (colour, spinners only on a TTY). */
   protected out!: Output
+
+  private logFile?: LogFile
 
   override async init(): Promise<void> {
     await super.init()
@@ -57,6 +61,22 @@ export abstract class BaseCommand extends Command {
     return result
   }
 
+  /**
+   * `--log-file PATH`: from now on every line the command prints is also appended to PATH (plain).
+   * Closed in finally(), which runs after catch(), so an error that ends the command is logged too.
+   */
+  protected async teeToLogFile(path: string | undefined): Promise<void> {
+    if (path === undefined) return
+    const { openLogFile, teeOutput } = await import('./log-file.js')
+    this.logFile = openLogFile(resolve(process.cwd(), path))
+    this.out = teeOutput(this.out, this.logFile)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    this.logFile?.close()
+    return super.finally(err)
+  }
+
   /** Prints a one-line error (no stack trace unless --debug) and exits with the error's code. */
   // eslint-disable-next-line @typescript-eslint/require-await -- oclif's catch is async by contract
   protected override async catch(
@@ -66,7 +86,7 @@ export abstract class BaseCommand extends Command {
     const out = this.out
     if (err instanceof ChaosError) {
       for (const line of err.details) out.errorLine(line)
-      out.errorLine(`Error: ${err.message}`)
+      out.errorLine(`Error: ${unwrapFlagError(err.message)}`)
       if (err.hint) out.errorLine(`Hint: ${err.hint}`)
       if (out.debug && err.stack) out.errorLine(err.stack)
       this.exit(err.exitCode)
@@ -84,4 +104,12 @@ export abstract class BaseCommand extends Command {
     else out.errorLine('Hint: run again with --debug for details')
     this.exit(ExitCode.RUNTIME)
   }
+}
+
+/**
+ * oclif wraps an error thrown by a flag's parse function as "Parsing --NAME \n\t<message>\nSee
+ * more help with --help"; the shared flags' messages already name the flag, so keep just that line.
+ */
+export function unwrapFlagError(message: string): string {
+  return /^Parsing --\S+ \n\t([^\n]*)\nSee more help with --help$/.exec(message)?.[1] ?? message
 }

@@ -9,8 +9,8 @@ import { loadConfig } from '../config.js'
 import { InvalidInputError } from '../errors.js'
 import { resolveRunOptions, type RunOptions } from '../plan.js'
 import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/catalogue.js'
-import { closest } from '../scenario/document.js'
-import { CATEGORIES, type Scenario } from '../scenario/schema.js'
+import type { LoadedScenario } from '../scenario/loader.js'
+import { CATEGORIES, type Category, type Scenario } from '../scenario/schema.js'
 import type { Workspace } from '../workspace.js'
 import { categoryTable, summarizeByCategory, type CategorySummary } from '../../reports/gameday.js'
 import { acquireLock } from '../store/run-lock.js'
@@ -18,14 +18,13 @@ import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
 import { isAlive, performRun, type PerformRunInput } from './perform-run.js'
 import { resultPushHook } from './push-results.js'
-import { rawRunOptions } from './run-flags.js'
+import { runOverrides, type OverrideFlagValues } from './flags.js'
 import type { RunResult } from '../engine/run-service.js'
-
-type OverrideFlagValues = Parameters<typeof rawRunOptions>[0]
 
 /** The flags `performGameday` reads (the command's parsed flags). */
 export interface GamedayFlags extends OverrideFlagValues {
-  categories?: string
+  /** Parsed by the shared `--categories` flag (known categories, guide order). */
+  categories?: readonly Category[]
   builtin: boolean
   scenarios?: string[]
   config?: string
@@ -42,29 +41,9 @@ export interface GamedayPlan {
   workspace: Workspace
   categories: string[]
   scenarios: Scenario[]
+  /** The same scenarios with their files (for the `--dry-run` plan). */
+  selected: LoadedScenario[]
   options: RunOptions
-}
-
-/** Parses `--categories network,pms` (commas and/or spaces). Throws InvalidInputError naming the flag. */
-export function parseCategories(value: string | undefined): string[] {
-  if (value === undefined) return [...CATEGORIES]
-  const words = value
-    .split(/[\s,]+/)
-    .map((w) => w.trim().toLowerCase())
-    .filter(Boolean)
-  if (words.length === 0)
-    throw new InvalidInputError('--categories: no category given', `one or more of ${CATEGORIES.join(', ')}`)
-  for (const word of words) {
-    if (!(CATEGORIES as readonly string[]).includes(word)) {
-      const guess = closest(word, CATEGORIES)
-      throw new InvalidInputError(
-        `--categories: "${word}" is not a category`,
-        `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')} (comma-separated)`,
-      )
-    }
-  }
-  // Catalogue order, duplicates dropped: a GameDay always runs categories in the guide's order.
-  return CATEGORIES.filter((c) => words.includes(c))
 }
 
 /** Loads config and catalogue and resolves what the GameDay runs. Throws InvalidInputError (exit 2). */
@@ -73,7 +52,7 @@ export async function planGameday(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): Promise<GamedayPlan> {
-  const categories = parseCategories(flags.categories)
+  const categories = flags.categories ? [...flags.categories] : [...CATEGORIES]
   const config = await loadConfig({ cwd, env, path: flags.config })
   const catalogue = await loadCatalogue({
     cwd,
@@ -81,7 +60,7 @@ export async function planGameday(
     builtin: flags.builtin,
   })
   assertNoProblems(catalogue.problems)
-  const options = resolveRunOptions(rawRunOptions(flags), config.run)
+  const options = resolveRunOptions(runOverrides(flags), config.run)
   const present = categories.filter((c) => catalogue.scenarios.some((s) => s.scenario.category === c))
   if (present.length === 0) {
     throw new InvalidInputError(
@@ -96,6 +75,7 @@ export async function planGameday(
     workspace: { config, catalogue },
     categories: present,
     scenarios: selected.map((s) => s.scenario),
+    selected,
     options,
   }
 }

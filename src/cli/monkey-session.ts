@@ -35,7 +35,7 @@ export interface MonkeySessionInput {
   workspace: Workspace
   resolved: ResolvedMonkey
   options: RunOptions
-  flags: { target?: string[]; token?: string; prometheus?: string; pushgateway?: string }
+  flags: { target?: string[]; token?: string; prometheus?: string; pushgateway?: string; quiet?: boolean }
   allowProduction: boolean
   metrics?: { port: number; host: string }
   signal: AbortSignal
@@ -95,7 +95,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
   if (eligible.length === 0) {
     throw new InvalidInputError(
       `no eligible scenario for the monkey (${excluded.length} in scope, all excluded${excluded[0] ? `; e.g. ${excluded[0].id}: ${excluded[0].reason}` : ''})`,
-      'widen --categories / --scenarios, or raise --max-blast-radius',
+      'widen --categories / --ids, or raise --max-blast-radius',
     )
   }
   // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
@@ -149,7 +149,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
             scenarios: [scenario],
             selection: [scenario.id],
             options: input.options,
-            flags: { ...input.flags, quiet: false },
+            flags: input.flags,
             leaseSeconds: LEASE_SECONDS,
             signal,
             onExperimentDone,

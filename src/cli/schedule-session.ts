@@ -36,6 +36,7 @@ export interface ScheduleSessionInput {
     prometheus?: string
     pushgateway?: string
     'keep-going'?: boolean
+    quiet?: boolean
   }
   /** Time zone of cron patterns without their own; default the machine's. */
   timezone?: string
@@ -50,7 +51,8 @@ export interface ScheduleSummary extends SchedulerResult {
   exit_code: number
 }
 
-function noSchedules(workspace: Workspace): InvalidInputError {
+/** The error for a config without `schedules:` (exit 2). */
+export function noSchedules(workspace: Workspace): InvalidInputError {
   return new InvalidInputError(
     `no schedules: in ${workspace.config.file ?? 'the config (no chaos.config.yaml found)'}`,
     'add schedules: [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }] (docs/unattended.md)',
@@ -139,55 +141,20 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
   }
 }
 
-/** Run flags that the crontab's `chaos run` lines repeat (never the token: it would sit in plain text). */
-export interface ForwardedFlags {
-  config?: string
-  target?: string[]
-  prometheus?: string
-  pushgateway?: string
-  duration?: string
-  probability?: string
-  'blast-radius'?: string
-  rate?: string
-  baseline?: string
-  interval?: string
-  pause?: string
-  'recovery-timeout'?: string
-  'allow-entire-system'?: boolean
-  scenarios?: string[]
-}
-
-/** The crontab for the configured schedules plus the weekly GameDay. */
+/**
+ * The crontab for the configured schedules plus the weekly GameDay; `runArgs` are the run flags
+ * each `chaos run` line repeats.
+ */
 export function crontabFor(
   workspace: Workspace,
-  flags: ForwardedFlags,
-  options: { chaos: string[]; cwd: string; timezone?: string },
+  runArgs: readonly string[],
+  options: { chaos: string[]; timezone?: string },
 ): string[] {
   const { config } = workspace
-  const args: string[] = []
-  if (flags.config) args.push('--config', resolve(options.cwd, flags.config))
-  for (const t of flags.target ?? []) args.push('--target', t)
-  for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolve(options.cwd, dir))
-  for (const name of [
-    'prometheus',
-    'pushgateway',
-    'duration',
-    'probability',
-    'blast-radius',
-    'rate',
-    'baseline',
-    'interval',
-    'pause',
-    'recovery-timeout',
-  ] as const) {
-    const value = flags[name]
-    if (value !== undefined) args.push(`--${name}`, value)
-  }
-  if (flags['allow-entire-system']) args.push('--allow-entire-system')
   return renderCrontab(config.schedules ?? [], {
     cwd: config.root,
     chaos: options.chaos,
-    runArgs: args,
+    runArgs: [...runArgs],
     logFile: resolve(config.reportsDir, 'schedule.log'),
     gamedayLogFile: resolve(config.reportsDir, 'gameday.log'),
     ...(options.timezone && { timezone: options.timezone }),

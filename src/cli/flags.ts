@@ -1,0 +1,320 @@
+/**
+ * The one flag vocabulary of `chaos`: every flag that more than one command takes is defined here,
+ * typed (oclif `Flags.custom`), so a name means the same thing, parses the same way and fails with
+ * the same one-line error (naming the flag, exit 2) on every command. docs/flags.md lists them.
+ *
+ * Values are parsed by src/cli/flag-values.ts, loaded only when such a flag is given: defining the
+ * flags must stay cheap, since every command module imports this one.
+ */
+import { REPORT_FORMAT_NAMES, type ReportFormatName } from '../../reports/formats.js'
+import { Flags, type Interfaces } from '@oclif/core'
+import type { BlastRadius } from '../protocol/schemas.js'
+import type { RunOverrides } from '../plan.js'
+import type { Category } from '../scenario/schema.js'
+import type { OverrideFlagValues } from './flag-values.js'
+
+export type { OverrideFlagValues } from './flag-values.js'
+
+const values = () => import('./flag-values.js')
+
+type Parser<T> = (values: typeof import('./flag-values.js'), text: string, flag: string) => T
+
+/** A typed flag whose text is parsed (and checked) by `parser`; errors name the flag. */
+function typed<T>(parser: Parser<T>): Interfaces.FlagDefinition<T> {
+  // oclif's typings refuse a single flag whose value is an array (NotArray<T>), which the list
+  // flags are (one `--categories "network pms"` → ['network', 'pms']); at run time a custom flag's
+  // value is whatever parse returns, so the definition is typed here instead.
+  return Flags.custom<unknown>({
+    parse: async (input, _ctx, opts) => parser(await values(), input, `--${opts.name}`),
+  }) as unknown as Interfaces.FlagDefinition<T>
+}
+
+/** A flag's former spellings, still accepted with a deprecation warning. */
+interface Renamed {
+  aliases?: string[]
+  deprecateAliases?: boolean
+}
+
+/** A duration (`500ms`, `10s`, `2m`, `1h`, bare number = seconds), in milliseconds; positive. */
+export const durationFlag = typed((v, text, flag) => v.parseDuration(text, flag))
+/** A duration that may be 0 (a pause, a gap), in milliseconds. */
+export const gapFlag = typed((v, text, flag) => v.parseDuration(text, flag, { allowZero: true }))
+/** A probability: `0.3` or `30%`. */
+export const probabilityFlag = typed((v, text, flag) => v.parseProbability(text, flag))
+/** A blast radius, any case, `-` or `_`. */
+export const blastRadiusFlag = typed<BlastRadius>((v, text, flag) => v.parseBlastRadius(text, flag))
+/** Categories, comma- and/or space-separated, in guide order. */
+export const categoriesFlag = typed<Category[]>((v, text, flag) => v.parseCategories(text, flag))
+/** Scenario ids, comma- and/or space-separated (checked against the catalogue once loaded). */
+export const idsFlag = typed<string[]>((v, text, flag) => v.parseIdList(text, flag))
+/** An IANA time zone. */
+export const timezoneFlag = typed((v, text, flag) => v.parseTimeZone(text, flag))
+
+// ---------------------------------------------------------------------------------------------
+// Targets (run, monkey, schedule, gameday, status, stop)
+
+/** `--target` (repeatable, or comma-separated) and `--token`. */
+export const targetFlags = {
+  target: Flags.custom<string>({
+    parse: async (input, _ctx, opts) => (await values()).parseTargetUrl(input, `--${opts.name}`),
+  })({
+    description: 'base URL of the target service with the chaos agent (repeat per instance)',
+    env: 'CHAOS_TARGET',
+    multiple: true,
+    delimiter: ',',
+    helpValue: 'URL',
+  }),
+  token: Flags.string({ description: 'bearer token of the chaos agent', env: 'CHAOS_TOKEN' }),
+}
+
+/** The target flags plus the metrics back-ends of an experiment run. */
+export const runTargetFlags = {
+  ...targetFlags,
+  prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
+  pushgateway: Flags.string({
+    description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",
+    helpValue: 'URL',
+  }),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalogue (list, validate, run, monkey, schedule, gameday)
+
+function scenariosFlag(renamed: Renamed = {}) {
+  return Flags.string({
+    description: 'extra scenario directory (repeatable)',
+    multiple: true,
+    helpValue: 'DIR',
+    ...renamed,
+  })
+}
+
+export const catalogueFlags = {
+  scenarios: scenariosFlag(),
+  builtin: Flags.boolean({
+    description: 'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs)',
+    default: true,
+    allowNo: true,
+  }),
+}
+
+// ---------------------------------------------------------------------------------------------
+// How each experiment runs (run, monkey, schedule, gameday): flags over config over defaults
+
+const pollInterval = typed((v, text, flag) => v.parsePollInterval(text, flag))
+
+function faultProbabilityFlag(renamed: Renamed = {}) {
+  return probabilityFlag({
+    helpValue: 'P',
+    description: "override each fault's probability (0.3 or 30%)",
+    ...renamed,
+  })
+}
+
+function pollIntervalFlag(renamed: Renamed = {}) {
+  return pollInterval({
+    helpValue: 'DURATION',
+    description: 'metrics poll interval during an experiment, at most 1m [default: 1s]',
+    ...renamed,
+  })
+}
+
+export const overrideFlags = {
+  duration: typed((v, text, flag) => v.parseExperimentDuration(text, flag))({
+    helpValue: 'DURATION',
+    description: 'override each experiment duration (500ms, 10s, 2m; at most 30m)',
+  }),
+  probability: faultProbabilityFlag(),
+  'blast-radius': blastRadiusFlag({
+    helpValue: 'LEVEL',
+    description: 'override each blast radius: SINGLE_REQUEST, SINGLE_SERVICE, SERVICE_CLUSTER, ENTIRE_SYSTEM',
+  }),
+  rate: typed((v, text, flag) => v.parseRate(text, flag))({
+    helpValue: 'RPS',
+    description: 'workload requests per second [default: 20]',
+  }),
+  baseline: durationFlag({
+    helpValue: 'DURATION',
+    description: 'baseline measurement before injection [default: 10s]',
+  }),
+  interval: pollIntervalFlag(),
+  pause: gapFlag({ helpValue: 'DURATION', description: 'pause between experiments [default: 30s]' }),
+  'recovery-timeout': durationFlag({
+    helpValue: 'DURATION',
+    description: 'longest wait for the after checks to hold [default: 2m]',
+  }),
+  'allow-entire-system': Flags.boolean({
+    description: 'allow ENTIRE_SYSTEM blast radius on a real target',
+    default: false,
+  }),
+}
+
+/** `--keep-going` of the commands that run suites (run, schedule, gameday). */
+export const keepGoingFlag = {
+  'keep-going': Flags.boolean({ description: 'continue a suite after a safety abort', default: false }),
+}
+
+/** `--lease` of the commands that run experiments in the foreground (run, gameday). */
+export const leaseFlag = {
+  lease: durationFlag({
+    helpValue: 'DURATION',
+    description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]",
+  }),
+}
+
+/** The override flags as `resolveRunOptions` input. */
+export function runOverrides(flags: OverrideFlagValues): RunOverrides {
+  return {
+    durationMs: flags.duration,
+    probability: flags.probability,
+    blastRadius: flags['blast-radius'],
+    rate: flags.rate,
+    baselineMs: flags.baseline,
+    intervalMs: flags.interval,
+    pauseMs: flags.pause,
+    recoveryTimeoutMs: flags['recovery-timeout'],
+    allowEntireSystem: flags['allow-entire-system'],
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output and safety switches (run, monkey, schedule, gameday)
+
+export const dryRunFlag = {
+  'dry-run': Flags.boolean({
+    description: 'show what would be injected and inject nothing',
+    default: false,
+  }),
+}
+
+export const outputFlags = {
+  quiet: Flags.boolean({
+    char: 'q',
+    description: 'print only results and the verdict, no progress',
+    default: false,
+  }),
+  'log-file': Flags.string({
+    helpValue: 'PATH',
+    description: 'also append every output line (no colour) to this file',
+  }),
+}
+
+/** `--metrics-port` / `--metrics-host` of the long-running modes (monkey, schedule). */
+export const metricsFlags = {
+  'metrics-port': Flags.integer({
+    description: 'serve Prometheus metrics at http://HOST:PORT/metrics (0 = any free port)',
+    min: 0,
+    max: 65535,
+    helpValue: 'PORT',
+  }),
+  'metrics-host': Flags.string({
+    description: 'interface for --metrics-port',
+    default: '127.0.0.1',
+    helpValue: 'HOST',
+  }),
+}
+
+// ---------------------------------------------------------------------------------------------
+// chaos monkey's own flags
+
+/**
+ * The monkey's own flags. Its coin and its check period were once `--probability` and
+ * `--interval`; those names now mean what they mean everywhere (each fault's probability, the
+ * metrics poll interval), so the coin is `--chance` and the period `--every`.
+ */
+export const monkeyFlags = {
+  chance: probabilityFlag({
+    helpValue: 'P',
+    description:
+      'chance of an experiment at each check, 0.05 or 5% [default: 0.05, config monkey.probability]',
+  }),
+  every: durationFlag({
+    helpValue: 'DURATION',
+    description: 'time between checks; a bare number is seconds [default: 5m, config monkey.interval]',
+  }),
+  'business-hours': Flags.boolean({
+    allowNo: true,
+    description:
+      'only inject during business hours (09:00-17:00 MON-FRI unless config monkey.business_hours says otherwise)',
+  }),
+  timezone: timezoneFlag({
+    helpValue: 'IANA_ZONE',
+    description: "time zone of the business hours [default: the machine's]",
+  }),
+  categories: categoriesFlag({
+    helpValue: 'LIST',
+    description: 'categories to pick from, comma- or space-separated (network,pms) [default: all]',
+  }),
+  ids: idsFlag({
+    helpValue: 'IDS',
+    description: 'scenario ids to pick from, comma- or space-separated',
+  }),
+  'max-blast-radius': blastRadiusFlag({
+    helpValue: 'LEVEL',
+    description:
+      'widest blast radius to inject: SINGLE_REQUEST, SINGLE_SERVICE, SERVICE_CLUSTER, ENTIRE_SYSTEM [default: SINGLE_SERVICE]',
+  }),
+  'min-gap': gapFlag({
+    helpValue: 'DURATION',
+    description: 'least time between two monkey experiments, remembered across invocations [default: 0]',
+  }),
+  'max-experiments': Flags.integer({ min: 1, helpValue: 'N', description: 'stop after N experiments' }),
+  once: Flags.boolean({ description: 'make one check and exit (for cron)', default: false }),
+  seed: Flags.integer({
+    min: 0,
+    max: 4294967295,
+    helpValue: 'N',
+    description: 'seed the coin and the picks (reproducible)',
+  }),
+  'allow-production': Flags.boolean({
+    description: 'allow a target whose agent reports environment "production"',
+    default: false,
+  }),
+}
+
+/**
+ * The monkey's run overrides: the shared ones, plus the monkey's former spellings of three of them
+ * as deprecated aliases (oclif warns and uses the new name).
+ */
+export const monkeyOverrideFlags = {
+  ...overrideFlags,
+  probability: faultProbabilityFlag({ aliases: ['fault-probability'], deprecateAliases: true }),
+  interval: pollIntervalFlag({ aliases: ['poll-interval'], deprecateAliases: true }),
+}
+
+/** `--scenarios` of the monkey, which once spelled it `--scenario-dir`. */
+export const monkeyCatalogueFlags = {
+  ...catalogueFlags,
+  scenarios: scenariosFlag({ aliases: ['scenario-dir'], deprecateAliases: true }),
+}
+
+// ---------------------------------------------------------------------------------------------
+// chaos report
+
+/** `--reports-dir`, shared by every `chaos report` command. */
+export const reportsDirFlag = {
+  'reports-dir': Flags.string({
+    description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
+    helpValue: 'DIR',
+  }),
+}
+
+/** Flags of the commands that print one run report: `--format` takes the names of the format table. */
+export const reportFlags = {
+  format: Flags.option({
+    description: 'report format',
+    options: REPORT_FORMAT_NAMES,
+    default: 'text' as ReportFormatName,
+  })(),
+  ...reportsDirFlag,
+}
+
+/** Flags of `chaos report list`: the run list as a table (`text`) or one JSON object per run. */
+export const reportListFlags = {
+  format: Flags.option({
+    description: 'output format',
+    options: ['text', 'json'] as const,
+    default: 'text',
+  })(),
+  ...reportsDirFlag,
+}
