@@ -33,7 +33,8 @@ import {
   substituteGrafanaVariables,
 } from './observability-helpers.js'
 import { guideExperiment } from './report-fixtures.js'
-import { ROOT, fast, latestReport, pollUntil, runChaos, tempCwd } from './run-helpers.js'
+import { latestReport } from './run-helpers.js'
+import { ROOT, fast, pollUntil, runChaos, tempCwd } from './support/index.js'
 
 const BINARIES = ['prometheus', 'prometheus-pushgateway', 'promtool'] as const
 

@@ -7,7 +7,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RunRecord } from '../src/record.js'
-import { BIN, REPORTS, chaos, runChaos, tempCwd } from './run-helpers.js'
+import { REPORTS } from './run-helpers.js'
+import { BIN, chaos, runChaos, tempCwd } from './support/index.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
