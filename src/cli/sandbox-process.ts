@@ -68,6 +68,9 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000)
   })
   const stop = async () => {
+    // Closing its stdin is the sandbox's "parent gone" signal, and releases the handle that would
+    // otherwise keep it alive after a SIGTERM shutdown (until the SIGKILL below).
+    child.stdin?.end()
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
     await child
