@@ -39,20 +39,14 @@ describe('chaos sandbox', () => {
     expect(second).toBe('token: cli-token')
 
     expect((await fetch(`${url}/health`)).status).toBe(200)
-    const info = await fetch(`${url}/chaos`, { headers: { authorization: 'Bearer cli-token' } })
-    expect(info.status).toBe(200)
+    const control = controlClient(url!, 'cli-token')
+    expect((await control.info()).active_experiments).toEqual([])
     // An experiment left running is rolled back by the shutdown.
-    const started = await fetch(`${url}/chaos/experiments`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer cli-token', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        id: 'left-running',
-        target_service: 'pms_adapter',
-        fault_config: { fault_type: 'LATENCY', latency_ms: 100, probability: 1 },
-        lease_seconds: 60,
-      }),
+    await control.start('left-running', 'pms_adapter', {
+      fault_type: 'LATENCY',
+      latency_ms: 100,
+      probability: 1,
     })
-    expect(started.status).toBe(201)
 
     child.kill('SIGINT')
     const result = await child
