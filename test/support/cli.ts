@@ -58,6 +58,14 @@ export function fast(overrides: Partial<Record<RunTiming, string>> = {}): string
   return Object.entries(flags).flatMap(([name, value]) => [`--${name}`, value])
 }
 
+/**
+ * How long a server process may take to become ready: the deadline the runner gives its own sandbox
+ * (`CHAOS_SANDBOX_START_TIMEOUT`, default 60 s), a node or Prometheus start-up on a loaded machine.
+ */
+export function startupBudgetMs(): number {
+  return sandboxStartTimeoutMs()
+}
+
 /** What an experiment costs beyond its configured phases: preflight, rollback, reports (CPU-bound). */
 const EXPERIMENT_OVERHEAD_MS = 15_000
 /** The runner's defaults for flags a run leaves out (see src/cli/run-flags.ts). */
@@ -79,7 +87,7 @@ export function runBudgetMs(args: readonly string[], experiments = 1): number {
     return parseDurationMs(i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : RUN_DEFAULTS[name]!)!
   }
   const phases = ['baseline', 'duration', 'recovery-timeout', 'pause'].reduce((a, n) => a + flag(n), 0)
-  return sandboxStartTimeoutMs() + experiments * (phases + EXPERIMENT_OVERHEAD_MS)
+  return startupBudgetMs() + experiments * (phases + EXPERIMENT_OVERHEAD_MS)
 }
 
 function spawnCli(args: readonly string[], cwd: string, timeoutMs: number, env: Record<string, string> = {}) {
