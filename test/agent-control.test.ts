@@ -15,7 +15,8 @@ import {
   type FastifyLikeReply,
   type FastifyLikeRequest,
 } from '../src/agent/index.js'
-import { closeServer, experiment, request, startHost, TOKEN, waitFor, type Host } from './agent-helpers.js'
+import { closeServer, experiment, request, startHost, TOKEN, type Host } from './agent-helpers.js'
+import { pollUntil } from './support/index.js'
 
 type ExperimentReply = { experiment: ExperimentView & Record<string, unknown> }
 
@@ -372,10 +373,13 @@ describe('lease (dead man’s switch)', () => {
         body: experiment('short', cb, 'pms_adapter', 1),
       })
       expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(502)
-      const expired = await waitFor(async () => {
-        const reply = await request<ExperimentReply>(host!.url, 'GET', '/chaos/experiments/short')
-        return reply.body.experiment.state === 'EXPIRED' ? reply.body.experiment : undefined
-      })
+      const expired = await pollUntil(
+        async () => {
+          const reply = await request<ExperimentReply>(host!.url, 'GET', '/chaos/experiments/short')
+          return reply.body.experiment.state === 'EXPIRED' ? reply.body.experiment : undefined
+        },
+        { what: 'the lease to expire' },
+      )
       expect(expired).toMatchObject({ state: 'EXPIRED', end_reason: 'lease_expired' })
       expect((await request(host.url, 'GET', '/call/pms_adapter', { token: null })).status).toBe(200)
       expect(logger.entries.some((e) => e.event === 'chaos_experiment_expired')).toBe(true)

@@ -13,11 +13,11 @@ import {
   request,
   seededRandom,
   startHost,
-  waitFor,
   type CallResult,
   type Host,
   TOKEN,
 } from './agent-helpers.js'
+import { pollUntil } from './support/index.js'
 
 type ExperimentReply = { experiment: ExperimentView & Record<string, unknown> }
 type BatchReply = { ok: number; failed: number; errors: Record<string, number> }
@@ -242,10 +242,13 @@ describe('fault types, observed on a host route', () => {
     expect(ceiling).toBeGreaterThan(MEMORY_STEP_BYTES)
     expect(ceiling).toBeLessThanOrEqual(PRESSURE_LIMITS.max_heap_fraction * 2 ** 40)
     // Wait until the ramp has reached the ceiling, never beyond it.
-    const full = await waitFor(async () => {
-      const view = await getExperiment(host!, 'mem')
-      return view.pressure_held_bytes === ceiling ? view : undefined
-    })
+    const full = await pollUntil(
+      async () => {
+        const view = await getExperiment(host!, 'mem')
+        return view.pressure_held_bytes === ceiling ? view : undefined
+      },
+      { what: 'the memory ramp to reach its ceiling' },
+    )
     expect(full.pressure_held_bytes).toBe(ceiling)
     expect(process.memoryUsage().arrayBuffers - baseline).toBeGreaterThanOrEqual(ceiling * 0.95)
     const result = await call(host, 'pms_adapter')
@@ -254,12 +257,15 @@ describe('fault types, observed on a host route', () => {
     const stopped = await request<ExperimentReply>(host.url, 'DELETE', '/chaos/experiments/mem')
     expect(stopped.body.experiment).toMatchObject({ state: 'COMPLETED', pressure_held_bytes: 0 })
     // Backing stores are freed by a sweeper after the collection: poll until it has run.
-    const released = await waitFor(async () => {
-      gc()
-      await new Promise((resolve) => setTimeout(resolve, 10))
-      const held = process.memoryUsage().arrayBuffers - baseline
-      return held < ceiling * 0.5 ? held : undefined
-    })
+    const released = await pollUntil(
+      async () => {
+        gc()
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        const held = process.memoryUsage().arrayBuffers - baseline
+        return held < ceiling * 0.5 ? held : undefined
+      },
+      { what: 'the backing stores to be freed', everyMs: 25 },
+    )
     expect(released).toBeLessThan(ceiling * 0.5)
     expect(await call(host, 'pms_adapter', 4)).toEqual({
       ok: true,
@@ -447,7 +453,9 @@ describe('rollback and untouched calls', () => {
     host = await startHost()
     await start(host, experiment('hang', { fault_type: 'TIMEOUT', probability: 1, timeout_ms: 600_000 }))
     const pending = call(host, 'pms_adapter', 9)
-    await waitFor(async () => ((await getExperiment(host!, 'hang')).faults_injected === 1 ? true : undefined))
+    await pollUntil(async () => (await getExperiment(host!, 'hang')).faults_injected === 1, {
+      what: 'the call to hang in the fault',
+    })
     await request(host.url, 'DELETE', '/chaos/experiments/hang')
     expect(await pending).toEqual({ ok: true, value: { service: 'pms_adapter', value: 18 } })
   })

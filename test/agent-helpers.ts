@@ -1,12 +1,13 @@
 /**
  * Test support for the agent tests: a small real node:http host service that embeds the agent the way
  * a user would (control endpoint under /chaos, wrapped dependencies, runWithRequest on every request),
- * a control client, and a seeded random source.
+ * the shared control request with this host's token, and a seeded random source.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createChaosAgent, type ChaosAgent, type ChaosAgentOptions } from '../src/agent/index.js'
 import { mulberry32 } from '../src/unattended/random.js'
+import { request as rawRequest, type Reply } from './support/index.js'
 
 export const TOKEN = 'test-token-0123456789'
 
@@ -149,33 +150,19 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-export interface Reply<T = Record<string, unknown>> {
-  status: number
-  body: T
-  headers: Headers
-}
+export type { Reply } from './support/index.js'
 
-/** A control/host client over real HTTP (fetch keeps connections alive). */
-export async function request<T = Record<string, unknown>>(
+/** The shared raw request (test/support) with the agent tests' token unless `token` is given (null: none). */
+export function request<T = Record<string, unknown>>(
   base: string,
   method: string,
   path: string,
   options: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {},
 ): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...options.headers }
-  const token = options.token === undefined ? TOKEN : options.token
-  if (token !== null) headers.authorization = `Bearer ${token}`
-  let body: string | undefined
-  if (options.raw !== undefined) body = options.raw
-  else if (options.body !== undefined) body = JSON.stringify(options.body)
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(base + path, { method, headers, body })
-  const text = await response.text()
-  return {
-    status: response.status,
-    body: (text === '' ? {} : JSON.parse(text)) as T,
-    headers: response.headers,
-  }
+  return rawRequest<T>(base, method, path, {
+    ...options,
+    token: options.token === undefined ? TOKEN : options.token,
+  })
 }
 
 /** A valid POST /chaos/experiments body. */
@@ -186,19 +173,4 @@ export function experiment(
   lease_seconds = 60,
 ): Record<string, unknown> {
   return { id, target_service, fault_config, lease_seconds }
-}
-
-/** Polls `check` until it returns a value (not undefined); fails after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-  everyMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
 }

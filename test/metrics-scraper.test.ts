@@ -70,10 +70,16 @@ afterEach(async () => {
   await new Promise<void>((r) => server.close(() => r()))
 })
 
+/**
+ * The scrape timeout: the 'hang' cases wait for it, and on a loaded machine a real answer from this
+ * in-process server can take hundreds of ms, so it is seconds, not the few hundred ms a hang needs.
+ */
+const TIMEOUT_MS = 2_000
+
 function scraper() {
   return createScraper({
     url,
-    timeoutMs: 300,
+    timeoutMs: TIMEOUT_MS,
     headers: { authorization: 'Bearer t0ken' },
     counters: {
       ...STANDARD_COUNTERS,

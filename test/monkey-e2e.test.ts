@@ -9,35 +9,11 @@ import { createServer, type Server } from 'node:http'
 import { readdir, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, onTestFinished } from 'vitest'
 import { createChaosAgent } from '../src/agent/index.js'
 import { RunRecord } from '../src/record.js'
-import {
-  REPORTS,
-  agentInfo,
-  chaos,
-  limiter,
-  pollUntil,
-  runChaos,
-  startExternalSandbox,
-  tempCwd,
-  type ExternalSandbox,
-} from './run-helpers.js'
-
-const cleanups: Array<() => Promise<void>> = []
-afterAll(async () => {
-  await Promise.all(cleanups.map((c) => c()))
-})
-async function workdir(): Promise<string> {
-  const { dir, cleanup } = await tempCwd()
-  cleanups.push(cleanup)
-  return dir
-}
-async function sandbox(cwd: string): Promise<ExternalSandbox> {
-  const s = await startExternalSandbox(cwd)
-  cleanups.push(() => s.kill())
-  return s
-}
+import { REPORTS } from './run-helpers.js'
+import { chaos, pollUntil, runBudgetMs, runChaos, test } from './support/index.js'
 
 /** Run reports (not latest.json) in the working directory, parsed and validated. */
 async function runReports(cwd: string): Promise<Array<{ file: string; record: RunRecord }>> {
@@ -83,25 +59,19 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
 
-const TIMEOUT_MS = 90_000
-const gate = limiter(2)
-function gated(name: string, fn: () => Promise<void>): void {
-  it(name, () => gate(fn), TIMEOUT_MS)
-}
-
+// At most `maxConcurrency` (vitest.config.ts) cases at once; each case's timeout is the budget of
+// the runs it makes (runBudgetMs: configured phases plus start-up), not a fixed constant.
+const SHORT_RUN = ['--duration', '3s', '--baseline', '1s', '--pause', '0s', '--recovery-timeout', '5s']
 describe.concurrent('chaos monkey (compiled CLI)', () => {
-  gated(
-    '--chance 1 --max-experiments 2 runs exactly two experiments, each with its own run report',
-    async () => {
-      const cwd = await workdir()
-      const result = await runChaos(
-        [
-          'monkey',
-          ...['--chance', '1', '--every', '1', '--max-experiments', '2', '--seed', '3'],
-          ...['--duration', '3s', '--baseline', '1s', '--pause', '0s', '--recovery-timeout', '5s'],
-        ],
-        { cwd, timeoutMs: 80_000 },
-      )
+  const twoRuns = [
+    'monkey',
+    ...['--chance', '1', '--every', '1', '--max-experiments', '2', '--seed', '3'],
+    ...SHORT_RUN,
+  ]
+  test(
+    '--chance 1 --max-experiments 2 runs exactly two experiments, each with its report',
+    async ({ workdir: cwd }) => {
+      const result = await runChaos(twoRuns, { cwd, timeoutMs: runBudgetMs(twoRuns, 2) })
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
       expect(result.stdout).toMatch(/started the built-in sandbox/)
       expect(result.stdout).toMatch(/blast radius limit: SINGLE_SERVICE/)
@@ -144,58 +114,59 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
       expect(list.stderr).toBe('')
       expect(list.stdout).toContain('2 runs in')
     },
+    runBudgetMs(twoRuns, 2) + runBudgetMs(['report', 'list'], 0),
   )
 
-  gated(
-    '--dry-run injects nothing: the agent never sees an experiment; SIGINT between checks exits 0',
-    async () => {
-      const cwd = await workdir()
-      const target = await sandbox(cwd)
-      const monkey = chaos(
-        [
-          'monkey',
-          ...['--dry-run', '--chance', '1', '--every', '1', '--seed', '5', '--metrics-port', '0'],
-          ...['--target', target.url, '--token', target.token],
-        ],
-        { cwd },
-      )
-      const metricsUrl = (await monkey.waitFor(/^metrics: (http\S+)$/))[1]!
-      await monkey.waitFor(/ check 3 · heads/)
-      const metrics = await scrape(metricsUrl)
-      expect(sample(metrics, 'chaos_monkey_checks_total')).toBeGreaterThanOrEqual(3)
-      expect(sample(metrics, 'chaos_monkey_experiments_started_total')).toBe(0)
-      expect(
-        sample(metrics, 'chaos_monkey_experiment_outcomes_total{outcome="DRY_RUN"}'),
-      ).toBeGreaterThanOrEqual(3)
-      expect(sample(metrics, 'chaos_monkey_last_check_timestamp_seconds')).toBeGreaterThan(
-        Date.now() / 1000 - 60,
-      )
+  test('--dry-run injects nothing: the agent never sees an experiment; SIGINT between checks exits 0', async ({
+    workdir: cwd,
+    externalSandbox: target,
+  }) => {
+    const monkey = chaos(
+      [
+        'monkey',
+        ...['--dry-run', '--chance', '1', '--every', '1', '--seed', '5', '--metrics-port', '0'],
+        ...['--target', target.url, '--token', target.token],
+      ],
+      { cwd },
+    )
+    const metricsUrl = (await monkey.waitFor(/^metrics: (http\S+)$/))[1]!
+    await monkey.waitFor(/ check 3 · heads/)
+    const metrics = await scrape(metricsUrl)
+    expect(sample(metrics, 'chaos_monkey_checks_total')).toBeGreaterThanOrEqual(3)
+    expect(sample(metrics, 'chaos_monkey_experiments_started_total')).toBe(0)
+    expect(
+      sample(metrics, 'chaos_monkey_experiment_outcomes_total{outcome="DRY_RUN"}'),
+    ).toBeGreaterThanOrEqual(3)
+    expect(sample(metrics, 'chaos_monkey_last_check_timestamp_seconds')).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    )
 
-      monkey.child.kill('SIGINT')
-      const result = await monkey.child
-      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
-      expect(result.stdout).toMatch(/dry-run: would inject \S+ now; nothing was injected/)
+    monkey.child.kill('SIGINT')
+    const result = await monkey.child
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
+    expect(result.stdout).toMatch(/dry-run: would inject \S+ now; nothing was injected/)
 
-      const res = await fetch(`${target.url}/chaos/experiments`, {
-        headers: { authorization: `Bearer ${target.token}` },
-      })
-      expect(((await res.json()) as { experiments: unknown[] }).experiments).toEqual([])
-      const agentMetrics = await scrape(`${target.url}/metrics`)
-      const injected = agentMetrics
-        .split('\n')
-        .filter((l) => l.startsWith('chaos_agent_faults_injected_total{'))
-      for (const line of injected) expect(Number(line.split(' ').at(-1))).toBe(0)
-      expect(await runReports(cwd)).toEqual([])
-      expect(existsSync(join(cwd, REPORTS, 'monkey', 'monkey-state.json'))).toBe(false)
-      const summary = await summaryOf(cwd)
-      expect(summary).toMatchObject({ dry_run: true, stopped_by: 'SIGNAL', interrupted: false, exit_code: 0 })
-      expect(summary.outcomes).toEqual({ DRY_RUN: summary.checks })
-    },
-  )
+    expect(await target.control.list()).toEqual([])
+    // The agent's fault counter is exposed, and has no series at all: a series appears with the
+    // first fault of an experiment (and the active gauge with its start), so any would show here.
+    const agentMetrics = await scrape(`${target.url}/metrics`)
+    expect(agentMetrics).toContain('# TYPE chaos_agent_faults_injected_total counter')
+    expect(agentMetrics).toContain('# TYPE chaos_agent_experiment_active gauge')
+    const series = agentMetrics
+      .split('\n')
+      .filter((l) => /^chaos_agent_(faults_injected_total|experiment_active)\{/.test(l))
+    expect(series).toEqual([])
+    expect(await runReports(cwd)).toEqual([])
+    expect(existsSync(join(cwd, REPORTS, 'monkey', 'monkey-state.json'))).toBe(false)
+    const summary = await summaryOf(cwd)
+    expect(summary).toMatchObject({ dry_run: true, stopped_by: 'SIGNAL', interrupted: false, exit_code: 0 })
+    expect(summary.outcomes).toEqual({ DRY_RUN: summary.checks })
+  })
 
-  gated('SIGTERM during an experiment rolls it back, reports INTERRUPTED and exits 130', async () => {
-    const cwd = await workdir()
-    const target = await sandbox(cwd)
+  test('SIGTERM during an experiment rolls it back, reports INTERRUPTED and exits 130', async ({
+    workdir: cwd,
+    externalSandbox: target,
+  }) => {
     const monkey = chaos(
       [
         'monkey',
@@ -206,14 +177,9 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     )
     const metricsUrl = (await monkey.waitFor(/^metrics: (http\S+)$/))[1]!
     await monkey.waitFor(/chaos_experiment_started\b/)
-    await pollUntil(
-      async () =>
-        (await agentInfo(target.url, target.token)).active_experiments.length === 1 ? true : undefined,
-      {
-        timeoutMs: 10_000,
-        what: 'the experiment to be active on the agent',
-      },
-    )
+    await pollUntil(async () => (await target.control.info()).active_experiments.length === 1, {
+      what: 'the experiment to be active on the agent',
+    })
     const metrics = await scrape(metricsUrl)
     expect(sample(metrics, 'chaos_monkey_active_experiment{experiment="network_latency"}')).toBe(1)
     expect(sample(metrics, 'chaos_monkey_experiments_started_total')).toBe(1)
@@ -222,7 +188,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     const result = await monkey.child
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(130)
     expect(result.stderr).toMatch(/SIGTERM received: rolling back/)
-    expect((await agentInfo(target.url, target.token)).active_experiments).toEqual([])
+    expect((await target.control.info()).active_experiments).toEqual([])
 
     const [report] = await runReports(cwd)
     expect(report!.record.outcome).toBe('INTERRUPTED')
@@ -235,8 +201,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     expect(summary.experiments).toMatchObject([{ scenario: 'network_latency', outcome: 'INTERRUPTED' }])
   })
 
-  gated('refuses a production target (exit 3) unless --allow-production', async () => {
-    const cwd = await workdir()
+  test('refuses a production target (exit 3) unless --allow-production', async ({ workdir: cwd }) => {
     // A real agent that says it runs in production (the sandbox itself refuses NODE_ENV=production).
     const agent = createChaosAgent({
       service: 'hotel',
@@ -248,7 +213,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     agent.wrap('pms_adapter', () => Promise.resolve('ok'))
     const server: Server = createServer(agent.listener())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    cleanups.push(async () => {
+    onTestFinished(async () => {
       await agent.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     })
@@ -270,8 +235,9 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     expect(allowed.stdout).toMatch(/dry-run: would inject/)
   })
 
-  gated('bad input is a one-line error with exit 2, before any target is started', async () => {
-    const cwd = await workdir()
+  test('bad input is a one-line error with exit 2, before any target is started', async ({
+    workdir: cwd,
+  }) => {
     const result = await runChaos(['monkey', '--chance', '2'], { cwd })
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toBe(

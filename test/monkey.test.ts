@@ -594,7 +594,7 @@ describe('settings: flags over config over defaults', () => {
     ).toBeNull()
   })
 
-  // Each flag's own grammar (probability, durations, lists, time zones) is tested in flags.test.ts.
+  // Each flag's own grammar (probability, durations, lists, time zones) is tested in flags-e2e.test.ts.
   it.each([
     [{ ids: ['network_latncy'] }, '--ids: unknown scenario id "network_latncy"'],
     [

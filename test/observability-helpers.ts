@@ -12,7 +12,7 @@ import { createAgentMetrics } from '../src/agent/metrics.js'
 import { PUSHED_METRIC_NAMES } from '../src/observability/pushgateway.js'
 import { startSandbox } from '../src/sandbox/index.js'
 import { createMonkeyMetrics, createScheduleMetrics } from '../src/unattended/metrics.js'
-import { ROOT } from './run-helpers.js'
+import { ROOT } from './support/index.js'
 
 export const DASHBOARD = join(ROOT, 'deploy', 'grafana', 'chaos-dashboard.json')
 export const RULES = join(ROOT, 'deploy', 'prometheus', 'chaos-rules.yml')

@@ -135,7 +135,7 @@ describe('resolveRunOptions', () => {
     })
   })
 
-  // The flags' text is parsed and checked by the shared flags (test/flags.test.ts); the config's
+  // The flags' text is parsed and checked by the shared flags (test/flags-e2e.test.ts); the config's
   // duration is checked here, naming the config field.
   it('refuses a config duration over 30 minutes, naming the field', () => {
     expect(() => resolveRunOptions({}, { durationMs: 31 * 60_000 })).toThrow(

@@ -1,63 +1,40 @@
 /**
- * Helpers for the sandbox tests: a seeded random source, control-endpoint calls made exactly as the
- * runner makes them (fetch + Bearer token), and reading samples from the /metrics exposition.
+ * Helpers for the sandbox tests: a seeded random source, control-endpoint calls (the shared control
+ * client of test/support, bound to a sandbox), timed requests, and samples from /metrics.
  */
 import { expect } from 'vitest'
 import type { Sandbox } from '../src/sandbox/index.js'
 import { mulberry32 } from '../src/unattended/random.js'
+import { controlClient, type ExperimentView } from './support/index.js'
 
 /** Seeded PRNG (mulberry32), the same one `chaos monkey --seed` uses. */
 export const seededRandom = mulberry32
 
-export interface ExperimentJson {
-  id: string
-  state: string
-  calls_seen: number
-  faults_injected: number
-}
+export type { ExperimentView as ExperimentJson } from './support/index.js'
 
-function auth(sandbox: Sandbox): Record<string, string> {
-  return { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json' }
-}
-
-/** POST /chaos/experiments; expects 201. */
-export async function startExperiment(
+/** POST /chaos/experiments through the shared control client; expects 201. */
+export function startExperiment(
   sandbox: Sandbox,
   id: string,
   targetService: string,
   faultConfig: Record<string, unknown>,
   leaseSeconds = 60,
-): Promise<ExperimentJson> {
-  const res = await fetch(`${sandbox.url}/chaos/experiments`, {
-    method: 'POST',
-    headers: auth(sandbox),
-    body: JSON.stringify({
-      id,
-      target_service: targetService,
-      fault_config: faultConfig,
-      lease_seconds: leaseSeconds,
-    }),
-  })
-  const body = (await res.json()) as { experiment: ExperimentJson }
-  expect(res.status, JSON.stringify(body)).toBe(201)
-  return body.experiment
+): Promise<ExperimentView> {
+  return control(sandbox).start(id, targetService, faultConfig, leaseSeconds)
 }
 
 /** GET /chaos/experiments/:id */
-export async function getExperiment(sandbox: Sandbox, id: string): Promise<ExperimentJson> {
-  const res = await fetch(`${sandbox.url}/chaos/experiments/${id}`, { headers: auth(sandbox) })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { experiment: ExperimentJson }).experiment
+export function getExperiment(sandbox: Sandbox, id: string): Promise<ExperimentView> {
+  return control(sandbox).get(id)
 }
 
 /** DELETE /chaos/experiments/:id (rollback); expects 200. */
-export async function stopExperiment(sandbox: Sandbox, id: string): Promise<ExperimentJson> {
-  const res = await fetch(`${sandbox.url}/chaos/experiments/${id}`, {
-    method: 'DELETE',
-    headers: auth(sandbox),
-  })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { experiment: ExperimentJson }).experiment
+export function stopExperiment(sandbox: Sandbox, id: string): Promise<ExperimentView> {
+  return control(sandbox).stop(id)
+}
+
+function control(sandbox: Sandbox) {
+  return controlClient(sandbox.url, sandbox.token ?? '')
 }
 
 export interface Answer<T = Record<string, unknown>> {
@@ -121,17 +98,4 @@ export function sample(text: string, name: string, labels: Record<string, string
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(m[3])
   }
   return sum
-}
-
-/** Polls `probe` until it returns true (at most `attempts` times, `everyMs` apart). */
-export async function eventually(
-  probe: () => Promise<boolean>,
-  attempts = 100,
-  everyMs = 50,
-): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    if (await probe()) return true
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-  return false
 }

@@ -7,7 +7,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RunRecord } from '../src/record.js'
-import { BIN, REPORTS, chaos, runChaos, tempCwd } from './run-helpers.js'
+import { REPORTS } from './run-helpers.js'
+import { BIN, chaos, runBudgetMs, runChaos, tempCwd } from './support/index.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -70,38 +71,43 @@ describe.concurrent('chaos schedule (compiled CLI)', () => {
     expect(none.stderr).toMatch(/^Error: no schedules: in .*chaos\.config\.yaml/)
   })
 
-  it('runs two schedules one at a time through the engine, with /metrics', async () => {
-    const cwd = await project(`schedules:
+  // Two runs, each with the phases these flags configure (runBudgetMs), one after the other.
+  const twoRuns = [
+    'schedule',
+    ...['--max-runs', '2', '--metrics-port', '0', '--duration', '2s', '--baseline', '1s'],
+    ...['--recovery-timeout', '3s', '--pause', '0s', '--interval', '500ms'],
+  ]
+  it(
+    'runs two schedules one at a time through the engine, with /metrics',
+    async () => {
+      const cwd = await project(`schedules:
   - { scenario: network_latency, every: 1s }
   - { scenario: pms_slow_response, every: 1s }
 `)
-    const schedule = chaos(
-      [
-        'schedule',
-        ...['--max-runs', '2', '--metrics-port', '0', '--duration', '2s', '--baseline', '1s'],
-        ...['--recovery-timeout', '3s', '--pause', '0s', '--interval', '500ms'],
-      ],
-      { cwd, timeoutMs: 60_000 },
-    )
-    const metricsUrl = (await schedule.waitFor(/^metrics: (http\S+)$/))[1]!
-    await schedule.waitFor(/network_latency every 1s: running$/)
-    const text = await (await fetch(metricsUrl)).text()
-    expect(text).toContain('chaos_schedule_runs_started_total{schedule="network_latency every 1s"} 1')
-    expect(text).toContain('chaos_schedule_active_experiment{experiment="network_latency"} 1')
+      const schedule = chaos(twoRuns, { cwd, timeoutMs: runBudgetMs(twoRuns, 2) })
+      const metricsUrl = (await schedule.waitFor(/^metrics: (http\S+)$/))[1]!
+      await schedule.waitFor(/network_latency every 1s: running$/)
+      const text = await (await fetch(metricsUrl)).text()
+      expect(text).toContain('chaos_schedule_runs_started_total{schedule="network_latency every 1s"} 1')
+      expect(text).toContain('chaos_schedule_active_experiment{experiment="network_latency"} 1')
 
-    const result = await schedule.child
-    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
-    // pms_slow_response came due while network_latency ran: it waited, then ran.
-    expect(result.stdout).toMatch(
-      /pms_slow_response every 1s: running \(\d+s late: waited for the previous run\)/,
-    )
-    expect(result.stdout).toContain('schedule session: 2 runs, stopped by MAX_RUNS')
-    const names = (await readdir(join(cwd, REPORTS))).filter((n) => /^\d{8}T\d{6}Z-.+\.json$/.test(n)).sort()
-    const records = await Promise.all(
-      names.map(async (n) => RunRecord.parse(JSON.parse(await readFile(join(cwd, REPORTS, n), 'utf8')))),
-    )
-    expect(records.map((r) => r.selection[0])).toEqual(['network_latency', 'pms_slow_response'])
-    expect(Date.parse(records[1]!.started_at)).toBeGreaterThanOrEqual(Date.parse(records[0]!.finished_at))
-    for (const r of records) expect(r.experiments[0]!.rollback.verified).toBe(true)
-  }, 90_000)
+      const result = await schedule.child
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
+      // pms_slow_response came due while network_latency ran: it waited, then ran.
+      expect(result.stdout).toMatch(
+        /pms_slow_response every 1s: running \(\d+s late: waited for the previous run\)/,
+      )
+      expect(result.stdout).toContain('schedule session: 2 runs, stopped by MAX_RUNS')
+      const names = (await readdir(join(cwd, REPORTS)))
+        .filter((n) => /^\d{8}T\d{6}Z-.+\.json$/.test(n))
+        .sort()
+      const records = await Promise.all(
+        names.map(async (n) => RunRecord.parse(JSON.parse(await readFile(join(cwd, REPORTS, n), 'utf8')))),
+      )
+      expect(records.map((r) => r.selection[0])).toEqual(['network_latency', 'pms_slow_response'])
+      expect(Date.parse(records[1]!.started_at)).toBeGreaterThanOrEqual(Date.parse(records[0]!.finished_at))
+      for (const r of records) expect(r.experiments[0]!.rollback.verified).toBe(true)
+    },
+    runBudgetMs(twoRuns, 2),
+  )
 })

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { execa, type ResultPromise } from 'execa'
-import { RuntimeFailure } from '../errors.js'
+import { parseDurationMs } from '../duration.js'
+import { InvalidInputError, RuntimeFailure } from '../errors.js'
 
 export interface SandboxProcess {
   url: string
@@ -16,8 +17,37 @@ export interface SandboxProcess {
 
 const LISTENING = /^sandbox listening on (http:\/\/\S+)/m
 
-/** Starts `chaos sandbox` as a child process and resolves once it is listening. */
+/**
+ * How long the sandbox may take to print its listening line. Readiness is the line itself: a child
+ * that exits fails at once, so this deadline only catches a child that hangs. It is generous because
+ * a node start-up on a loaded machine takes seconds, not milliseconds.
+ */
+export const DEFAULT_SANDBOX_START_TIMEOUT_MS = 60_000
+
+/** Environment variable overriding {@link DEFAULT_SANDBOX_START_TIMEOUT_MS} (`90s`, `2m`, or seconds). */
+export const SANDBOX_START_TIMEOUT_ENV = 'CHAOS_SANDBOX_START_TIMEOUT'
+
+/** The start-up deadline from `CHAOS_SANDBOX_START_TIMEOUT`, else the default; exit 2 when malformed. */
+export function sandboxStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[SANDBOX_START_TIMEOUT_ENV]
+  if (text === undefined || text.trim() === '') return DEFAULT_SANDBOX_START_TIMEOUT_MS
+  const ms = parseDurationMs(text)
+  if (ms === undefined || ms <= 0) {
+    throw new InvalidInputError(
+      `${SANDBOX_START_TIMEOUT_ENV}: "${text}" is not a duration`,
+      'use a positive duration such as 90s or 2m (a bare number is seconds)',
+    )
+  }
+  return ms
+}
+
+/**
+ * Starts `chaos sandbox` as a child process and resolves once it prints its listening line. Rejects
+ * when the child exits first (with its last stderr line) or, if it hangs, after `timeoutMs`
+ * (default {@link sandboxStartTimeoutMs}); a child that missed the deadline is stopped.
+ */
 export async function startSandboxProcess(options: { timeoutMs?: number } = {}): Promise<SandboxProcess> {
+  const timeoutMs = options.timeoutMs ?? sandboxStartTimeoutMs()
   const token = randomBytes(24).toString('base64url')
   const child: ResultPromise = execa(
     process.execPath,
@@ -26,18 +56,38 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
       env: { CHAOS_TOKEN: token, NODE_ENV: 'development', CHAOS_SANDBOX_PARENT: 'stdin' },
       stdin: 'pipe',
       stdout: 'pipe',
-      stderr: 'ignore',
+      stderr: 'pipe',
       reject: false,
       // The sandbox stops when its stdin pipe closes, i.e. when we exit, even by SIGKILL.
       cleanup: true,
     },
   )
+  // Always drained (a full pipe would block the child); the tail explains an early exit.
+  let stderrTail = ''
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000)
+  })
+  const stop = async () => {
+    // Closing its stdin is the sandbox's "parent gone" signal, and releases the handle that would
+    // otherwise keep it alive after a SIGTERM shutdown (until the SIGKILL below).
+    child.stdin?.end()
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await child
+    clearTimeout(timer)
+  }
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = ''
-    const timer = setTimeout(
-      () => reject(new RuntimeFailure('the built-in sandbox did not start within 15 s')),
-      options.timeoutMs ?? 15_000,
-    )
+    const timer = setTimeout(() => {
+      reject(
+        new RuntimeFailure(
+          `the built-in sandbox did not print its listening line within ${timeoutMs / 1000} s`,
+          `the machine may be overloaded: raise ${SANDBOX_START_TIMEOUT_ENV} (e.g. 2m) or pass --target`,
+        ),
+      )
+      void stop()
+    }, timeoutMs)
+    timer.unref()
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8')
       const m = LISTENING.exec(buffered)
@@ -48,22 +98,15 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     })
     void child.then((result) => {
       clearTimeout(timer)
+      const why = stderrTail.trim().split('\n').at(-1)
       reject(
-        new RuntimeFailure(`the built-in sandbox exited before listening (exit ${String(result.exitCode)})`),
+        new RuntimeFailure(
+          `the built-in sandbox exited before listening (exit ${String(result.exitCode ?? result.signal)})${why ? `: ${why}` : ''}`,
+        ),
       )
     })
   })
-  return {
-    url,
-    token,
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await child
-      clearTimeout(timer)
-    },
-  }
+  return { url, token, pid: child.pid, stop }
 }
 
 /** bin/run.js of this package, whether this file runs from src/cli (tsx) or dist/src/cli (compiled). */

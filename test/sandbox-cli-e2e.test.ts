@@ -5,18 +5,20 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { execa, type ResultPromise } from 'execa'
+import type { ResultPromise } from 'execa'
 import { describe, expect, it } from 'vitest'
+import {
+  DEFAULT_SANDBOX_START_TIMEOUT_MS,
+  sandboxStartTimeoutMs,
+  startSandboxProcess,
+} from '../src/cli/sandbox-process.js'
+import { ChaosError } from '../src/errors.js'
+import { ROOT, chaos, controlClient } from './support/index.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-
+/** `chaos sandbox ...args`; it runs until stopped (the long timeout only catches a forgotten one). */
 function spawnSandbox(args: string[], env: Record<string, string> = {}) {
-  return execa('node', ['bin/run.js', 'sandbox', ...args], {
-    cwd: root,
-    env: { NO_COLOR: '1', CHAOS_TOKEN: '', NODE_ENV: 'test', ...env },
-    reject: false,
-  })
+  return chaos(['sandbox', ...args], { cwd: ROOT, env: { NODE_ENV: 'test', ...env }, timeoutMs: 600_000 })
+    .child
 }
 
 /** The first two stdout lines, read as they are printed (the process keeps running). */
@@ -37,20 +39,14 @@ describe('chaos sandbox', () => {
     expect(second).toBe('token: cli-token')
 
     expect((await fetch(`${url}/health`)).status).toBe(200)
-    const info = await fetch(`${url}/chaos`, { headers: { authorization: 'Bearer cli-token' } })
-    expect(info.status).toBe(200)
+    const control = controlClient(url!, 'cli-token')
+    expect((await control.info()).active_experiments).toEqual([])
     // An experiment left running is rolled back by the shutdown.
-    const started = await fetch(`${url}/chaos/experiments`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer cli-token', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        id: 'left-running',
-        target_service: 'pms_adapter',
-        fault_config: { fault_type: 'LATENCY', latency_ms: 100, probability: 1 },
-        lease_seconds: 60,
-      }),
+    await control.start('left-running', 'pms_adapter', {
+      fault_type: 'LATENCY',
+      latency_ms: 100,
+      probability: 1,
     })
-    expect(started.status).toBe(201)
 
     child.kill('SIGINT')
     const result = await child
@@ -103,6 +99,48 @@ describe('chaos sandbox', () => {
       expect(result.stderr).toContain('Hint: pick another with --port')
     } finally {
       blocker.close()
+    }
+  })
+})
+
+describe('the sandbox the runner starts (startSandboxProcess)', () => {
+  it('waits for the listening line, then serves with the random token it was given; stop() ends it', async () => {
+    const sandbox = await startSandboxProcess()
+    try {
+      expect(sandbox.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(sandbox.token.length).toBeGreaterThanOrEqual(24)
+      expect((await controlClient(sandbox.url, sandbox.token).info()).active_experiments).toEqual([])
+    } finally {
+      await sandbox.stop()
+    }
+    await expect(fetch(`${sandbox.url}/health`)).rejects.toThrow()
+  })
+
+  it('gives up at the deadline with a runtime error (exit 4) naming CHAOS_SANDBOX_START_TIMEOUT', async () => {
+    const failure = await startSandboxProcess({ timeoutMs: 1 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect(failure).toBeInstanceOf(ChaosError)
+    expect(failure).toMatchObject({ exitCode: 4 })
+    expect((failure as ChaosError).message).toMatch(/did not print its listening line within 0\.001 s/)
+    expect((failure as ChaosError).hint).toMatch(/CHAOS_SANDBOX_START_TIMEOUT/)
+  })
+
+  it('reads the deadline from CHAOS_SANDBOX_START_TIMEOUT (default 60 s); a malformed one is exit 2', () => {
+    expect(DEFAULT_SANDBOX_START_TIMEOUT_MS).toBe(60_000)
+    expect(sandboxStartTimeoutMs({})).toBe(60_000)
+    expect(sandboxStartTimeoutMs({ CHAOS_SANDBOX_START_TIMEOUT: ' ' })).toBe(60_000)
+    expect(sandboxStartTimeoutMs({ CHAOS_SANDBOX_START_TIMEOUT: '90s' })).toBe(90_000)
+    expect(sandboxStartTimeoutMs({ CHAOS_SANDBOX_START_TIMEOUT: '2m' })).toBe(120_000)
+    expect(sandboxStartTimeoutMs({ CHAOS_SANDBOX_START_TIMEOUT: '45' })).toBe(45_000)
+    for (const bad of ['soon', '0s', '-5']) {
+      expect(() => sandboxStartTimeoutMs({ CHAOS_SANDBOX_START_TIMEOUT: bad })).toThrow(
+        expect.objectContaining({
+          exitCode: 2,
+          message: `CHAOS_SANDBOX_START_TIMEOUT: "${bad}" is not a duration`,
+        }),
+      )
     }
   })
 })

@@ -5,14 +5,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Plan } from '../src/plan.js'
 import type { CatalogueEntry } from '../src/render/catalogue.js'
 import type { Problem } from '../src/scenario/loader.js'
+import { runChaos } from './support/index.js'
 
 const root = join(import.meta.dirname, '..')
-const bin = join(root, 'bin', 'run.js')
 const fixtures = join(root, 'test', 'fixtures')
 
 const CATALOGUE: Record<string, string[]> = {
@@ -65,12 +64,7 @@ afterAll(async () => rm(cwd, { recursive: true }))
 
 /** Runs the CLI with a clean environment (no CHAOS_* from the developer's shell). */
 async function chaos(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  const result = await execa('node', [bin, ...args], {
-    cwd: options.cwd ?? cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, NO_COLOR: '1', ...options.env },
-    extendEnv: false,
-    reject: false,
-  })
+  const result = await runChaos(args, { cwd: options.cwd ?? cwd, ...(options.env && { env: options.env }) })
   // No expected error ever shows a stack trace.
   expect(result.stderr).not.toMatch(/^\s+at /m)
   return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr }

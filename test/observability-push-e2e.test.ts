@@ -15,7 +15,8 @@ import {
   type PushFailure,
 } from '../src/observability/pushgateway.js'
 import { guideExperiment, skippedExperiment } from './report-fixtures.js'
-import { fast, fixture, latestReport, readEvents, runChaos, tempCwd } from './run-helpers.js'
+import { fixture, latestReport, readEvents } from './run-helpers.js'
+import { fast, runChaos, tempCwd } from './support/index.js'
 
 const NOW = Date.parse('2030-01-01T00:00:00Z')
 

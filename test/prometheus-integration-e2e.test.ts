@@ -33,7 +33,17 @@ import {
   substituteGrafanaVariables,
 } from './observability-helpers.js'
 import { guideExperiment } from './report-fixtures.js'
-import { ROOT, fast, latestReport, pollUntil, runChaos, tempCwd } from './run-helpers.js'
+import { latestReport } from './run-helpers.js'
+import {
+  POLL_TIMEOUT_MS,
+  ROOT,
+  fast,
+  pollUntil,
+  runBudgetMs,
+  runChaos,
+  startupBudgetMs,
+  tempCwd,
+} from './support/index.js'
 
 const BINARIES = ['prometheus', 'prometheus-pushgateway', 'promtool'] as const
 
@@ -88,7 +98,7 @@ async function startServer(bin: string, args: (port: number) => string[]): Promi
       const res = await fetch(`${url}/-/ready`).catch(() => null)
       return res?.status === 200 ? true : undefined
     },
-    { timeoutMs: 20_000, everyMs: 50, what: `${bin} on ${url} to be ready` },
+    { timeoutMs: startupBudgetMs(), everyMs: 50, what: `${bin} on ${url} to be ready` },
   )
   return { url, child, output: () => output }
 }
@@ -124,7 +134,12 @@ async function pushedResults(gateway: string, experiment: string): Promise<Map<s
   return values
 }
 
-function integration(name: string, fn: () => Promise<void>, timeoutMs = 60_000): void {
+/** Each case makes one short run (runBudgetMs) and may wait for Prometheus to scrape or alert. */
+function integration(
+  name: string,
+  fn: () => Promise<void>,
+  timeoutMs = runBudgetMs(fast()) + POLL_TIMEOUT_MS,
+): void {
   it.skipIf(skip)(name, fn, timeoutMs)
 }
 
@@ -136,50 +151,53 @@ describe('Prometheus, Pushgateway and promtool (real servers)', () => {
   const TOKEN = 'prom-integration'
   const cleanups: Array<() => Promise<void>> = []
 
-  beforeAll(async () => {
-    if (skip) return
-    if (missing.length > 0) {
-      throw new Error(
-        `CI is set but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: .ci/run must install the Debian packages prometheus and prometheus-pushgateway`,
+  beforeAll(
+    async () => {
+      if (skip) return
+      if (missing.length > 0) {
+        throw new Error(
+          `CI is set but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: .ci/run must install the Debian packages prometheus and prometheus-pushgateway`,
+        )
+      }
+      dir = await mkdtemp(join(tmpdir(), 'chaos-prometheus-'))
+      sandbox = await startSandbox({ token: TOKEN, port: 0, host: '127.0.0.1' })
+      pushgateway = await startServer('prometheus-pushgateway', (port) => [
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--persistence.file=',
+        '--log.level=warn',
+      ])
+      const config = join(dir, 'prometheus.yml')
+      await writeFile(
+        config,
+        [
+          'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+          `rule_files: [${JSON.stringify(RULES)}]`,
+          'scrape_configs:',
+          '  - job_name: sandbox',
+          `    static_configs: [{ targets: ["${new URL(sandbox.url).host}"] }]`,
+          '  - job_name: pushgateway',
+          '    honor_labels: true',
+          `    static_configs: [{ targets: ["${new URL(pushgateway.url).host}"] }]`,
+          '',
+        ].join('\n'),
       )
-    }
-    dir = await mkdtemp(join(tmpdir(), 'chaos-prometheus-'))
-    sandbox = await startSandbox({ token: TOKEN, port: 0, host: '127.0.0.1' })
-    pushgateway = await startServer('prometheus-pushgateway', (port) => [
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--persistence.file=',
-      '--log.level=warn',
-    ])
-    const config = join(dir, 'prometheus.yml')
-    await writeFile(
-      config,
-      [
-        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-        `rule_files: [${JSON.stringify(RULES)}]`,
-        'scrape_configs:',
-        '  - job_name: sandbox',
-        `    static_configs: [{ targets: ["${new URL(sandbox.url).host}"] }]`,
-        '  - job_name: pushgateway',
-        '    honor_labels: true',
-        `    static_configs: [{ targets: ["${new URL(pushgateway.url).host}"] }]`,
-        '',
-      ].join('\n'),
-    )
-    prometheus = await startServer('prometheus', (port) => [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ])
-    // Ready means the TSDB is open; wait until both targets have been scraped once.
-    await pollUntil(
-      async () => {
-        const r = await promQuery(prometheus!.url, 'sum(up{job=~"sandbox|pushgateway"})')
-        return Number(r.data?.result[0]?.value[1] ?? 0) === 2 ? true : undefined
-      },
-      { timeoutMs: 20_000, everyMs: 100, what: 'Prometheus to scrape the sandbox and the Pushgateway' },
-    )
-  }, 60_000)
+      prometheus = await startServer('prometheus', (port) => [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ])
+      // Ready means the TSDB is open; wait until both targets have been scraped once.
+      await pollUntil(
+        async () => {
+          const r = await promQuery(prometheus!.url, 'sum(up{job=~"sandbox|pushgateway"})')
+          return Number(r.data?.result[0]?.value[1] ?? 0) === 2 ? true : undefined
+        },
+        { timeoutMs: 20_000, everyMs: 100, what: 'Prometheus to scrape the sandbox and the Pushgateway' },
+      )
+    },
+    2 * startupBudgetMs() + POLL_TIMEOUT_MS,
+  )
 
   afterAll(async () => {
     await Promise.all(cleanups.map((c) => c()))

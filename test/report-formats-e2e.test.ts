@@ -14,7 +14,7 @@ import { REPORT_FORMAT_NAMES, REPORT_FORMATS, renderReport } from '../reports/fo
 import { withAnalysis } from '../src/interpretation/rules.js'
 import { ReportStore } from '../src/store/report-store.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
-import { assertBuilt, BIN } from './run-helpers.js'
+import { assertBuilt, BIN } from './support/index.js'
 
 const record = withAnalysis(
   runRecord({ experiments: [guideExperiment(), guideExperiment({ state: 'ABORTED' }), skippedExperiment()] }),

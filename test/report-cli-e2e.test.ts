@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunRecord } from '../src/record.js'
 import { withAnalysis } from '../src/interpretation/rules.js'
@@ -14,9 +13,9 @@ import { serializeRecord } from '../reports/json.js'
 import { ReportStore } from '../src/store/report-store.js'
 import type { RunSummary } from '../reports/summary.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
+import { runChaos } from './support/index.js'
 
 const root = join(import.meta.dirname, '..')
-const bin = join(root, 'bin', 'run.js')
 
 let project: string
 let reportsDir: string
@@ -39,12 +38,7 @@ const newer = withAnalysis(
 
 /** Runs the CLI with a clean environment (no CHAOS_* or NODE_ENV from the shell or vitest). */
 function chaos(args: string[], cwd = project) {
-  return execa('node', [bin, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, NO_COLOR: '1' },
-    extendEnv: false,
-    reject: false,
-  })
+  return runChaos(args, { cwd })
 }
 
 beforeAll(async () => {

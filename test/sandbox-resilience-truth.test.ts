@@ -4,36 +4,44 @@
  * under 25 % intermittent failures retries and the cache keep the route above 99 %; under
  * database pool exhaustion requests fail fast instead of piling up.
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js'
+import { describe, expect } from 'vitest'
+import { DB_POOL_SIZE, DB_QUEUE_SIZE, startSandbox } from '../src/sandbox/index.js'
 import {
   availabilityPath,
   booking,
   call,
-  eventually,
   getExperiment,
   sample,
   scrape,
   seededRandom,
   startExperiment,
 } from './sandbox-helpers.js'
+import { pollUntil, test as it } from './support/index.js'
 
-let sandbox: Sandbox | undefined
-
-async function open(options: SandboxOptions = {}): Promise<Sandbox> {
-  sandbox = await startSandbox({ token: 'test-token', baseLatencyMs: 0, defaultMetrics: false, ...options })
-  return sandbox
+/**
+ * Whether `observed` successes in `n` trials fit probability `p`: within 5 standard deviations of a
+ * binomial, so a correct sandbox fails this about once in 1.7 million runs (two-sided normal tail)
+ * while a wrong rate (say 0.35 instead of 0.25, over a few hundred calls) still fails it.
+ */
+function expectBinomial(observed: number, n: number, p: number): void {
+  const sd = Math.sqrt(n * p * (1 - p))
+  expect(n).toBeGreaterThan(0)
+  expect(
+    Math.abs(observed - n * p),
+    `${observed}/${n} against p=${p} (sd ${sd.toFixed(1)})`,
+  ).toBeLessThanOrEqual(5 * sd)
 }
 
-afterEach(async () => {
-  await sandbox?.close()
-  sandbox = undefined
-})
-
 describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_SERVICE)', () => {
-  it('opens the PMS breaker and keeps serving availability from the cache (200, stale)', async () => {
+  it('opens the PMS breaker and keeps serving availability from the cache (200, stale)', async ({
+    openSandbox,
+  }) => {
     // A long half-open delay keeps the breaker open for the whole test, however slow the machine.
-    const sb = await open({ random: seededRandom(1), retryBaseDelayMs: 5, breakerHalfOpenAfterMs: 60_000 })
+    const sb = await openSandbox({
+      random: seededRandom(1),
+      retryBaseDelayMs: 5,
+      breakerHalfOpenAfterMs: 60_000,
+    })
     const before = await scrape(sb)
     await startExperiment(sb, 'pms_api_failure', 'pms_adapter', {
       fault_type: 'EXCEPTION',
@@ -73,8 +81,10 @@ describe('pms_api_failure: EXCEPTION at high probability on pms_adapter (SINGLE_
 })
 
 describe('pms_api_failure at the guide rate: 20 % EXCEPTION on pms_adapter at ~20 rps', () => {
-  it('the breaker counts single attempts, so it trips although retries mask the failures; answers stay 200', async () => {
-    const sb = await open({ random: seededRandom(20), retryBaseDelayMs: 5 })
+  it('the breaker counts single attempts, so it trips although retries mask the failures; answers stay 200', async ({
+    openSandbox,
+  }) => {
+    const sb = await openSandbox({ random: seededRandom(20), retryBaseDelayMs: 5 })
     await startExperiment(sb, 'pms_api_failure_20', 'pms_adapter', {
       fault_type: 'EXCEPTION',
       exception_class: 'PMSError',
@@ -98,8 +108,10 @@ describe('pms_api_failure at the guide rate: 20 % EXCEPTION on pms_adapter at ~2
 })
 
 describe('pms_intermittent_failures: 25 % EXCEPTION on pms_adapter', () => {
-  it('retries and the breaker with the stale cache keep /api/availability above 99 % successes', async () => {
-    const sb = await open({ random: seededRandom(2025), breakerHalfOpenAfterMs: 100 })
+  it('retries and the breaker with the stale cache keep /api/availability above 99 % successes', async ({
+    openSandbox,
+  }) => {
+    const sb = await openSandbox({ random: seededRandom(2025), breakerHalfOpenAfterMs: 100 })
     await startExperiment(sb, 'pms_intermittent_failures', 'pms_adapter', {
       fault_type: 'EXCEPTION',
       exception_class: 'ConnectionError',
@@ -118,10 +130,10 @@ describe('pms_intermittent_failures: 25 % EXCEPTION on pms_adapter', () => {
     expect(ok / total).toBeGreaterThan(0.99)
     expect(fresh).toBeGreaterThan(0)
     const experiment = await getExperiment(sb, 'pms_intermittent_failures')
-    // The faults really happened at about the configured rate.
-    const rate = experiment.faults_injected / experiment.calls_seen
-    expect(rate).toBeGreaterThan(0.18)
-    expect(rate).toBeLessThan(0.32)
+    // The faults really happened at the configured rate: how many calls there were depends on when
+    // the breaker opened (scheduling), so the bound is statistical, derived from the calls seen.
+    expect(experiment.faults_injected).toBeLessThanOrEqual(experiment.calls_seen)
+    expectBinomial(experiment.faults_injected, experiment.calls_seen, 0.25)
     const text = await scrape(sb)
     const pms = { target_service: 'pms_adapter' }
     expect(sample(text, 'circuit_breaker_trips_total', pms)).toBeGreaterThanOrEqual(1)
@@ -136,10 +148,12 @@ describe('pms_intermittent_failures: 25 % EXCEPTION on pms_adapter', () => {
 })
 
 describe('database_pool_exhaustion: slow queries hold every pooled connection', () => {
-  it('bookings beyond the pool and its queue fail fast with 503 instead of piling up', async () => {
+  it('bookings beyond the pool and its queue fail fast with 503 instead of piling up', async ({
+    openSandbox,
+  }) => {
     // Slow queries (1.5 s) stay under the per-query timeout here, so only the pool limits them; the
     // long delay leaves a wide margin between "rejected at once" and "waited for a query".
-    const sb = await open({ callTimeoutMs: { database: 5000 } })
+    const sb = await openSandbox({ callTimeoutMs: { database: 5000 } })
     const latencyMs = 1500
     await startExperiment(sb, 'database_pool_exhaustion', 'database', {
       fault_type: 'LATENCY',
@@ -151,16 +165,20 @@ describe('database_pool_exhaustion: slow queries hold every pooled connection', 
       call(sb, '/api/bookings', { body: booking(`Guest ${i}`) }),
     )
     // While the slow queries run, all 10 connections are checked out.
-    expect(await eventually(async () => sample(await scrape(sb), 'db_pool_in_use') === 10, 100, 10)).toBe(
-      true,
-    )
+    await pollUntil(async () => sample(await scrape(sb), 'db_pool_in_use') === DB_POOL_SIZE, {
+      what: 'every pooled connection to be checked out',
+      everyMs: 10,
+    })
     const answers = await Promise.all(pending)
-    expect(answers).toHaveLength(concurrent)
     const ok = answers.filter((a) => a.status === 201)
     const rejected = answers.filter((a) => a.status === 503)
-    // 10 run, 10 wait in the bulkhead queue, the rest are turned away at once.
-    expect(ok).toHaveLength(20)
-    expect(rejected).toHaveLength(20)
+    // Every booking is either done or turned away. 10 run and 10 wait in the bulkhead queue, so at
+    // least 20 succeed; the rest are turned away at once. Exactly 20 when all 40 reach the sandbox
+    // within the first 1.5 s, but a booking that arrives after a slot freed (a slow machine) is
+    // admitted: that count is decided by scheduling, the bounds are not.
+    expect(ok.length + rejected.length).toBe(concurrent)
+    expect(ok.length).toBeGreaterThanOrEqual(DB_POOL_SIZE + DB_QUEUE_SIZE)
+    expect(rejected.length).toBeGreaterThanOrEqual(1)
     for (const answer of rejected) {
       expect(answer.body).toMatchObject({ target_service: 'database', reason: 'BUSY' })
       expect(answer.headers.get('retry-after')).toBe('1')
@@ -168,7 +186,7 @@ describe('database_pool_exhaustion: slow queries hold every pooled connection', 
       expect(answer.ms).toBeLessThan(latencyMs)
     }
     const text = await scrape(sb)
-    expect(sample(text, 'db_bulkhead_rejected_total')).toBe(20)
+    expect(sample(text, 'db_bulkhead_rejected_total')).toBe(rejected.length)
     expect(sample(text, 'db_pool_in_use')).toBe(0)
     // Rejections are load shedding, not a database failure: the breaker stays closed.
     expect(sample(text, 'circuit_breaker_state', { target_service: 'database' })).toBe(0)
@@ -176,10 +194,12 @@ describe('database_pool_exhaustion: slow queries hold every pooled connection', 
 })
 
 describe('SINGLE_REQUEST through the database bulkhead queue', () => {
-  it('a queued call keeps its own request context: only tagged bookings get the fault', async () => {
+  it('a queued call keeps its own request context: only tagged bookings get the fault', async ({
+    openSandbox,
+  }) => {
     // Untagged bookings hold all 10 connections for a while (real slowness, no fault), so the tagged
     // ones wait in the bulkhead queue and are started by an untagged call freeing its slot.
-    const sb = await open({ baseLatencyMs: { database: 300, pms_adapter: 0 }, retryBaseDelayMs: 5 })
+    const sb = await openSandbox({ baseLatencyMs: { database: 300, pms_adapter: 0 }, retryBaseDelayMs: 5 })
     await startExperiment(sb, 'tagged-db', 'database', {
       fault_type: 'EXCEPTION',
       exception_class: 'DeadlockError',
@@ -189,21 +209,30 @@ describe('SINGLE_REQUEST through the database bulkhead queue', () => {
     const untagged = Array.from({ length: 10 }, (_, i) =>
       call(sb, '/api/bookings', { body: booking(`U${i}`) }),
     )
-    expect(await eventually(async () => sample(await scrape(sb), 'db_pool_in_use') === 10, 100, 10)).toBe(
-      true,
-    )
+    await pollUntil(async () => sample(await scrape(sb), 'db_pool_in_use') === DB_POOL_SIZE, {
+      what: 'the untagged bookings to hold every connection',
+      everyMs: 10,
+    })
     const tagged = Array.from({ length: 3 }, (_, i) =>
       call(sb, '/api/bookings', { body: booking(`T${i}`), headers: { 'x-chaos-experiment': 'tagged-db' } }),
     )
     expect((await Promise.all(untagged)).map((a) => a.status)).toEqual(Array(10).fill(201))
     expect((await Promise.all(tagged)).map((a) => a.status)).toEqual([503, 503, 503])
-    expect((await getExperiment(sb, 'tagged-db')).faults_injected).toBe(3 * 4)
+    // Each tagged booking failed every attempt (1 + 3 retries), unless the failures opened the
+    // database breaker (a time-window rate, so scheduling decides), which ends retries early.
+    const faults = (await getExperiment(sb, 'tagged-db')).faults_injected
+    const trips = sample(await scrape(sb), 'circuit_breaker_trips_total', { target_service: 'database' })
+    if (trips === 0) expect(faults).toBe(3 * 4)
+    expect(faults).toBeGreaterThanOrEqual(3)
+    expect(faults).toBeLessThanOrEqual(3 * 4)
   })
 })
 
 describe('service_unavailable: every dependency failing (ENTIRE_SYSTEM)', () => {
-  it('degrades instead of collapsing: stale reads, queued messages and bookings, health still up', async () => {
-    const sb = await open({ retryBaseDelayMs: 5 })
+  it('degrades instead of collapsing: stale reads, queued messages and bookings, health still up', async ({
+    openSandbox,
+  }) => {
+    const sb = await openSandbox({ retryBaseDelayMs: 5 })
     await startExperiment(sb, 'service_unavailable', 'pms_adapter', {
       fault_type: 'EXCEPTION',
       exception_class: 'ServiceUnavailableError',

@@ -25,7 +25,7 @@ import { runOverrides } from '../src/cli/flags.js'
 import { suggestCommand } from '../src/cli/not-found.js'
 import { ChaosError } from '../src/errors.js'
 import type { Plan } from '../src/plan.js'
-import { assertBuilt, ROOT, runChaos, tempCwd } from './run-helpers.js'
+import { assertBuilt, ROOT, runChaos, tempCwd } from './support/index.js'
 
 function thrown(fn: () => unknown): ChaosError {
   try {

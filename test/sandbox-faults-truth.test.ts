@@ -8,7 +8,6 @@ import {
   availabilityPath,
   booking,
   call,
-  eventually,
   getExperiment,
   sample,
   scrape,
@@ -16,6 +15,7 @@ import {
   startExperiment,
   stopExperiment,
 } from './sandbox-helpers.js'
+import { pollUntil } from './support/index.js'
 
 let sandbox: Sandbox
 let seq = 0
@@ -52,9 +52,9 @@ afterEach(async () => {
   if (running) await stopExperiment(sandbox, running)
   running = undefined
   // Each test starts from a fully recovered service: breakers closed, outboxes drained.
-  expect(
-    await eventually(async () => (await call(sandbox, availabilityPath(3))).status === 200 && healthy()),
-  ).toBe(true)
+  await pollUntil(async () => (await call(sandbox, availabilityPath(3))).status === 200 && healthy(), {
+    what: 'the sandbox to recover (availability 200, health ok)',
+  })
 })
 
 describe('each fault type on a sandbox route', () => {
@@ -162,7 +162,9 @@ describe('each fault type on a sandbox route', () => {
     await stopExperiment(sandbox, id)
     running = undefined
     // Once the PMS accepts calls again, the background drain submits the queued bookings.
-    expect(await eventually(async () => sample(await scrape(sandbox), 'pending_bookings') === 0)).toBe(true)
+    await pollUntil(async () => sample(await scrape(sandbox), 'pending_bookings') === 0, {
+      what: 'the queued bookings to be submitted',
+    })
     expect((await queued202()) - queuedBefore).toBe(2)
   })
 
@@ -245,7 +247,7 @@ describe('rollback', () => {
     await stopExperiment(sandbox, id)
     running = undefined
     // The breaker half-opens, the outbox drain probes it and delivers the queued messages.
-    expect(await eventually(healthy)).toBe(true)
+    await pollUntil(healthy, { what: 'the outbox drain to deliver the queued messages' })
     expect((await call(sandbox, '/health')).body).toEqual(initial)
   })
 })

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
-import { assertBuilt, runChaos, tempCwd } from './run-helpers.js'
+import { assertBuilt, runChaos, tempCwd } from './support/index.js'
 import { getExperiment, startExperiment } from './sandbox-helpers.js'
 
 let sandbox: Sandbox
