@@ -6,11 +6,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadCatalogue } from '../src/scenario/catalogue.js'
-import { catalogueCacheDir } from '../src/scenario/catalogue-cache.js'
+import { catalogueCacheDir, VALIDATION_DIRS } from '../src/scenario/catalogue-cache.js'
 
 const root = join(import.meta.dirname, '..')
 
@@ -102,6 +102,24 @@ describe('loadCatalogue with a cache directory', () => {
     const again = await load()
     expect(again.scenarios.map((s) => s.scenario.id)).toEqual(['user_one'])
     expect(JSON.parse(readFileSync(join(cacheDir, file!), 'utf8'))).toMatchObject({ format: 1 })
+  })
+
+  it('keys on every module that validates a scenario (all of them under VALIDATION_DIRS)', () => {
+    const src = join(root, 'src')
+    const seen = new Set<string>()
+    const visit = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const text = readFileSync(file, 'utf8')
+      for (const [, spec] of text.matchAll(/(?:from|import\()\s*'(\.[^']+)\.js'/g))
+        visit(resolve(dirname(file), `${spec}.ts`))
+    }
+    visit(join(src, 'scenario', 'loader.ts'))
+    expect(seen.size).toBeGreaterThan(3)
+    const outside = [...seen].filter(
+      (file) => !(VALIDATION_DIRS as readonly string[]).includes(relative(src, dirname(file))),
+    )
+    expect(outside).toEqual([])
   })
 
   it('lives per user (CHAOS_CACHE_DIR, XDG_CACHE_HOME, ~/.cache) and can be turned off', () => {

@@ -46,35 +46,45 @@ function statLine(path: string): string | undefined {
   }
 }
 
-/** The installed version of a dependency, read from its package.json next to its entry module. */
+/**
+ * The installed version of a dependency, found as Node finds it (`node_modules/<name>` in this
+ * module's directory or the nearest ancestor holding one); cheaper than asking the ESM resolver.
+ */
 function dependencyVersion(name: string): string {
-  try {
-    const entry = fileURLToPath(import.meta.resolve(name))
-    const marker = `/node_modules/${name}/`
-    const at = entry.replace(/\\/g, '/').lastIndexOf(marker)
-    if (at < 0) return `${name} ${entry}`
-    const manifest = join(entry.slice(0, at + marker.length), 'package.json')
-    return `${name} ${(JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version}`
-  } catch {
-    return `${name} unknown`
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const manifest = readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')
+      return `${name} ${(JSON.parse(manifest) as { version?: string }).version}`
+    } catch {
+      if (dirname(dir) === dir) return `${name} ?`
+    }
   }
 }
 
+/**
+ * The directories (under this package's `src`) holding every module that parses and validates a
+ * scenario; test/catalogue-cache.test.ts checks that loader.ts imports nothing from elsewhere.
+ */
+export const VALIDATION_DIRS = ['scenario', 'protocol'] as const
+
 let codeFingerprint: string | undefined
 
-/** What the validation code looks like: the modules that parse scenarios, and zod's and yaml's versions. */
+/** What the validation code looks like: its modules' stats and the versions of zod and yaml. */
 function code(): string {
   if (codeFingerprint !== undefined) return codeFingerprint
-  const here = dirname(fileURLToPath(import.meta.url))
+  const src = dirname(dirname(fileURLToPath(import.meta.url)))
   const lines: string[] = [String(FORMAT), dependencyVersion('zod'), dependencyVersion('yaml')]
-  for (const dir of [here, join(here, '..', 'protocol')]) {
+  for (const dir of VALIDATION_DIRS.map((d) => join(src, d))) {
     let names: string[] = []
     try {
       names = readdirSync(dir).sort()
     } catch {
-      // A missing directory is part of the fingerprint too (as no lines).
+      // A missing directory leaves no lines; the scenario files' stats still key the cache.
     }
-    for (const name of names) lines.push(statLine(join(dir, name)) ?? `${name} ?`)
+    for (const name of names) {
+      if (/\.[cm]?[jt]s$/.test(name) && !name.endsWith('.d.ts'))
+        lines.push(statLine(join(dir, name)) ?? `${name} ?`)
+    }
   }
   return (codeFingerprint = lines.join('\n'))
 }
