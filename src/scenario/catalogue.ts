@@ -146,8 +146,11 @@ export async function loadCatalogue(options: {
   const files = (
     await Promise.all(dirs.map((d) => (existsSync(d) ? findScenarioFiles(d) : Promise.resolve([]))))
   ).flat()
+  // Keyed before reading, so a file changed meanwhile leaves a key that no later run matches.
   const key = options.cacheDir === undefined ? undefined : catalogueKey(files)
-  const cached = key === undefined ? undefined : readCatalogueCache(options.cacheDir!, dirs, key)
+  const cache =
+    options.cacheDir !== undefined && key !== undefined ? { dir: options.cacheDir, key } : undefined
+  const cached = cache && readCatalogueCache(cache.dir, dirs, cache.key)
   if (cached) {
     const scenarios = cached.map(({ file, scenario }) => ({
       file,
@@ -158,13 +161,9 @@ export async function loadCatalogue(options: {
   }
   const { loadScenarioFiles } = await loader()
   const { scenarios, problems } = await loadScenarioFiles(files, { cwd: options.cwd })
-  if (key !== undefined && problems.length === 0) {
-    writeCatalogueCache(
-      options.cacheDir!,
-      dirs,
-      key,
-      scenarios.map(({ file, scenario }) => ({ file, scenario })),
-    )
+  if (cache && problems.length === 0) {
+    const entries = scenarios.map(({ file, scenario }) => ({ file, scenario }))
+    writeCatalogueCache(cache.dir, dirs, cache.key, entries)
   }
   return { scenarios: scenarios.sort(compareScenarios), problems, dirs }
 }
