@@ -31,7 +31,7 @@ const LAYERS = [
   ],
   [
     'services',
-    '^reports/|^src/(metrics|scenario|store|interpretation|render)/|^src/(plan|config|workspace)[.]ts$',
+    '^reports/|^src/(metrics|scenario|store|interpretation|render)/|^src/(plan|config|config-files|workspace)[.]ts$',
   ],
   ['runner', '^src/(engine|unattended|observability)/'],
   ['cli', '^src/cli/'],

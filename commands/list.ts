@@ -26,22 +26,17 @@ export default class List extends BaseCommand {
 
   async run(): Promise<{ scenarios: CatalogueEntry[]; count: number; categories: string[] }> {
     const { args, flags } = await this.parse(List)
-    const [
-      { openWorkspace },
-      { assertNoProblems },
-      { CATEGORIES },
-      render,
-      { closest },
-      { InvalidInputError },
-    ] = await Promise.all([
-      import('../src/workspace.js'),
-      import('../src/scenario/catalogue.js'),
-      import('../src/scenario/schema.js'),
-      import('../src/render/catalogue.js'),
-      import('../src/scenario/document.js'),
-      import('../src/errors.js'),
-    ])
+    // Only light modules here: with an unchanged catalogue, list never loads the YAML parser or zod.
+    const [{ openWorkspace }, { assertNoProblems }, { CATEGORIES }, render, { InvalidInputError }] =
+      await Promise.all([
+        import('../src/workspace.js'),
+        import('../src/scenario/catalogue.js'),
+        import('../src/scenario/categories.js'),
+        import('../src/render/catalogue.js'),
+        import('../src/errors.js'),
+      ])
     if (args.category !== undefined && !(CATEGORIES as readonly string[]).includes(args.category)) {
+      const { closest } = await import('../src/scenario/document.js')
       const guess = closest(args.category, CATEGORIES)
       throw new InvalidInputError(
         `unknown category "${args.category}"`,

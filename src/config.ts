@@ -5,9 +5,9 @@
  * (`file:line:col field: message (hint: ...)`) and exit 2.
  */
 import { readFile } from 'node:fs/promises'
-import { existsSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
+import { configWithoutFile, DEFAULT_REPORTS_DIR, findConfigFile } from './config-files.js'
 import {
   DEFAULT_BUSINESS_HOURS,
   WEEKDAYS,
@@ -23,11 +23,7 @@ import { formatProblem, validateDocument, type HintFor } from './scenario/docume
 import { displayPath } from './scenario/loader.js'
 import { Category, Workload } from './scenario/schema.js'
 
-/** File names looked for in each directory, in this order. */
-export const CONFIG_FILE_NAMES = ['chaos.config.yaml', 'chaos.config.yml', 'chaos.config.json'] as const
-
-/** Where run reports go unless the config says otherwise (relative to the project directory). */
-export const DEFAULT_REPORTS_DIR = '.playbook/chaos_reports'
+export { CONFIG_FILE_NAMES, DEFAULT_REPORTS_DIR, findConfigFile } from './config-files.js'
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:8080' })
 
@@ -273,17 +269,6 @@ const configHints: HintFor = (p) => {
   }
 }
 
-/** The first config file found in `cwd` or one of its ancestors. */
-export function findConfigFile(cwd: string): string | undefined {
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    for (const name of CONFIG_FILE_NAMES) {
-      const candidate = join(dir, name)
-      if (existsSync(candidate) && statSync(candidate).isFile()) return candidate
-    }
-    if (dirname(dir) === dir) return undefined
-  }
-}
-
 /** Parses `CHAOS_TARGET`: one URL or several separated by commas. */
 function envTargets(value: string): string[] {
   const targets = value
@@ -311,6 +296,8 @@ export async function loadConfig(options: {
   env: Readonly<Record<string, string | undefined>>
   path?: string
 }): Promise<ChaosConfig> {
+  const defaults = configWithoutFile(options)
+  if (defaults) return defaults
   const file = options.path ? resolve(options.cwd, options.path) : findConfigFile(options.cwd)
   let parsed: ConfigFile = ConfigFile.parse({})
   if (file) {

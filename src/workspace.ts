@@ -2,8 +2,10 @@
  * What every catalogue command starts from: the config file and the scenario catalogue it
  * points at (built-ins, config `scenario_dirs`, `--scenarios DIR`).
  */
-import { loadConfig, type ChaosConfig } from './config.js'
+import { configWithoutFile } from './config-files.js'
+import type { ChaosConfig } from './config.js'
 import { loadCatalogue, type Catalogue } from './scenario/catalogue.js'
+import { catalogueCacheDir } from './scenario/catalogue-cache.js'
 
 export interface Workspace {
   config: ChaosConfig
@@ -19,11 +21,14 @@ export async function openWorkspace(options: {
   /** false: leave the built-in catalogue out (`--no-builtin`). */
   builtin?: boolean
 }): Promise<Workspace> {
-  const config = await loadConfig({ cwd: options.cwd, env: options.env, path: options.configPath })
+  const where = { cwd: options.cwd, env: options.env, path: options.configPath }
+  // Without a config file nothing needs the config schema (zod): keep `chaos list` fast.
+  const config = configWithoutFile(where) ?? (await (await import('./config.js')).loadConfig(where))
   const catalogue = await loadCatalogue({
     cwd: options.cwd,
     dirs: [...config.scenarioDirs, ...(options.scenarioDirs ?? [])],
     builtin: options.builtin,
+    cacheDir: catalogueCacheDir(options.env),
   })
   return { config, catalogue }
 }

@@ -5,15 +5,16 @@ import {
   counterSeries,
   findFamily,
   gaugeValues,
-  histogramQuantile,
-  histogramSeries,
   labelsKey,
-  mergeBuckets,
   parsePrometheusText,
   PromTextParseError,
-  sumCounter,
-  summarySeries,
+  type Families,
+  type LabelFilter,
 } from '../src/metrics/prom-text.js'
+
+/** Sum of a counter's matching series, as the scraper adds them up. */
+const sumCounter = (families: Families, name: string, filter?: LabelFilter) =>
+  counterSeries(families, name, filter).reduce((sum, s) => sum + s.value, 0)
 
 /** A registry shaped like the sandbox's: labelled histogram, summary, counters, gauges. */
 async function promClientExposition() {
@@ -89,28 +90,18 @@ describe('parsePrometheusText on real prom-client output', () => {
     for (const suffix of ['_bucket', '_sum', '_count'])
       expect(families.has(`http_request_duration_seconds${suffix}`)).toBe(false)
 
-    const series = histogramSeries(families, 'http_request_duration_seconds')
-    expect(series).toHaveLength(2)
-    const avail = series.find((s) => s.labels.route === '/api/availability')!
-    expect(avail.labels).toEqual({ route: '/api/availability', status: '200' })
-    expect(avail.buckets).toEqual([
-      { le: 0.05, count: 1 },
-      { le: 0.1, count: 3 },
-      { le: 0.5, count: 4 },
-      { le: 1, count: 4 },
-      { le: Infinity, count: 4 },
+    // Every bucket, _sum and _count sample of both label sets lands in the one family.
+    const avail = family.samples.filter((x) => x.labels.route === '/api/availability')
+    expect(avail.filter((x) => x.name.endsWith('_bucket')).map((x) => [x.labels.le, x.value])).toEqual([
+      ['0.05', 1],
+      ['0.1', 3],
+      ['0.5', 4],
+      ['1', 4],
+      ['+Inf', 4],
     ])
-    expect(avail.count).toBe(4)
-    expect(avail.sum).toBeCloseTo(0.45, 12)
-    const bookings = histogramSeries(families, 'http_request_duration_seconds', { status: '503' })
-    expect(bookings).toHaveLength(1)
-    expect(bookings[0]!.buckets.map((b) => b.count)).toEqual([0, 0, 1, 1, 2])
-    expect(bookings[0]).toMatchObject({ sum: 2.2, count: 2 })
-
-    // PromQL: histogram_quantile(0.5, ...) for the availability route: rank 2 in (0.05, 0.1] → 0.075.
-    expect(histogramQuantile(0.5, avail.buckets)).toBeCloseTo(0.075, 12)
-    // Aggregated over routes (sum by le): 6 observations, p50 rank 3 → exactly the 0.1 bucket's top.
-    expect(histogramQuantile(0.5, mergeBuckets(series.map((s) => s.buckets)))).toBeCloseTo(0.1, 12)
+    expect(avail.find((x) => x.name === 'http_request_duration_seconds_count')?.value).toBe(4)
+    expect(avail.find((x) => x.name === 'http_request_duration_seconds_sum')?.value).toBeCloseTo(0.45, 12)
+    expect(family.samples.filter((x) => x.labels.status === '503')).toHaveLength(7)
   })
 
   it('reads counters by label filter, with escaped label values intact', async () => {
@@ -146,11 +137,15 @@ describe('parsePrometheusText on real prom-client output', () => {
   it('groups a labelled summary with its quantiles, sum and count', async () => {
     const families = parsePrometheusText(await promClientExposition())
     expect(families.get('pms_call_seconds')?.type).toBe('summary')
-    const [read, ...others] = summarySeries(families, 'pms_call_seconds')
-    expect(others).toHaveLength(0)
-    expect(read).toMatchObject({ labels: { op: 'read' }, sum: 10, count: 4 })
-    expect(read!.quantiles.map((q) => q.quantile)).toEqual([0.5, 0.9, 0.99])
-    expect(read!.quantiles[0]!.value).toBeCloseTo(2.5, 9)
+    const samples = families.get('pms_call_seconds')!.samples
+    expect(samples.filter((x) => x.name === 'pms_call_seconds').map((x) => x.labels.quantile)).toEqual([
+      '0.5',
+      '0.9',
+      '0.99',
+    ])
+    expect(samples.find((x) => x.labels.quantile === '0.5')?.value).toBeCloseTo(2.5, 9)
+    expect(samples.find((x) => x.name === 'pms_call_seconds_sum')?.value).toBe(10)
+    expect(samples.find((x) => x.name === 'pms_call_seconds_count')?.value).toBe(4)
   })
 
   it("parses prom-client's default metrics (labelled GC histogram, process start time)", async () => {
@@ -250,96 +245,6 @@ describe('parsePrometheusText edge cases', () => {
 
   it('labelsKey is order independent', () => {
     expect(labelsKey({ b: '2', a: '1' })).toBe(labelsKey({ a: '1', b: '2' }))
-    expect(labelsKey({ a: '1', le: '0.5' }, 'le')).toBe('{a="1"}')
     expect(labelsKey({})).toBe('{}')
-  })
-})
-
-describe('histogramQuantile (PromQL semantics)', () => {
-  const b = (pairs: Array<[number, number]>) => pairs.map(([le, count]) => ({ le, count }))
-
-  it('interpolates linearly, from 0 in the first bucket', () => {
-    const buckets = b([
-      [1, 10],
-      [2, 20],
-      [4, 40],
-      [Infinity, 40],
-    ])
-    expect(histogramQuantile(0.125, buckets)).toBe(0.5)
-    expect(histogramQuantile(0.5, buckets)).toBe(2)
-    expect(histogramQuantile(0.75, buckets)).toBe(3)
-    expect(histogramQuantile(1, buckets)).toBe(4)
-    expect(histogramQuantile(0, buckets)).toBe(0)
-  })
-
-  it('returns the highest finite bound when the rank falls into +Inf', () => {
-    expect(
-      histogramQuantile(
-        0.99,
-        b([
-          [1, 1],
-          [2, 2],
-          [Infinity, 10],
-        ]),
-      ),
-    ).toBe(2)
-  })
-
-  it('returns the bound of a first bucket ≤ 0 instead of interpolating from 0', () => {
-    expect(
-      histogramQuantile(
-        0.1,
-        b([
-          [-1, 5],
-          [0, 8],
-          [Infinity, 10],
-        ]),
-      ),
-    ).toBe(-1)
-  })
-
-  it('handles the special cases like Prometheus', () => {
-    const ok = b([
-      [1, 1],
-      [Infinity, 2],
-    ])
-    expect(histogramQuantile(NaN, ok)).toBeNaN()
-    expect(histogramQuantile(-0.1, ok)).toBe(-Infinity)
-    expect(histogramQuantile(1.1, ok)).toBe(Infinity)
-    expect(
-      histogramQuantile(
-        0.5,
-        b([
-          [1, 1],
-          [2, 2],
-        ]),
-      ),
-    ).toBeNaN() // no +Inf
-    expect(histogramQuantile(0.5, b([[Infinity, 3]]))).toBeNaN() // fewer than 2 buckets
-    expect(
-      histogramQuantile(
-        0.5,
-        b([
-          [1, 0],
-          [Infinity, 0],
-        ]),
-      ),
-    ).toBeNaN() // no observations
-    expect(histogramQuantile(0.5, [])).toBeNaN()
-  })
-
-  it('sorts, coalesces equal bounds and forces monotonic counts', () => {
-    // Unsorted input with a duplicate bound (1 → 2 + 2 = 4) and a dip (le=3 below le=2).
-    const buckets = b([
-      [Infinity, 8],
-      [1, 2],
-      [3, 5],
-      [1, 2],
-      [2, 6],
-    ])
-    // After repair: [1:4, 2:6, 3:6, +Inf:8]; rank 4 → exactly the top of bucket 1.
-    expect(histogramQuantile(0.5, buckets)).toBe(1)
-    // rank 6 → first bucket reaching 6 is le=2: 1 + (2-1) * (6-4)/(6-4) = 2.
-    expect(histogramQuantile(0.75, buckets)).toBe(2)
   })
 })

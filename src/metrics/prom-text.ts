@@ -1,6 +1,6 @@
 /**
  * Parser for the Prometheus text exposition format 0.0.4 (what prom-client serves on /metrics),
- * and helpers to read counters, gauges, histograms and summaries out of it.
+ * and helpers to read counter and gauge series out of it (what the scraper needs).
  *
  * Samples are grouped into families by their declared name: `x_bucket`, `x_sum`, `x_count` and
  * `x_created` join histogram `x`; `x_sum`, `x_count`, `x_created` and the quantile samples join
@@ -294,177 +294,15 @@ export function counterSeries(families: Families, name: string, filter?: LabelFi
   return valueSamples(families, name, filter)
 }
 
-/** Sum of a counter over every series matching `filter` (0 when the metric is absent). */
-export function sumCounter(families: Families, name: string, filter?: LabelFilter): number {
-  return counterSeries(families, name, filter).reduce((sum, s) => sum + s.value, 0)
-}
-
 /** Current values of a gauge, one per matching series. */
 export function gaugeValues(families: Families, name: string, filter?: LabelFilter): SeriesValue[] {
   return valueSamples(families, name, filter)
 }
 
-/** One histogram bucket: cumulative count of observations ≤ `le`. */
-export interface Bucket {
-  le: number
-  count: number
-}
-
-/** One labelled series of a histogram. */
-export interface HistogramSeries {
-  /** The series' labels, without `le`. */
-  labels: Labels
-  /** Buckets sorted by `le`, ending with `+Inf` when the exposition has it. */
-  buckets: Bucket[]
-  sum: number
-  count: number
-}
-
-/** One labelled series of a summary. */
-export interface SummarySeries {
-  /** The series' labels, without `quantile`. */
-  labels: Labels
-  quantiles: Array<{ quantile: number; value: number }>
-  sum: number
-  count: number
-}
-
 /** Canonical key of a label set (sorted), e.g. `{a="1",b="2"}`; `{}` when empty. */
-export function labelsKey(labels: Labels, omit?: string): string {
+export function labelsKey(labels: Labels): string {
   const parts = Object.keys(labels)
-    .filter((k) => k !== omit)
     .sort()
     .map((k) => `${k}=${JSON.stringify(labels[k])}`)
   return `{${parts.join(',')}}`
-}
-
-function without(labels: Labels, omit: string): Labels {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(labels)) if (k !== omit) out[k] = v
-  return out
-}
-
-/** The series of a histogram family, one per label set (minus `le`), filtered by labels. */
-export function histogramSeries(families: Families, name: string, filter?: LabelFilter): HistogramSeries[] {
-  const family = families.get(name)
-  if (!family || family.type !== 'histogram') return []
-  const series = new Map<string, HistogramSeries>()
-  const get = (labels: Labels) => {
-    const key = labelsKey(labels, 'le')
-    let s = series.get(key)
-    if (!s) {
-      s = { labels: without(labels, 'le'), buckets: [], sum: NaN, count: NaN }
-      series.set(key, s)
-    }
-    return s
-  }
-  for (const sample of family.samples) {
-    if (!matchLabels(without(sample.labels, 'le'), filter)) continue
-    const suffix = sample.name.slice(name.length)
-    if (suffix === '_bucket') {
-      const le = parsePromFloat(sample.labels.le ?? '')
-      if (le !== undefined) get(sample.labels).buckets.push({ le, count: sample.value })
-    } else if (suffix === '_sum') get(sample.labels).sum = sample.value
-    else if (suffix === '_count') get(sample.labels).count = sample.value
-  }
-  for (const s of series.values()) s.buckets.sort((a, b) => a.le - b.le)
-  return [...series.values()]
-}
-
-/** The series of a summary family, one per label set (minus `quantile`), filtered by labels. */
-export function summarySeries(families: Families, name: string, filter?: LabelFilter): SummarySeries[] {
-  const family = families.get(name)
-  if (!family || family.type !== 'summary') return []
-  const series = new Map<string, SummarySeries>()
-  const get = (labels: Labels) => {
-    const key = labelsKey(labels, 'quantile')
-    let s = series.get(key)
-    if (!s) {
-      s = { labels: without(labels, 'quantile'), quantiles: [], sum: NaN, count: NaN }
-      series.set(key, s)
-    }
-    return s
-  }
-  for (const sample of family.samples) {
-    if (!matchLabels(without(sample.labels, 'quantile'), filter)) continue
-    const suffix = sample.name.slice(name.length)
-    if (suffix === '') {
-      const q = parsePromFloat(sample.labels.quantile ?? '')
-      if (q !== undefined) get(sample.labels).quantiles.push({ quantile: q, value: sample.value })
-    } else if (suffix === '_sum') get(sample.labels).sum = sample.value
-    else if (suffix === '_count') get(sample.labels).count = sample.value
-  }
-  for (const s of series.values()) s.quantiles.sort((a, b) => a.quantile - b.quantile)
-  return [...series.values()]
-}
-
-/** Adds bucket lists by `le` (PromQL `sum by (le)`), e.g. to aggregate a histogram over routes. */
-export function mergeBuckets(lists: ReadonlyArray<readonly Bucket[]>): Bucket[] {
-  const byLe = new Map<number, number>()
-  for (const list of lists) for (const b of list) byLe.set(b.le, (byLe.get(b.le) ?? 0) + b.count)
-  return [...byLe.entries()].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le)
-}
-
-/**
- * The φ-quantile of cumulative buckets, as PromQL's `histogram_quantile` computes it for classic
- * histograms: linear interpolation inside the bucket holding rank q·total, with a lower bound of 0
- * for the first bucket (unless its bound is ≤ 0), and the highest finite bound when the rank falls
- * into the +Inf bucket. NaN without a +Inf bucket, with fewer than 2 buckets, or with no
- * observations; -Inf for q < 0, +Inf for q > 1. Buckets need not be sorted; equal bounds are added
- * and small non-monotonic glitches are evened out as Prometheus does.
- */
-export function histogramQuantile(q: number, buckets: readonly Bucket[]): number {
-  if (Number.isNaN(q)) return NaN
-  if (q < 0) return -Infinity
-  if (q > 1) return Infinity
-  if (buckets.length === 0) return NaN
-  const sorted = [...buckets].sort((a, b) => a.le - b.le)
-  if (sorted[sorted.length - 1]!.le !== Infinity) return NaN
-
-  // Coalesce equal upper bounds.
-  const bs: Bucket[] = []
-  for (const b of sorted) {
-    const last = bs[bs.length - 1]
-    if (last && last.le === b.le) last.count += b.count
-    else bs.push({ le: b.le, count: b.count })
-  }
-  // Float noise first (relative differences ≤ 1e-12 are treated as equal), then force monotonicity.
-  let prev = bs[0]!.count
-  for (let i = 1; i < bs.length; i++) {
-    const cur = bs[i]!.count
-    const delta = Math.abs(cur - prev)
-    if (delta === 0) continue
-    if (delta / cur <= 1e-12) bs[i]!.count = prev
-    else prev = cur
-  }
-  let max = bs[0]!.count
-  for (let i = 1; i < bs.length; i++) {
-    if (bs[i]!.count > max) max = bs[i]!.count
-    else bs[i]!.count = max
-  }
-
-  if (bs.length < 2) return NaN
-  const observations = bs[bs.length - 1]!.count
-  if (observations === 0) return NaN
-  let rank = q * observations
-  // First bucket (excluding +Inf) whose cumulative count reaches the rank.
-  let lo = 0
-  let hi = bs.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (bs[mid]!.count >= rank) hi = mid
-    else lo = mid + 1
-  }
-  const b = lo
-  if (b === bs.length - 1) return bs[bs.length - 2]!.le
-  if (b === 0 && bs[0]!.le <= 0) return bs[0]!.le
-  let start = 0
-  const end = bs[b]!.le
-  let count = bs[b]!.count
-  if (b > 0) {
-    start = bs[b - 1]!.le
-    count -= bs[b - 1]!.count
-    rank -= bs[b - 1]!.count
-  }
-  return start + (end - start) * (rank / count)
 }

@@ -8,16 +8,20 @@ import { readdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError } from '../errors.js'
-import { closest } from './document.js'
+import { catalogueKey, readCatalogueCache, writeCatalogueCache } from './catalogue-cache.js'
+import { CATEGORIES } from './categories.js'
 import {
   displayPath,
   formatProblems,
   isScenarioFileName,
-  loadScenarioFiles,
   type LoadedScenario,
   type Problem,
-} from './loader.js'
-import { CATEGORIES, type Category } from './schema.js'
+} from './files.js'
+import type { Category } from './schema.js'
+
+// The parser and the schema (YAML, zod) are imported only when a file must be read: a catalogue
+// served from the cache never loads them, which is most of `chaos list`'s start-up time.
+const loader = () => import('./loader.js')
 
 /** The package name that marks the package root. */
 const PACKAGE_NAME = 'chaos-playbook'
@@ -124,6 +128,8 @@ export async function loadCatalogue(options: {
   dirs?: readonly string[]
   builtin?: boolean
   builtinDir?: string
+  /** Where to keep the validated catalogue between runs (see catalogue-cache.ts); no cache when absent. */
+  cacheDir?: string
 }): Promise<Catalogue> {
   const dirs: string[] = []
   if (options.builtin !== false) dirs.push(options.builtinDir ?? builtinScenarioDir())
@@ -140,7 +146,25 @@ export async function loadCatalogue(options: {
   const files = (
     await Promise.all(dirs.map((d) => (existsSync(d) ? findScenarioFiles(d) : Promise.resolve([]))))
   ).flat()
+  // Keyed before reading, so a file changed meanwhile leaves a key that no later run matches.
+  const key = options.cacheDir === undefined ? undefined : catalogueKey(files)
+  const cache =
+    options.cacheDir !== undefined && key !== undefined ? { dir: options.cacheDir, key } : undefined
+  const cached = cache && readCatalogueCache(cache.dir, dirs, cache.key)
+  if (cached) {
+    const scenarios = cached.map(({ file, scenario }) => ({
+      file,
+      display: displayPath(file, options.cwd),
+      scenario,
+    }))
+    return { scenarios: scenarios.sort(compareScenarios), problems: [], dirs }
+  }
+  const { loadScenarioFiles } = await loader()
   const { scenarios, problems } = await loadScenarioFiles(files, { cwd: options.cwd })
+  if (cache && problems.length === 0) {
+    const entries = scenarios.map(({ file, scenario }) => ({ file, scenario }))
+    writeCatalogueCache(cache.dir, dirs, cache.key, entries)
+  }
   return { scenarios: scenarios.sort(compareScenarios), problems, dirs }
 }
 
@@ -202,6 +226,7 @@ export async function resolveSelection(
       }
       const files = statSync(abs).isDirectory() ? await findScenarioFiles(abs) : [abs]
       const fresh = files.filter((f) => !byFile.has(f))
+      const { loadScenarioFiles } = await loader()
       const loaded = await loadScenarioFiles(fresh, options)
       problems.push(...loaded.problems)
       const fromFiles = new Map(loaded.scenarios.map((s) => [s.file, s]))
@@ -212,6 +237,7 @@ export async function resolveSelection(
 
   assertNoProblems(problems)
   if (unknown.length > 0) {
+    const { closest } = await import('./document.js')
     const names = [...CATEGORIES, 'all', ...byId.keys()]
     const lines = unknown.map((word) => {
       const guess = closest(word, names)

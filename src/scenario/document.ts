@@ -5,24 +5,9 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { z } from 'zod'
+import type { Problem } from './files.js'
 
-/** One problem in one input file, positioned (1-based) in its source. */
-export interface Problem {
-  file: string
-  line: number
-  col: number
-  /** Dotted path of the field (`fault_config.latency_ms`, `checks[2]`); empty for syntax errors. */
-  field: string
-  message: string
-  hint?: string
-}
-
-/** `file:line:col field: message (hint: ...)` on one line. */
-export function formatProblem(p: Problem): string {
-  const field = p.field ? ` ${p.field}:` : ''
-  const hint = p.hint ? ` (hint: ${p.hint})` : ''
-  return `${p.file}:${p.line}:${p.col}${field} ${p.message}${hint}`
-}
+export { formatProblem, type Problem } from './files.js'
 
 export type Path = ReadonlyArray<string | number>
 

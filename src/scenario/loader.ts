@@ -4,7 +4,7 @@
  * everything there is to fix.
  */
 import { readFile } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import {
   BLAST_RADII,
   FAULT_TABLE,
@@ -13,39 +13,21 @@ import {
   type FaultType,
   type ParamHelp,
 } from '../protocol/schemas.js'
-import {
-  formatProblem,
-  getIn,
-  validateDocument,
-  type HintFor,
-  type Problem,
-  type RawProblem,
-} from './document.js'
+import { getIn, validateDocument, type HintFor, type RawProblem } from './document.js'
+import { displayPath, type LoadedScenario, type LoadResult, type Problem } from './files.js'
 import { CATEGORIES, Scenario } from './schema.js'
 
-export { formatProblem, type Problem }
-
-/** File extensions read as scenarios. `*.schema.json` files are never scenarios. */
-export const SCENARIO_EXTENSIONS = ['.yaml', '.yml', '.json'] as const
-
-/** True for a path that names a scenario file by its extension. */
-export function isScenarioFileName(name: string): boolean {
-  return SCENARIO_EXTENSIONS.some((ext) => name.endsWith(ext)) && !name.endsWith('.schema.json')
-}
-
-/** A validated scenario and where it came from. */
-export interface LoadedScenario {
-  /** Absolute path of the file. */
-  file: string
-  /** The path as shown to the user (relative to the working directory when inside it). */
-  display: string
-  scenario: Scenario
-}
-
-export interface LoadResult {
-  scenarios: LoadedScenario[]
-  problems: Problem[]
-}
+// The light helpers live in files.ts (no YAML, no zod) so a cached catalogue loads without this module.
+export {
+  displayPath,
+  formatProblem,
+  formatProblems,
+  isScenarioFileName,
+  SCENARIO_EXTENSIONS,
+  type LoadedScenario,
+  type LoadResult,
+  type Problem,
+} from './files.js'
 
 /** Example values for the envelope fields, used in hints (parameters have theirs in the fault table). */
 const ENVELOPE_EXAMPLES: Record<string, string> = {
@@ -135,12 +117,6 @@ export function parseScenario(
   return { scenario: doc.value, problems, locateId }
 }
 
-/** How a path is shown: relative to `cwd` when inside it, absolute otherwise. */
-export function displayPath(file: string, cwd: string): string {
-  const rel = relative(cwd, file)
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
-}
-
 /**
  * Loads and validates scenario files (in the given order). Every problem of every file is
  * collected, including ids used by more than one file.
@@ -194,9 +170,4 @@ export async function loadScenarioFiles(
     scenarios.push({ file: entry.file, display, scenario: parsed.scenario })
   }
   return { scenarios, problems }
-}
-
-/** Every problem, one formatted line each. */
-export function formatProblems(problems: readonly Problem[]): string[] {
-  return problems.map(formatProblem)
 }

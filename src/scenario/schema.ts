@@ -4,9 +4,10 @@
  */
 import { z } from 'zod'
 import { ExperimentId, FaultConfig, MAX_EXPERIMENT_SECONDS, ServiceName } from '../protocol/schemas.js'
+import { CATEGORIES } from './categories.js'
 import { CheckSyntaxError, parseCheck, type Check } from './checks.js'
 
-export const CATEGORIES = ['network', 'service', 'database', 'pms', 'resource'] as const
+export { CATEGORIES }
 export const Category = z.enum(CATEGORIES)
 export type Category = z.infer<typeof Category>
 
