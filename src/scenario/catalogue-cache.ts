@@ -63,7 +63,7 @@ function dependencyVersion(name: string): string {
 
 /**
  * The directories (under this package's `src`) holding every module that parses and validates a
- * scenario; test/catalogue-cache.test.ts checks that loader.ts imports nothing from elsewhere.
+ * scenario; test/catalogue-cache-e2e.test.ts checks that loader.ts imports nothing from elsewhere.
  */
 export const VALIDATION_DIRS = ['scenario', 'protocol'] as const
 

@@ -84,7 +84,9 @@ const RUN_DEFAULTS: Record<string, string> = {
 export function runBudgetMs(args: readonly string[], experiments = 1): number {
   const flag = (name: string) => {
     const i = args.indexOf(`--${name}`)
-    return parseDurationMs(i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : RUN_DEFAULTS[name]!)!
+    const given = i >= 0 && args[i + 1] !== undefined ? parseDurationMs(args[i + 1]!) : undefined
+    // A value the CLI will refuse (the bad-input tests) budgets like the default.
+    return given !== undefined && Number.isFinite(given) ? given : parseDurationMs(RUN_DEFAULTS[name]!)!
   }
   const phases = ['baseline', 'duration', 'recovery-timeout', 'pause'].reduce((a, n) => a + flag(n), 0)
   return startupBudgetMs() + experiments * (phases + EXPERIMENT_OVERHEAD_MS)
