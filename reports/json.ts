@@ -3,7 +3,7 @@
  * keys sorted), so two reports of the same run are byte-identical and diffs stay readable.
  */
 import { InvalidInputError } from '../src/errors.js'
-import { RunRecord } from '../src/record.js'
+import { RunRecord, upgradeRecordData } from '../src/record.js'
 
 function sortedKeys<T extends Record<string, unknown>>(map: T): T {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T
@@ -40,7 +40,7 @@ export function parseRecord(text: string, source: string): RunRecord {
       'the file is damaged; pick another report with `chaos report list`',
     )
   }
-  const result = RunRecord.safeParse(data)
+  const result = RunRecord.safeParse(upgradeRecordData(data))
   if (!result.success) {
     const issue = result.error.issues[0]!
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)'

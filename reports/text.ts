@@ -47,7 +47,10 @@ function resultLines(e: ExperimentRecord): string[] {
   const lines = [
     'Results:',
     `  - Total Requests: ${m.total_requests}`,
-    `  - Affected Requests: ${m.affected_requests}${share(m.affected_requests, m.total_requests)}`,
+    m.affected_requests === null
+      ? '  - Affected Requests: not measured (the target does not tag responses with x-chaos-faults)'
+      : `  - Affected Requests: ${m.affected_requests}${share(m.affected_requests, m.total_requests)} met at least one fault`,
+    `  - Faults Injected: ${m.faults_injected === null ? 'not measured' : `${m.faults_injected} (calls, retries included)`}`,
     `  - Successful: ${m.successful_requests}${share(m.successful_requests, m.total_requests)}`,
     `  - Failed: ${m.failed_requests}${share(m.failed_requests, m.total_requests)}`,
     `  - Error Rate: ${pct(m.error_rate)}`,

@@ -17,7 +17,7 @@ import {
 import type { CheckPhase } from './scenario/checks.js'
 
 /** Version of the JSON report format; bumped on incompatible changes. */
-export const RECORD_SCHEMA_VERSION = 1
+export const RECORD_SCHEMA_VERSION = 2
 
 // Enum values repeated from the protocol and the check grammar; the `Same` checks below make the
 // compiler fail if the lists ever drift apart. (Fault types come from the fault table itself.)
@@ -70,7 +70,12 @@ export type LatencyMs = z.infer<typeof LatencyMs>
 /** Measurements of one phase (baseline, during injection, recovery). */
 export const PhaseMetrics = z.object({
   total_requests: Count.describe('Requests the workload sent (and completed or failed) in the phase'),
-  affected_requests: Count.describe('Calls a fault was applied to (the target faults_injected delta)'),
+  affected_requests: Count.nullable().describe(
+    'Workload requests that met at least one fault (from the x-chaos-faults response header; at most total_requests); null when the target does not tag its responses',
+  ),
+  faults_injected: Count.nullable().describe(
+    'Faults the target injected in the phase (calls, retries included: from its counters); null when not measured',
+  ),
   successful_requests: Count,
   failed_requests: Count,
   dropped_requests: Count.describe('Requests the generator did not send because too many were in flight'),
@@ -223,6 +228,31 @@ export const RunOptions = z.object({
   pause_seconds: NonNegative,
 })
 export type RunOptions = z.infer<typeof RunOptions>
+
+/**
+ * Reads a version-1 report as version 2: its `affected_requests` counted faults injected (calls),
+ * which version 2 calls `faults_injected`; requests that met a fault were not measured then.
+ * Anything else is returned as is.
+ */
+export function upgradeRecordData(data: unknown): unknown {
+  const record = data as { schema_version?: unknown; experiments?: unknown }
+  if (record?.schema_version !== 1 || !Array.isArray(record.experiments)) return data
+  const phases = ['baseline', 'during', 'recovery'] as const
+  return {
+    ...record,
+    schema_version: RECORD_SCHEMA_VERSION,
+    experiments: record.experiments.map((e: { metrics?: Record<string, unknown> }) => {
+      if (!e?.metrics) return e
+      const metrics = { ...e.metrics }
+      for (const phase of phases) {
+        const m = metrics[phase] as Record<string, unknown> | null | undefined
+        if (m)
+          metrics[phase] = { ...m, affected_requests: null, faults_injected: m.affected_requests ?? null }
+      }
+      return { ...e, metrics }
+    }),
+  }
+}
 
 /** One run of one experiment or a suite: the JSON report. */
 export const RunRecord = z.object({

@@ -108,10 +108,11 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
     // 20 rps: 5 s of baseline, 20 s of injection; the fault hit about 20 % of the calls.
     expect(record.metrics.baseline!.total_requests).toBeGreaterThanOrEqual(100)
     expect(record.metrics.during!.total_requests).toBeGreaterThanOrEqual(400)
-    expect(record.metrics.during!.affected_requests).toBe(
-      Math.floor(record.metrics.during!.total_requests * 0.2),
-    )
-    expect(record.metrics.during!.circuit_breaker_trips).toBe(record.metrics.during!.affected_requests)
+    const during = record.metrics.during!
+    // Faults (calls) from the agent's DELETE answer; affected requests from the tagged responses.
+    expect(during.faults_injected).toBe(Math.floor(during.total_requests * 0.2))
+    expect(during.affected_requests).toBe(during.faults_injected)
+    expect(during.circuit_breaker_trips).toBe(during.faults_injected)
     expect(record.timeseries.map((p) => p.phase)).toContain('DURING')
     expect(names).toEqual(
       expect.arrayContaining([

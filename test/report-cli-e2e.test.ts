@@ -62,7 +62,7 @@ describe('chaos report latest', () => {
     expect(lines[0]).toBe('Chaos run 20261129T080000Z-a1b2c3 [PARTIAL]')
     expect(lines).toContain('Outcome: ABORTED (exit 3)')
     expect(lines).toContain('Abort reason: availability 40% below 50%')
-    expect(lines).toContain('  - Affected Requests: 200 (20%)')
+    expect(lines).toContain('  - Affected Requests: 200 (20%) met at least one fault')
     expect(r.stdout).toContain('📝 Action: Experiment aborted: availability 40% below 50%')
     expect(r.stderr).toBe('')
   })

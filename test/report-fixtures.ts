@@ -8,6 +8,7 @@ export function phase(overrides: Partial<PhaseMetrics> = {}): PhaseMetrics {
   return {
     total_requests: 1000,
     affected_requests: 0,
+    faults_injected: 0,
     successful_requests: 1000,
     failed_requests: 0,
     dropped_requests: 0,
@@ -49,6 +50,7 @@ export function guideExperiment(overrides: Partial<ExperimentRecord> = {}): Expe
       during: phase({
         total_requests: 1000,
         affected_requests: 200,
+        faults_injected: 200,
         successful_requests: 850,
         failed_requests: 150,
         error_rate: 0.15,
@@ -160,7 +162,7 @@ export function skippedExperiment(id = 'network_latency'): ExperimentRecord {
 
 export function runRecord(overrides: Partial<RunRecord> = {}): RunRecord {
   return {
-    schema_version: 1,
+    schema_version: 2,
     run_id: '20261128T112233Z-3f9a1c',
     started_at: '2026-11-28T11:22:33.000Z',
     finished_at: '2026-11-28T11:24:28.000Z',

@@ -47,7 +47,7 @@ describe('RunRecord', () => {
   })
 
   it('rejects camelCase, lower-case enums and wrong versions', () => {
-    expect(RunRecord.safeParse({ ...runRecord(), schema_version: 2 }).success).toBe(false)
+    expect(RunRecord.safeParse({ ...runRecord(), schema_version: 3 }).success).toBe(false)
     expect(
       RunRecord.safeParse(runRecord({ experiments: [guideExperiment({ state: 'completed' as never })] }))
         .success,

@@ -32,7 +32,8 @@ describe('renderText', () => {
       'Duration: 1m',
       'Results:',
       '  - Total Requests: 1000',
-      '  - Affected Requests: 200 (20%)',
+      '  - Affected Requests: 200 (20%) met at least one fault',
+      '  - Faults Injected: 200 (calls, retries included)',
       '  - Successful: 850 (85%)',
       '  - Failed: 150 (15%)',
       '  - Error Rate: 15%',
@@ -61,7 +62,9 @@ describe('renderText', () => {
 
   it('prints the analysis as ✅ / ⚠ / 📝 Action: lines', () => {
     expect(all).toContain('✅ Circuit breaker opened after failures (3 trips)')
-    expect(all).toContain('✅ Error rate (15%) lower than injection rate (20%) - retries working')
+    expect(all).toContain(
+      '✅ At least 50 of 200 requests that met a fault still succeeded - retries or fallbacks absorbed them',
+    )
     expect(all).toContain('⚠  Availability dropped to 85% (below 95% target)')
     expect(all.some((l) => l.startsWith('📝 Action: Check "availability > 95% during" failed'))).toBe(true)
   })

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../clock.js'
 import { silentLogger, type Logger } from '../logger.js'
 import {
   EXPERIMENT_HEADER,
+  FAULTS_HEADER,
   MAX_EXPERIMENT_SECONDS,
   PROTOCOL_VERSION,
   RenewLeaseRequest,
@@ -93,8 +94,13 @@ export interface ChaosAgent {
   express(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
   /** Fastify plugin (no fastify dependency); register it without a `prefix` option. */
   fastify(): FastifyLikePlugin
-  /** Inbound-request hook: runs `fn` with the request's headers as context (for SINGLE_REQUEST). */
-  runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T): T
+  /**
+   * Inbound-request hook: runs `fn` with the request's headers as context. Requests tagged with the
+   * running experiment's id (`x-chaos-experiment`) are the only ones a SINGLE_REQUEST fault
+   * touches; given the response, the agent also sets `x-chaos-faults: <n>` on it (the faults
+   * injected while serving it), so the runner can count the requests that met a fault.
+   */
+  runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T, res?: ResponseHeadLike): T
   readonly registry: Registry
   readonly enabled: boolean
   readonly prefix: string
@@ -115,6 +121,20 @@ export interface ChaosAgent {
   stopAll(reason?: string): AgentExperimentView[]
   /** Rolls back everything, clears timers, releases pressure; the agent refuses new experiments after. */
   close(): Promise<void>
+}
+
+/** The part of a response the inbound hook touches (node:http `ServerResponse` has it). */
+export interface ResponseHeadLike {
+  headersSent: boolean
+  setHeader(name: string, value: string): unknown
+  writeHead: (...args: never[]) => unknown
+}
+
+/** What the agent knows about one tagged inbound request while it is served. */
+interface RequestScope {
+  headers: IncomingHttpHeaders
+  /** Faults injected while serving it. */
+  faults: number
 }
 
 /** Creates an agent; throws when asked to enable in production (without allowProduction) or without a token. */
@@ -140,9 +160,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   /** Running and recently ended experiments, oldest first. */
   private readonly experiments = new Map<string, Experiment>()
   private running: Experiment | null = null
-  /** Id of the running SINGLE_REQUEST experiment: only requests tagged with it enter the ALS context. */
-  private singleRequestId: string | null = null
-  private readonly requestContext = new AsyncLocalStorage<IncomingHttpHeaders>()
+  private readonly requestContext = new AsyncLocalStorage<RequestScope>()
   private readonly metrics: AgentMetrics
   private closed = false
 
@@ -222,11 +240,14 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     }
   }
 
-  runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T): T {
-    // Only requests tagged for the running SINGLE_REQUEST experiment pay for async context tracking.
-    const tag = this.singleRequestId
-    if (tag === null || headers[EXPERIMENT_HEADER] !== tag) return fn()
-    return this.requestContext.run(headers, fn)
+  runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T, res?: ResponseHeadLike): T {
+    // Only requests tagged for the running experiment (the runner's own workload) pay for async
+    // context tracking; real users' requests and every request outside an experiment do not.
+    const running = this.running
+    if (running === null || headers[EXPERIMENT_HEADER] !== running.id) return fn()
+    const scope: RequestScope = { headers, faults: 0 }
+    if (res) tagResponse(res, scope)
+    return this.requestContext.run(scope, fn)
   }
 
   private slot(name: string): ServiceSlot {
@@ -258,11 +279,9 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     self: unknown,
     args: A,
   ): Promise<R> {
-    if (experiment.singleRequest) {
-      const headers = this.requestContext.getStore()
-      if (headers === undefined || headers[EXPERIMENT_HEADER] !== experiment.id)
-        return Reflect.apply(fn, self, args)
-    }
+    const scope = this.requestContext.getStore()
+    const tagged = scope !== undefined && scope.headers[EXPERIMENT_HEADER] === experiment.id
+    if (experiment.singleRequest && !tagged) return Reflect.apply(fn, self, args)
     experiment.callsSeen++
     if (!experiment.injecting || !(this.random() < experiment.probability))
       return Reflect.apply(fn, self, args)
@@ -274,6 +293,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     })
     if (pending === null) return Reflect.apply(fn, self, args)
     this.recordInjection(experiment, slot)
+    if (tagged) scope.faults++
     return pending.then(() => Reflect.apply(fn, self, args))
   }
 
@@ -391,7 +411,6 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     for (const slot of this.slots.values()) {
       if (radius === 'ENTIRE_SYSTEM' || slot.name === request.target_service) slot.active = experiment
     }
-    if (experiment.singleRequest) this.singleRequestId = experiment.id
     this.metrics.active.set(this.activeLabels(experiment), 1)
     this.armLease(experiment)
     this.logger.info('chaos_experiment_started', {
@@ -499,11 +518,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     this.flushFaultLog(experiment)
     experiment.rollback.abort()
     experiment.fault?.release()
-    if (experiment.singleRequest) {
-      this.singleRequestId = null
-      // Stops async context tracking, so hosts pay nothing for it once the experiment is over.
-      this.requestContext.disable()
-    }
+    // Stops async context tracking, so hosts pay nothing for it once the experiment is over.
+    this.requestContext.disable()
     this.metrics.active.set(this.activeLabels(experiment), 0)
     this.logger.info(state === 'EXPIRED' ? 'chaos_experiment_expired' : 'chaos_experiment_completed', {
       experiment: experiment.id,
@@ -601,4 +617,17 @@ function digest(value: string): Buffer {
 /** One line per zod issue: `field.path: message`. */
 export function problemsOf(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`)
+}
+
+/**
+ * Sets `x-chaos-faults` just before the response head goes out (node:http calls `writeHead` for an
+ * implicit head too), with the faults counted by then: a fault is injected before the call it
+ * delays or fails, so before the answer that call leads to.
+ */
+function tagResponse(res: ResponseHeadLike, scope: RequestScope): void {
+  const writeHead = res.writeHead as (...args: unknown[]) => unknown
+  res.writeHead = function (this: unknown, ...args: unknown[]) {
+    if (!res.headersSent) res.setHeader(FAULTS_HEADER, String(scope.faults))
+    return Reflect.apply(writeHead, this, args)
+  } as ResponseHeadLike['writeHead']
 }

@@ -8,6 +8,7 @@ export {
   HISTORY_LIMIT,
   type ChaosAgent,
   type ChaosAgentOptions,
+  type ResponseHeadLike,
   type ChaosMethodDecorator,
 } from './agent.js'
 export { MAX_BODY_BYTES } from './control.js'
@@ -24,6 +25,7 @@ export type {
 } from './adapters.js'
 export {
   EXPERIMENT_HEADER,
+  FAULTS_HEADER,
   MAX_EXPERIMENT_SECONDS,
   PRESSURE_LIMITS,
   PROTOCOL_VERSION,

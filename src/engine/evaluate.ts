@@ -44,7 +44,7 @@ export function measureValue(
     case 'circuit_breaker_trips':
       return metrics.circuit_breaker_trips
     case 'faults_injected':
-      return metrics.affected_requests
+      return metrics.faults_injected
   }
 }
 

@@ -50,6 +50,12 @@ export interface WorkloadSummary {
   /** Successful requests per second of the slice. */
   throughput_rps: number
   failures_by_class: Record<string, number>
+  /** Finished requests whose response said how many faults it met (`x-chaos-faults`). */
+  tagged_responses: number
+  /** Of those, the requests that met at least one fault. */
+  requests_with_faults: number
+  /** Faults the tagged responses reported in all (a request may meet several: retries). */
+  faults_seen: number
 }
 
 /** One second of the time series, by intended send time. */
@@ -68,6 +74,10 @@ export interface SeriesPoint {
   p50_ms: number | null
   p95_ms: number | null
   p99_ms: number | null
+  /** Finished requests whose response said how many faults it met. */
+  tagged: number
+  /** Faults those responses reported. */
+  faults: number
 }
 
 /** A growable column of numbers (amortised O(1) append, no per-request object). */
@@ -116,6 +126,9 @@ export interface TimelineOptions {
 interface Tally {
   successful: number
   failed: number
+  tagged: number
+  withFaults: number
+  faults: number
   byClass: Map<string, number>
   latency: LatencyHistogram
   successLatency: LatencyHistogram | null
@@ -131,6 +144,8 @@ export class Timeline {
   private readonly doneIntended = new Column()
   private readonly doneAt = new Column()
   private readonly doneClass: number[] = []
+  /** Faults each finished request's response reported; -1 when it did not say. */
+  private readonly doneFaults = new Column()
   private readonly classes: string[] = []
   private readonly classIndex = new Map<string, number>()
   private closedAt: number | null = null
@@ -151,10 +166,19 @@ export class Timeline {
     this.droppedAt.push(at)
   }
 
-  /** A dispatched request finished at `completedAt` (monotonic ms); `failure` null on success. */
-  recordFinished(intendedAt: number, completedAt: number, failure: FailureClass | null): void {
+  /**
+   * A dispatched request finished at `completedAt` (monotonic ms); `failure` null on success;
+   * `faults` what its response's `x-chaos-faults` header said, null without one.
+   */
+  recordFinished(
+    intendedAt: number,
+    completedAt: number,
+    failure: FailureClass | null,
+    faults: number | null = null,
+  ): void {
     this.doneIntended.push(intendedAt)
     this.doneAt.push(completedAt)
+    this.doneFaults.push(faults === null || !(faults >= 0) ? -1 : faults)
     if (failure === null) {
       this.doneClass.push(OK)
       return
@@ -250,6 +274,8 @@ export class Timeline {
       p50_ms: t.latency.percentileMs(50),
       p95_ms: t.latency.percentileMs(95),
       p99_ms: t.latency.percentileMs(99),
+      tagged: t.tagged,
+      faults: t.faults,
     }))
   }
 
@@ -262,6 +288,12 @@ export class Timeline {
   private add(tally: Tally, i: number): void {
     const latency = this.doneAt.at(i) - this.doneIntended.at(i)
     const code = this.doneClass[i]!
+    const faults = this.doneFaults.at(i)
+    if (faults >= 0) {
+      tally.tagged++
+      tally.faults += faults
+      if (faults > 0) tally.withFaults++
+    }
     tally.latency.record(latency)
     if (code === OK) {
       tally.successful++
@@ -278,6 +310,9 @@ function newTally(precision: 2 | 3, withSuccess: boolean): Tally {
   return {
     successful: 0,
     failed: 0,
+    tagged: 0,
+    withFaults: 0,
+    faults: 0,
     byClass: new Map(),
     latency: new LatencyHistogram(precision),
     successLatency: withSuccess ? new LatencyHistogram(precision) : null,
@@ -307,6 +342,9 @@ function summarize(
     success_latency_ms: t.successLatency ? t.successLatency.percentiles() : null,
     throughput_rps: seconds > 0 ? round3(t.successful / seconds) : 0,
     failures_by_class: Object.fromEntries(t.byClass),
+    tagged_responses: t.tagged,
+    requests_with_faults: t.withFaults,
+    faults_seen: t.faults,
   }
 }
 

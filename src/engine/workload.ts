@@ -20,6 +20,7 @@ import { InvalidInputError } from '../errors.js'
 import { classifyError } from '../http/error-class.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { WorkloadRequest } from '../scenario/schema.js'
+import { FAULTS_HEADER } from '../protocol/schemas.js'
 import { Timeline, type FailureClass } from './timeline.js'
 
 export { Timeline, type FailureClass, type SeriesPoint, type WorkloadSummary } from './timeline.js'
@@ -148,6 +149,8 @@ class Pending implements Dispatcher.DispatchHandler {
   next: Pending | null = null
   controller: Dispatcher.DispatchController | null = null
   status = 0
+  /** What the response's `x-chaos-faults` header said, null without one. */
+  faults: number | null = null
   /** Result recorded (response, error, timeout or cancel); undici may still be busy with it. */
   done = false
   /** What to abort with once undici hands over a controller, if given up before that. */
@@ -166,8 +169,14 @@ class Pending implements Dispatcher.DispatchHandler {
     else this.controller = controller
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     this.status = statusCode
+    const tag = headers[FAULTS_HEADER]
+    if (typeof tag === 'string') this.faults = Number.parseInt(tag, 10)
   }
 
   onResponseData(): void {
@@ -416,7 +425,7 @@ class WorkloadImpl implements Workload {
 
     const now = this.clock.monotonic()
     const latencyMs = now - p.intendedAt
-    this.line!.recordFinished(p.intendedAt, now, failure)
+    this.line!.recordFinished(p.intendedAt, now, failure, p.faults)
     if (failure === null) {
       this.successful++
     } else {

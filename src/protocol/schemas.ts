@@ -33,6 +33,14 @@ export {
 /** Header the runner puts on its own workload; `SINGLE_REQUEST` faults only touch requests carrying it. */
 export const EXPERIMENT_HEADER = 'x-chaos-experiment'
 
+/**
+ * Response header an agent may set on a response to a request tagged with the running
+ * experiment's id: how many faults were injected while serving it (`0` included). It lets the
+ * runner count the requests that met a fault and see a fault that outlives its rollback. Optional:
+ * without it, those numbers are reported as not measured.
+ */
+export const FAULTS_HEADER = 'x-chaos-faults'
+
 export const ExperimentId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/, 'must be lower-case letters, digits, _ . - (snake_case)')

@@ -335,8 +335,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const route = routeOf(path)
     if (!route) return sendJson(res, 404, { error: `no route ${path}` })
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
-    // Inbound hook: SINGLE_REQUEST faults only touch requests carrying the experiment header.
-    if (agent) await agent.runWithRequest(req.headers, () => serve(route, path, query, req, res))
+    // Inbound hook: SINGLE_REQUEST faults only touch requests carrying the experiment header, and
+    // those requests' responses say how many faults they met (x-chaos-faults).
+    if (agent) await agent.runWithRequest(req.headers, () => serve(route, path, query, req, res), res)
     else await serve(route, path, query, req, res)
   }
 

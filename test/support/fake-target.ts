@@ -31,6 +31,10 @@ export interface FakeTargetKnobs {
   metricsDownAfterMs: number | null
   /** Every control call fails as unreachable. */
   unreachable: boolean
+  /** Responses to tagged requests say how many faults they met (x-chaos-faults). */
+  tagsResponses: boolean
+  /** The agent answers DELETE and reads back "nothing active", but keeps injecting (a lying agent). */
+  keepsInjectingAfterDelete: boolean
 }
 
 interface Active {
@@ -56,6 +60,8 @@ export class FakeTarget {
   readonly knobs: FakeTargetKnobs
   readonly calls: ControlCall[] = []
   private active: Active | null = null
+  /** An experiment the target says it ended but still injects (keepsInjectingAfterDelete). */
+  private ghost: Active | null = null
   /** Cumulative faults for every experiment id ever run (a Prometheus counter). */
   private readonly faultsById = new Map<string, number>()
   private breakerTrips = 0
@@ -77,6 +83,8 @@ export class FakeTarget {
       restartAfterMs: null,
       metricsDownAfterMs: null,
       unreachable: false,
+      tagsResponses: true,
+      keepsInjectingAfterDelete: false,
       ...knobs,
     }
   }
@@ -91,26 +99,29 @@ export class FakeTarget {
     return this.calls.filter((c) => c.op === op)
   }
 
-  /** Serves one workload request: the outcome and how long it takes. */
-  serve(): { latencyMs: number; failure: FailureClass | null } {
+  /** Serves one workload request: the outcome, how long it takes, the faults it met (if tagged). */
+  serve(): { latencyMs: number; failure: FailureClass | null; faults: number | null } {
     const n = this.served++
     let failure: FailureClass | null =
       this.knobs.failEvery > 0 && n % this.knobs.failEvery === 0 ? 'HTTP_500' : null
     let latencyMs = this.knobs.latencyMs
-    const a = this.isActive ? this.active! : null
+    let met = 0
+    const a = this.isActive ? this.active! : this.ghost
     if (a) {
       const fault = a.request.fault_config
       const before = Math.floor(a.calls * fault.probability)
       a.calls++
       if (Math.floor(a.calls * fault.probability) > before) {
         a.faults++
+        met++
         this.faultsById.set(a.request.id, (this.faultsById.get(a.request.id) ?? 0) + 1)
         if (fault.fault_type === 'LATENCY') latencyMs += fault.latency_ms
         else if (!this.knobs.resilient) failure = 'HTTP_500'
         else this.breakerTrips++
       }
     }
-    return { latencyMs, failure }
+    // An agent tags only the responses of requests tagged with the running experiment's id.
+    return { latencyMs, failure, faults: this.knobs.tagsResponses && a ? met : null }
   }
 
   /** The control client the runner uses. */
@@ -293,16 +304,20 @@ class FakeWorkload implements Workload {
     this.line!.recordSent(intendedAt)
     const outcome = this.target.serve()
     const p = { intendedAt, timer: null as unknown }
-    p.timer = clock.setTimeout(() => this.finish(p, outcome.failure), outcome.latencyMs)
+    p.timer = clock.setTimeout(() => this.finish(p, outcome.failure, outcome.faults), outcome.latencyMs)
     this.pending.add(p)
     const next = this.line!.t0 + (this.arrivals * 1000) / this.rate
     this.timer = clock.setTimeout(this.arrive, next - clock.monotonic())
   }
 
-  private finish(p: { intendedAt: number; timer: unknown }, failure: FailureClass | null): void {
+  private finish(
+    p: { intendedAt: number; timer: unknown },
+    failure: FailureClass | null,
+    faults: number | null = null,
+  ): void {
     if (!this.pending.delete(p)) return
     this.target.clock.clearTimeout(p.timer)
-    this.line!.recordFinished(p.intendedAt, this.target.clock.monotonic(), failure)
+    this.line!.recordFinished(p.intendedAt, this.target.clock.monotonic(), failure, faults)
     if (failure === null) this.counted.successful++
     else this.counted.failed++
     if (this.pending.size === 0) {

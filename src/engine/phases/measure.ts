@@ -7,16 +7,22 @@ import type { ProbeSample } from '../probe.js'
 import type { SeriesPoint, WorkloadSummary } from '../timeline.js'
 import type { PhaseMarks, PollSample } from './context.js'
 
-/** A phase's metrics: traffic from the timeline, breaker trips and faults from counter deltas. */
+/**
+ * A phase's metrics: traffic from the timeline, breaker trips and faults from counter deltas.
+ * `tagging`: whether the target tags its responses with `x-chaos-faults` (seen on any response of
+ * the experiment); without it the requests that met a fault are not measured (null).
+ */
 export function phaseMetrics(
   summary: WorkloadSummary,
   from: ProbeSample | null,
   to: ProbeSample | null,
+  tagging = summary.tagged_responses > 0,
 ): PhaseMetrics {
   const delta = (pick: (s: ProbeSample) => number) => (from && to ? Math.max(0, pick(to) - pick(from)) : 0)
   return {
     total_requests: summary.total_requests,
-    affected_requests: delta((s) => s.faults_injected),
+    affected_requests: tagging ? summary.requests_with_faults : null,
+    faults_injected: from && to ? delta((s) => s.faults_injected) : null,
     successful_requests: summary.successful_requests,
     failed_requests: summary.failed_requests,
     dropped_requests: summary.dropped,

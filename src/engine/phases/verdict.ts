@@ -36,7 +36,7 @@ export async function measureDuring(ctx: ExperimentContext): Promise<void> {
     ctx.probe.atInject,
     ctx.probe.atRollback,
   )
-  if (ctx.faultsFromAgent !== null) during.affected_requests = ctx.faultsFromAgent
+  if (ctx.faultsFromAgent !== null) during.faults_injected = ctx.faultsFromAgent
   record.metrics.during = during
   const missing = ctx.deps.promql
     ? 'not evaluated: the experiment stopped before the end of its injection phase'
