@@ -629,5 +629,5 @@ function tagResponse(res: ResponseHeadLike, scope: RequestScope): void {
   res.writeHead = function (this: unknown, ...args: unknown[]) {
     if (!res.headersSent) res.setHeader(FAULTS_HEADER, String(scope.faults))
     return Reflect.apply(writeHead, this, args)
-  } as ResponseHeadLike['writeHead']
+  }
 }
