@@ -113,10 +113,17 @@ export type CheckResult = z.infer<typeof CheckResult>
 
 export const RollbackRecord = z.object({
   attempted: z.boolean(),
-  verified: z.boolean().describe('GET /chaos read back with no active experiment'),
+  verified: z
+    .boolean()
+    .describe(
+      'Every piece of evidence agrees: GET /chaos reads back nothing active, and after a settle window neither the target counters nor the tagged workload show a new fault',
+    ),
   attempts: Count,
   method: RollbackMethod.nullable(),
   error: z.string().nullable(),
+  faults_after_rollback: Count.nullable()
+    .default(null)
+    .describe('Faults seen after the rollback was confirmed (should be 0); null when not measured'),
 })
 export type RollbackRecord = z.infer<typeof RollbackRecord>
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
+import { analyseExperiment } from '../src/interpretation/rules.js'
 import { createMemoryLogger } from '../src/logger.js'
 import type { ExperimentRecord } from '../src/record.js'
 import { Scenario, type ScenarioInput } from '../src/scenario/schema.js'
@@ -188,14 +189,15 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
     expect(record.abort_reason).toBe('safety: target metrics unreadable for 3 polls in a row')
     expect(names).toContain('chaos_safety_metrics_unreadable')
     expect(record.rollback.verified).toBe(true)
-    expect(target.callsOf('get').length).toBe(3)
+    const firstStop = target.calls.findIndex((c) => c.op === 'stop')
+    expect(target.calls.slice(0, firstStop).filter((c) => c.op === 'get')).toHaveLength(3)
     expectConsistent(record, target)
   })
 
   it('experiment lost: the target forgets it (404), the run aborts and still verifies the rollback', async () => {
     const { record, target } = await run({ knobs: { loseAfterMs: 4_500 } })
     expect(record.state).toBe('ABORTED')
-    expect(record.abort_reason).toMatch(/lost the experiment \(restarted\?\): HTTP 404/)
+    expect(record.abort_reason).toMatch(/lost the experiment after \d+ faults \(restarted\?\): HTTP 404/)
     expect(record.rollback).toMatchObject({ attempted: true, verified: true, method: 'DELETE' })
     expect(target.callsOf('stop')).toHaveLength(1)
     expectConsistent(record, target)
@@ -349,5 +351,58 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
       })
       expect(record.state).toBe('INTERRUPTED')
     })
+  })
+})
+
+describe('verdicts you can trust (issue 9)', () => {
+  it('defect 1: "rollback verified" while the fault goes on → ROLLBACK NOT VERIFIED, counts, non-zero exit', async () => {
+    const { record, names } = await run({ knobs: { resilient: true, keepsInjectingAfterDelete: true } })
+    expect(record.rollback.verified).toBe(false)
+    expect(record.rollback.faults_after_rollback).toBeGreaterThan(0)
+    expect(record.rollback.error).toMatch(/faults continued after the rollback \(.*in \/metrics.*\)/)
+    expect(record.state).toBe('FAILED') // exit 4 through the suite verdict
+    expect(record.hypothesis_held).toBeNull()
+    expect(names).toContain('chaos_rollback_failed')
+    const advice = analyseExperiment(record).map((l) => l.message)
+    expect(advice.some((m) => m.includes('chaos stop --all'))).toBe(true)
+  })
+
+  it('defect 1: a well-behaved target is verified with 0 faults after the rollback', async () => {
+    const { record } = await run({ knobs: { resilient: true } })
+    expect(record.rollback).toMatchObject({ verified: true, faults_after_rollback: 0 })
+  })
+
+  it('defect 2: faults are not forgotten when the experiment is lost ("lost after N faults")', async () => {
+    const { record } = await run({
+      knobs: { loseAfterMs: 4_500, resilient: true },
+      scenario: scenario({ checks: ['error_rate < 1% before', 'faults_injected > 0 during'] }),
+    })
+    expect(record.state).toBe('ABORTED')
+    const lost = Number(/lost the experiment after (\d+) faults/.exec(record.abort_reason ?? '')?.[1])
+    expect(lost).toBeGreaterThan(0)
+    expect(record.metrics.during!.faults_injected).toBe(lost)
+    expect(record.checks.find((c) => c.expression === 'faults_injected > 0 during')?.passed).toBe(true)
+    const advice = analyseExperiment(record).map((l) => l.message)
+    expect(advice.some((m) => m.includes('target_service "pms_adapter"'))).toBe(false)
+  })
+
+  it('defect 3: each fault lands in the second its request was sent; none in RECOVERY points', async () => {
+    const { record } = await run({ knobs: { resilient: true } })
+    const during = record.timeseries.filter((p) => p.phase === 'DURING')
+    const recovery = record.timeseries.filter((p) => p.phase === 'RECOVERY')
+    // 20 rps, 20 % of calls: every second of injection has its 4 faults, the first one included.
+    expect(during[0]!.faults_injected).toBeGreaterThan(0)
+    expect(during.slice(1, -1).every((p) => p.faults_injected === 4)).toBe(true)
+    expect(recovery.reduce((n, p) => n + p.faults_injected, 0)).toBe(0)
+    const inSeries = record.timeseries.reduce((n, p) => n + p.faults_injected, 0)
+    expect(inSeries).toBe(record.metrics.during!.affected_requests)
+  })
+
+  it('defect 6: requests that met a fault (≤ total) and faults injected are reported apart', async () => {
+    const { record } = await run({ knobs: { resilient: true, tagsResponses: false } })
+    const during = record.metrics.during!
+    expect(during.affected_requests).toBeNull() // not measured, never 0
+    expect(during.faults_injected).toBeGreaterThan(0)
+    expect(record.timeseries.some((p) => p.faults_injected > 0)).toBe(true) // from the polls
   })
 })

@@ -319,6 +319,7 @@ describe('rollback', () => {
           attempts: 5,
           method: 'STOP_ALL',
           error: 'ECONNREFUSED',
+          faults_after_rollback: null,
         },
       }),
     )
@@ -332,7 +333,7 @@ describe('rollback', () => {
     const never = rule(
       'rollback',
       guideExperiment({
-        rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
+        rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null, faults_after_rollback: null },
       }),
     )
     expect(levels(never)).toEqual(['ACTION'])

@@ -115,6 +115,7 @@ describe('renderText', () => {
                 attempts: 5,
                 method: 'STOP_ALL',
                 error: 'timeout',
+                faults_after_rollback: null,
               },
             }),
           ],

@@ -79,7 +79,7 @@ export function blankRecord(scenario: Scenario, state: ExperimentRecord['state']
     checks: [],
     abort_reason: null,
     error: null,
-    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null },
+    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null, faults_after_rollback: null },
     timeseries: [],
     analysis: [],
   }

@@ -156,6 +156,7 @@ export class FakeTarget {
           this.note('stop', id)
           if (this.knobs.deleteFails) throw new ControlError(`DELETE /experiments/${id} → 500: boom`, 500)
           const view = this.viewOf(id)
+          if (this.knobs.keepsInjectingAfterDelete) this.ghost = this.active
           this.active = null
           return { ...view, state: 'COMPLETED' }
         }),

@@ -125,6 +125,10 @@ export interface ExperimentContext {
   readonly promql: { baseline: Map<string, number | null>; during: Map<string, number | null> | null }
   /** Faults the agent counted for the experiment, from the DELETE answers; null when unknown. */
   faultsFromAgent: number | null
+  /** Faults each instance last said it injected (start, polls, DELETE), by target: kept when it loses the experiment. */
+  readonly lastSeenFaults: Map<string, number>
+  /** Metrics reading right after the rollback: later faults mean the fault outlived it. */
+  afterRollback: ProbeSample | null
   stop: Stop | null
 }
 
@@ -164,6 +168,8 @@ export function createContext(
     samples: [],
     promql: { baseline: new Map(), during: null },
     faultsFromAgent: null,
+    lastSeenFaults: new Map(),
+    afterRollback: null,
     stop: null,
   }
 }

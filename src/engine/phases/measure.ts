@@ -47,8 +47,10 @@ export function defaultRecovered(window: PhaseMetrics, baseline: PhaseMetrics | 
 }
 
 /**
- * The record's per-second series: traffic by intended send time from the timeline, faults and
- * breaker state from the polls. A second belongs to the phase its middle falls in.
+ * The record's per-second series: traffic by intended send time from the timeline. Faults come
+ * from the tagged responses when the target tags them (each fault in the second its request was
+ * sent: exact), else from the metric polls (each poll's new faults in the second it was read). A
+ * second belongs to the phase its middle falls in.
  */
 export function buildTimeseries(
   points: readonly SeriesPoint[],
@@ -63,14 +65,15 @@ export function buildTimeseries(
   const rollbackAt = marks.rollback !== undefined ? (marks.rollback - t0) / 1000 : Infinity
   const phaseOf = (t: number): TimeseriesPhase =>
     t + 0.5 < injectAt ? 'BASELINE' : t + 0.5 < rollbackAt ? 'DURING' : 'RECOVERY'
+  const tagged = points.some((p) => p.tagged > 0)
   return points.map((point) => {
     const t = point.second
     const from = (t + offset) * 1000
     const to = from + 1000
-    let faults = 0
+    let polled = 0
     let last: PollSample | undefined
     for (const s of samples) {
-      if (s.t >= from && s.t < to) faults += s.faultsDelta
+      if (s.t >= from && s.t < to) polled += s.faultsDelta
       if (s.t < to) last = s
     }
     return {
@@ -79,7 +82,7 @@ export function buildTimeseries(
       requests: point.requests,
       errors: point.errors,
       latency_p95_ms: point.p95_ms,
-      faults_injected: faults,
+      faults_injected: tagged ? point.faults : polled,
       breaker_state: last?.sample.breaker_state ?? null,
     }
   })

@@ -76,8 +76,9 @@ async function assertStillRunning(ctx: ExperimentContext): Promise<void> {
       view = await client.get(ctx.id, ctx.signal)
     } catch (err) {
       ctx.signal.throwIfAborted()
-      throw lossFromError(client.target, err) ?? err
+      throw lossFromError(client.target, err, ctx.lastSeenFaults.get(client.target)) ?? err
     }
+    ctx.lastSeenFaults.set(client.target, view.faults_injected)
     const lost = lossFromView(client.target, view)
     if (lost) throw lost
   }

@@ -58,18 +58,35 @@ export function restartStop(sample: ProbeSample | null): Stop | null {
     : null
 }
 
+/** " after N faults" when the instance had said how many it injected before it lost them. */
+function afterFaults(faults: number | undefined): string {
+  return faults === undefined ? '' : ` after ${faults} fault${faults === 1 ? '' : 's'}`
+}
+
 /** What the target's answer about our experiment means: null while it still runs it. */
 export function lossFromView(target: string, view: ExperimentView): Stop | null {
   return view.state === 'RUNNING'
     ? null
-    : new Stop('ABORTED', `target ${target} lost the experiment (state ${view.state})`)
+    : new Stop(
+        'ABORTED',
+        `target ${target} lost the experiment${afterFaults(view.faults_injected)} (state ${view.state})`,
+      )
 }
 
-/** What a failed experiment read means: lost (404/410), target gone, or not a loss (null). */
-export function lossFromError(target: string, err: unknown): Stop | null {
+/**
+ * What a failed experiment read means: lost (404/410), target gone, or not a loss (null).
+ * `lastFaults`: what the instance last said it had injected, so the reason keeps that count.
+ */
+export function lossFromError(target: string, err: unknown, lastFaults?: number): Stop | null {
   if (err instanceof UnreachableError)
-    return new Stop('FAILED', `target became unreachable during the experiment: ${err.message}`)
+    return new Stop(
+      'FAILED',
+      `target became unreachable during the experiment${afterFaults(lastFaults)}: ${err.message}`,
+    )
   if (err instanceof ControlError && (err.status === 404 || err.status === 410))
-    return new Stop('ABORTED', `target ${target} lost the experiment (restarted?): HTTP ${err.status}`)
+    return new Stop(
+      'ABORTED',
+      `target ${target} lost the experiment${afterFaults(lastFaults)} (restarted?): HTTP ${err.status}`,
+    )
   return null
 }

@@ -6,7 +6,14 @@ import { allHeld } from '../evaluate.js'
 import { checksIn, isoNow, log, progress, type ExperimentContext } from './context.js'
 import { evaluateChecks } from './checks.js'
 import { buildTimeseries, phaseMetrics } from './measure.js'
+import { checkNoFaultAfterRollback } from './rollback.js'
 import { settle } from './settle.js'
+
+/** Whether the target tags responses with x-chaos-faults (any response of the experiment did). */
+function tagging(ctx: ExperimentContext): boolean {
+  const timeline = ctx.workload?.timeline
+  return timeline !== undefined && timeline.summary(timeline.t0).tagged_responses > 0
+}
 
 /** Sets the record's state from the Stop (if any) and from whether the rollback was verified. */
 export function settleState(ctx: ExperimentContext): void {
@@ -35,6 +42,7 @@ export async function measureDuring(ctx: ExperimentContext): Promise<void> {
     workload.timeline.summary(marks.inject, marks.rollback),
     ctx.probe.atInject,
     ctx.probe.atRollback,
+    tagging(ctx),
   )
   if (ctx.faultsFromAgent !== null) during.faults_injected = ctx.faultsFromAgent
   record.metrics.during = during
@@ -53,6 +61,7 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
     await workload.stop({ abort: ctx.signal.aborted })
     marks.end = workload.stoppedAt ?? ctx.clock.monotonic()
     const timeline = workload.timeline
+    const tags = tagging(ctx)
     // Baseline, final: every request intended before the fault was started (the `before` checks
     // were evaluated on the part measured up to the end of the baseline observation).
     if (marks.inject !== undefined && record.metrics.baseline)
@@ -60,6 +69,7 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
         timeline.summary(timeline.t0, marks.inject),
         probe.atStart,
         probe.atInject,
+        tags,
       )
     // Summed once the workload stopped, so that no request of the phase is still in flight.
     if (marks.rollback !== undefined && probe.atRecoveryEnd !== undefined)
@@ -67,7 +77,15 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
         timeline.summary(marks.rollback, marks.end),
         probe.atRollback,
         probe.atRecoveryEnd,
+        tags,
       )
+    // The whole recovery is evidence too: a fault seen after the rollback unverifies it.
+    const wasVerified = record.rollback.verified
+    await checkNoFaultAfterRollback(ctx, null)
+    if (wasVerified && !record.rollback.verified && record.state === 'COMPLETED') {
+      record.state = 'FAILED'
+      record.error = `rollback could not be verified: ${record.rollback.error}`
+    }
     record.timeseries = buildTimeseries(timeline.series(marks.end), ctx.samples, marks, ctx.startedMono)
   }
   if (record.state === 'COMPLETED') record.hypothesis_held = allHeld(record.checks)
