@@ -75,6 +75,7 @@ export function blankRecord(scenario: Scenario, state: ExperimentRecord['state']
     rolled_back_at: null,
     finished_at: null,
     hypothesis_held: null,
+    inconclusive_reason: null,
     metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
     checks: [],
     abort_reason: null,
