@@ -52,8 +52,8 @@ export function summarizeByCategory(record: RunRecord): CategorySummary[] {
 /** The per-category table with a total row. */
 export function categoryTable(summaries: readonly CategorySummary[], color: ChalkInstance): string {
   const table = new Table({
-    head: ['category', 'experiments', 'held', 'not held', 'inconclusive', 'aborted/failed', 'skipped'].map((h) =>
-      color.bold(h),
+    head: ['category', 'experiments', 'held', 'not held', 'inconclusive', 'aborted/failed', 'skipped'].map(
+      (h) => color.bold(h),
     ),
     style: { head: [], border: [] },
   })

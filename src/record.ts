@@ -205,7 +205,9 @@ export const ExperimentRecord = z.object({
   hypothesis_held: z
     .boolean()
     .nullable()
-    .describe('null when the experiment did not get far enough, or was inconclusive (see inconclusive_reason)'),
+    .describe(
+      'null when the experiment did not get far enough, or was inconclusive (see inconclusive_reason)',
+    ),
   inconclusive_reason: z
     .string()
     .nullable()

@@ -346,7 +346,9 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
         scenario: scenario({ checks: BREAKER_CHECKS }),
       })
       expect(names).not.toContain('chaos_preflight_metrics_missing')
-      expect(record.checks.find((c) => c.expression === 'circuit_breaker_trips > 0 during')?.passed).toBe(true)
+      expect(record.checks.find((c) => c.expression === 'circuit_breaker_trips > 0 during')?.passed).toBe(
+        true,
+      )
       expect(record.hypothesis_held).toBe(true)
       expect(record.inconclusive_reason).toBeNull()
       expect(verdict([record], false).outcome).toBe('PASSED')
@@ -380,7 +382,9 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
     })
 
     it('without chaos_agent_faults_injected_total the faults are counted from the control API: named in preflight, still decided', async () => {
-      const { record, events } = await run({ knobs: { resilient: true, exports: { faults_injected: false } } })
+      const { record, events } = await run({
+        knobs: { resilient: true, exports: { faults_injected: false } },
+      })
       const missing = events.entries.find((e) => e.event === 'chaos_preflight_metrics_missing')
       expect(missing?.fields.message).toBe(
         'the target exports no chaos_agent_faults_injected_total: faults are counted from the control API only',

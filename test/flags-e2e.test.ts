@@ -255,7 +255,7 @@ describe('through the CLI', () => {
     expect(ids.stderr).toContain('Hint: scenario ids to pick from are --ids now: --ids network_latency')
   })
 
-  it('--lease over the control protocol\'s 30-minute cap: refused at parse time, exit 2, one line naming the flag', async () => {
+  it("--lease over the control protocol's 30-minute cap: refused at parse time, exit 2, one line naming the flag", async () => {
     const [run, gameday] = await Promise.all([
       chaos(['run', 'network', '--dry-run', '--lease', '31m']),
       chaos(['gameday', '--dry-run', '--lease', '31m']),
@@ -264,7 +264,9 @@ describe('through the CLI', () => {
       expect(r.exitCode).toBe(2)
       const [error, hint, ...rest] = String(r.stderr).trimEnd().split('\n')
       expect(error).toBe('Error: --lease: 31m is longer than 30 minutes')
-      expect(hint).toBe('Hint: control protocol v1 caps a lease at 30 minutes; the runner renews it every lease/3')
+      expect(hint).toBe(
+        'Hint: control protocol v1 caps a lease at 30 minutes; the runner renews it every lease/3',
+      )
       expect(rest).toEqual([])
       expect(r.stdout).toBe('')
     }

@@ -101,7 +101,13 @@ describe('metrics scraper', () => {
     const first = await s.poll()
     if (!first.ok) throw new Error(first.error)
     expect(seenHeaders.authorization).toBe('Bearer t0ken')
-    expect(first.counters.circuit_breaker_trips).toEqual({ value: 2, delta: 0, total: 0, restarted: false, present: true })
+    expect(first.counters.circuit_breaker_trips).toEqual({
+      value: 2,
+      delta: 0,
+      total: 0,
+      restarted: false,
+      present: true,
+    })
     expect(first.counters.server_errors).toMatchObject({ value: 5, delta: 0 })
     expect(first.gauges.circuit_breaker_state).toEqual({ pms_adapter: 0 })
 
@@ -116,7 +122,13 @@ describe('metrics scraper', () => {
     const second = await s.poll()
     if (!second.ok) throw new Error(second.error)
     expect(second.restarted).toBe(false)
-    expect(second.counters.circuit_breaker_trips).toEqual({ value: 6, delta: 4, total: 4, restarted: false, present: true })
+    expect(second.counters.circuit_breaker_trips).toEqual({
+      value: 6,
+      delta: 4,
+      total: 4,
+      restarted: false,
+      present: true,
+    })
     expect(second.counters.pms_trips).toMatchObject({ value: 5, delta: 3 })
     expect(second.counters.faults_injected).toMatchObject({ value: 7, delta: 7, total: 7 })
     expect(second.counters.http_requests).toMatchObject({ value: 20, delta: 15 })
@@ -125,7 +137,13 @@ describe('metrics scraper', () => {
 
     const third = await s.poll()
     if (!third.ok) throw new Error(third.error)
-    expect(third.counters.circuit_breaker_trips).toEqual({ value: 6, delta: 0, total: 4, restarted: false, present: true })
+    expect(third.counters.circuit_breaker_trips).toEqual({
+      value: 6,
+      delta: 0,
+      total: 4,
+      restarted: false,
+      present: true,
+    })
     await s.close()
   })
 
@@ -145,8 +163,19 @@ describe('metrics scraper', () => {
     const after = await s.poll()
     if (!after.ok) throw new Error(after.error)
     expect(after.restarted).toBe(true)
-    expect(after.counters.circuit_breaker_trips).toEqual({ value: 2, delta: 2, total: 3, restarted: true, present: true })
-    expect(after.counters.http_requests).toMatchObject({ value: 150, delta: 150, restarted: true, present: true })
+    expect(after.counters.circuit_breaker_trips).toEqual({
+      value: 2,
+      delta: 2,
+      total: 3,
+      restarted: true,
+      present: true,
+    })
+    expect(after.counters.http_requests).toMatchObject({
+      value: 150,
+      delta: 150,
+      restarted: true,
+      present: true,
+    })
     await s.close()
   })
 
@@ -159,7 +188,12 @@ describe('metrics scraper', () => {
     const after = await s.poll()
     if (!after.ok) throw new Error(after.error)
     expect(after.restarted).toBe(true)
-    expect(after.counters.circuit_breaker_trips).toMatchObject({ value: 4, delta: 4, restarted: true, present: true })
+    expect(after.counters.circuit_breaker_trips).toMatchObject({
+      value: 4,
+      delta: 4,
+      restarted: true,
+      present: true,
+    })
     await s.close()
   })
 

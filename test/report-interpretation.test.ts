@@ -164,6 +164,15 @@ describe('circuit_breaker', () => {
   it('says nothing when no fault was actually applied', () => {
     expect(rule('circuit_breaker', during({ affected_requests: 0, circuit_breaker_trips: 0 }))).toEqual([])
   })
+  it('not measured is not 0: trips the target does not export are said, never advised on', () => {
+    expect(rule('circuit_breaker', during({ circuit_breaker_trips: null }))).toEqual([
+      {
+        level: 'WARN',
+        message:
+          'Circuit breaker trips not measured (the target exports no circuit_breaker_trips_total) - the breaker was not judged',
+      },
+    ])
+  })
 })
 
 describe('retries', () => {
@@ -256,6 +265,17 @@ describe('checks', () => {
         message: 'Check "q" (`rate(x[1m])` < 0.05 during) could not be evaluated: no --prometheus URL',
       },
     ])
+  })
+})
+
+describe('inconclusive', () => {
+  it('says why a completed experiment proved nothing', () => {
+    const reason = 'no fault was injected during the experiment, so the hypothesis was not tested'
+    expect(
+      rule('inconclusive', guideExperiment({ hypothesis_held: null, inconclusive_reason: reason })),
+    ).toEqual([{ level: 'WARN', message: `Inconclusive - ${reason}` }])
+    expect(rule('inconclusive', guideExperiment())).toEqual([])
+    expect(rule('inconclusive', guideExperiment({ state: 'ABORTED', hypothesis_held: null }))).toEqual([])
   })
 })
 

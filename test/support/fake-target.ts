@@ -177,11 +177,12 @@ export class FakeTarget {
           const exports = this.knobs.exports
           return {
             breaker_trips: exports.breaker_trips === false ? null : this.breakerTrips,
-            faults_injected: exports.faults_injected === false
-              ? null
-              : restarted
-                ? 0
-                : (this.faultsById.get(experimentId) ?? 0),
+            faults_injected:
+              exports.faults_injected === false
+                ? null
+                : restarted
+                  ? 0
+                  : (this.faultsById.get(experimentId) ?? 0),
             breaker_state: this.isActive && this.knobs.resilient ? 'OPEN' : 'CLOSED',
             restarted,
           }

@@ -10,7 +10,9 @@ import type { ExperimentContext } from './context.js'
 
 /** Faults injected during the experiment: the control API's count, else the /metrics delta; null if unknown. */
 export function faultsDuring(ctx: ExperimentContext): number | null {
-  return ctx.faultsFromAgent ?? counterDelta(ctx.probe.atInject, ctx.probe.atRollback, (s) => s.faults_injected)
+  return (
+    ctx.faultsFromAgent ?? counterDelta(ctx.probe.atInject, ctx.probe.atRollback, (s) => s.faults_injected)
+  )
 }
 
 /**
@@ -43,7 +45,8 @@ export function judge(ctx: ExperimentContext): void {
   const faults = faultsDuring(ctx)
   if (faults === null)
     reasons.push('the number of faults injected is unknown, so the fault may never have been exercised')
-  else if (faults === 0) reasons.push('no fault was injected during the experiment, so the hypothesis was not tested')
+  else if (faults === 0)
+    reasons.push('no fault was injected during the experiment, so the hypothesis was not tested')
   record.hypothesis_held = reasons.length === 0 ? true : null
   record.inconclusive_reason = reasons.length > 0 ? reasons.join('; ') : null
 }

@@ -67,7 +67,8 @@ export function buildTimeseries(
     let last: PollSample | undefined
     for (const s of samples) {
       // A poll that could not count faults makes its second's count unknown, not smaller.
-      if (s.t >= from && s.t < to) faults = faults === null || s.faultsDelta === null ? null : faults + s.faultsDelta
+      if (s.t >= from && s.t < to)
+        faults = faults === null || s.faultsDelta === null ? null : faults + s.faultsDelta
       if (s.t < to) last = s
     }
     return {

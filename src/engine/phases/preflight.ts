@@ -58,10 +58,11 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
 }
 
 /** The built-in measures read from a target counter, and the probe field that holds it. */
-const COUNTER_MEASURES: ReadonlyArray<{ measure: MeasureName; field: 'breaker_trips' | 'faults_injected' }> = [
-  { measure: 'circuit_breaker_trips', field: 'breaker_trips' },
-  { measure: 'faults_injected', field: 'faults_injected' },
-]
+const COUNTER_MEASURES: ReadonlyArray<{ measure: MeasureName; field: 'breaker_trips' | 'faults_injected' }> =
+  [
+    { measure: 'circuit_breaker_trips', field: 'breaker_trips' },
+    { measure: 'faults_injected', field: 'faults_injected' },
+  ]
 
 /**
  * Scrapes every instance's `/metrics` once, before anything is injected. `/metrics` itself is
