@@ -14,6 +14,8 @@ export interface CategorySummary {
   held: number
   /** Completed with the hypothesis not held. */
   not_held: number
+  /** Completed but inconclusive: a check not evaluated, or no fault injected. */
+  inconclusive: number
   /** Aborted (safety, preflight refusal), failed (runtime error) or interrupted. */
   stopped: number
   /** Not reached: the suite stopped before them. */
@@ -26,13 +28,22 @@ export function summarizeByCategory(record: RunRecord): CategorySummary[] {
   for (const e of record.experiments) {
     let s = byCategory.get(e.category)
     if (!s) {
-      s = { category: e.category, experiments: 0, held: 0, not_held: 0, stopped: 0, skipped: 0 }
+      s = {
+        category: e.category,
+        experiments: 0,
+        held: 0,
+        not_held: 0,
+        inconclusive: 0,
+        stopped: 0,
+        skipped: 0,
+      }
       byCategory.set(e.category, s)
     }
     s.experiments++
     if (e.state === 'SKIPPED') s.skipped++
     else if (e.state !== 'COMPLETED') s.stopped++
     else if (e.hypothesis_held === true) s.held++
+    else if (e.hypothesis_held === null) s.inconclusive++
     else s.not_held++
   }
   return [...byCategory.values()]
@@ -41,8 +52,8 @@ export function summarizeByCategory(record: RunRecord): CategorySummary[] {
 /** The per-category table with a total row. */
 export function categoryTable(summaries: readonly CategorySummary[], color: ChalkInstance): string {
   const table = new Table({
-    head: ['category', 'experiments', 'held', 'not held', 'aborted/failed', 'skipped'].map((h) =>
-      color.bold(h),
+    head: ['category', 'experiments', 'held', 'not held', 'inconclusive', 'aborted/failed', 'skipped'].map(
+      (h) => color.bold(h),
     ),
     style: { head: [], border: [] },
   })
@@ -51,6 +62,7 @@ export function categoryTable(summaries: readonly CategorySummary[], color: Chal
     experiments: 0,
     held: 0,
     not_held: 0,
+    inconclusive: 0,
     stopped: 0,
     skipped: 0,
   }
@@ -59,6 +71,7 @@ export function categoryTable(summaries: readonly CategorySummary[], color: Chal
     String(s.experiments),
     s.held === s.experiments ? color.green(String(s.held)) : String(s.held),
     s.not_held > 0 ? color.red(String(s.not_held)) : '0',
+    s.inconclusive > 0 ? color.yellow(String(s.inconclusive)) : '0',
     s.stopped > 0 ? color.red(String(s.stopped)) : '0',
     s.skipped > 0 ? color.yellow(String(s.skipped)) : '0',
   ]
@@ -67,6 +80,7 @@ export function categoryTable(summaries: readonly CategorySummary[], color: Chal
     total.experiments += s.experiments
     total.held += s.held
     total.not_held += s.not_held
+    total.inconclusive += s.inconclusive
     total.stopped += s.stopped
     total.skipped += s.skipped
   }

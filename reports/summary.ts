@@ -63,7 +63,7 @@ export function runListTable(summaries: readonly RunSummary[], color: ChalkInsta
     const outcome =
       s.outcome === 'PASSED'
         ? color.green(s.outcome)
-        : s.outcome === 'INTERRUPTED'
+        : s.outcome === 'INTERRUPTED' || s.outcome === 'INCONCLUSIVE'
           ? color.yellow(s.outcome)
           : color.red(s.outcome)
     table.push([

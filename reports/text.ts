@@ -26,7 +26,8 @@ function share(n: number, total: number): string {
 
 function outcomeColor(c: ChalkInstance, outcome: string): string {
   if (outcome === 'PASSED' || outcome === 'COMPLETED') return c.green(outcome)
-  if (outcome === 'INTERRUPTED' || outcome === 'SKIPPED') return c.yellow(outcome)
+  if (outcome === 'INTERRUPTED' || outcome === 'SKIPPED' || outcome === 'INCONCLUSIVE')
+    return c.yellow(outcome)
   return c.red(outcome)
 }
 
@@ -57,7 +58,7 @@ function resultLines(e: ExperimentRecord): string[] {
     `  - Availability: ${pct(m.availability)}`,
     `  - Latency: p50 ${ms(m.latency_ms.p50)}, p95 ${ms(m.latency_ms.p95)}, p99 ${ms(m.latency_ms.p99)}, max ${ms(m.latency_ms.max)}`,
     `  - Throughput: ${num(m.throughput_rps, 1)} rps`,
-    `  - Circuit Breaker Trips: ${m.circuit_breaker_trips}`,
+    `  - Circuit Breaker Trips: ${m.circuit_breaker_trips ?? 'not measured (no circuit_breaker_trips_total)'}`,
     `  - MTTR: ${mttr}`,
   ]
   if (m.dropped_requests > 0) lines.push(`  - Dropped (not sent): ${m.dropped_requests}`)
@@ -97,8 +98,16 @@ function experimentBlock(e: ExperimentRecord, c: ChalkInstance): string[] {
     `ID: ${e.id} | Category: ${e.category} | Target service: ${e.target_service} | Blast radius: ${e.blast_radius}`,
   )
   lines.push(`Hypothesis: ${e.steady_state_hypothesis}`)
-  const held = e.hypothesis_held === null ? 'not decided' : e.hypothesis_held ? 'yes' : c.red('no')
+  const inconclusive = e.state === 'COMPLETED' && e.hypothesis_held === null
+  const held = inconclusive
+    ? c.yellow('inconclusive')
+    : e.hypothesis_held === null
+      ? 'not decided'
+      : e.hypothesis_held
+        ? 'yes'
+        : c.red('no')
   lines.push(`State: ${outcomeColor(c, e.state)} | Hypothesis held: ${held}`)
+  if (inconclusive) lines.push(`Inconclusive: ${e.inconclusive_reason ?? 'the hypothesis was not tested'}`)
   if (e.abort_reason) lines.push(`Abort reason: ${e.abort_reason}`)
   if (e.error) lines.push(`Error: ${e.error}`)
 
@@ -148,11 +157,17 @@ function summaryTable(record: RunRecord, c: ChalkInstance): string {
     table.push([
       e.id,
       outcomeColor(c, e.state),
-      e.hypothesis_held === null ? '-' : e.hypothesis_held ? 'held' : c.red('NOT held'),
+      e.state === 'COMPLETED' && e.hypothesis_held === null
+        ? c.yellow('inconclusive')
+        : e.hypothesis_held === null
+          ? '-'
+          : e.hypothesis_held
+            ? 'held'
+            : c.red('NOT held'),
       m ? pct(m.availability) : '-',
       m ? pct(m.error_rate) : '-',
       m ? ms(m.latency_ms.p95) : '-',
-      m ? String(m.circuit_breaker_trips) : '-',
+      m && m.circuit_breaker_trips !== null ? String(m.circuit_breaker_trips) : '-',
       e.metrics.mttr_seconds !== null ? seconds(e.metrics.mttr_seconds) : e.metrics.recovery ? 'never' : '-',
       e.rollback.attempted ? (e.rollback.verified ? 'verified' : c.red('NOT verified')) : '-',
     ])
@@ -174,6 +189,10 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
     `Options: rate ${num(o.rate)} rps, baseline ${seconds(o.baseline_seconds)}, interval ${seconds(o.interval_seconds)}, recovery timeout ${seconds(o.recovery_timeout_seconds)}, pause ${seconds(o.pause_seconds)}`,
   ]
   if (record.partial) lines.push('This run did not finish: the report is partial.')
+  if (record.outcome === 'INCONCLUSIVE')
+    lines.push(
+      'Inconclusive: nothing failed, but not everything was tested - a check could not be evaluated or no fault was injected (see "Inconclusive:" below). Not a pass.',
+    )
   for (const e of record.experiments) lines.push('', ...experimentBlock(e, c))
   if (record.experiments.length === 0) lines.push('', 'No experiments were run.')
   else lines.push('', c.bold('Summary'), summaryTable(record, c))

@@ -13,6 +13,11 @@ export const ExitCode = {
   SAFETY: 3,
   /** Runtime error: target unreachable, protocol mismatch, unexpected failure. */
   RUNTIME: 4,
+  /**
+   * Inconclusive: nothing failed, but a check could not be evaluated (the target does not export a
+   * metric it needs) or no fault was injected, so the hypothesis was not tested.
+   */
+  INCONCLUSIVE: 5,
   /** Interrupted by SIGINT/SIGTERM (after rollback). */
   INTERRUPTED: 130,
 } as const

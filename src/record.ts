@@ -35,8 +35,11 @@ const Count = z.number().int().min(0)
 const Ratio = z.number().min(0).max(1)
 const NonNegative = z.number().min(0)
 
-/** Verdict of a whole run; maps to the exit code (0, 1, 3, 130, 4). */
-export const RunOutcome = z.enum(['PASSED', 'FAILED', 'ABORTED', 'INTERRUPTED', 'ERROR'])
+/**
+ * Verdict of a whole run; maps to the exit code (0, 1, 3, 130, 4, 5). `INCONCLUSIVE`: nothing
+ * failed, but a check could not be evaluated or no fault was injected, so nothing was proven.
+ */
+export const RunOutcome = z.enum(['PASSED', 'FAILED', 'ABORTED', 'INTERRUPTED', 'ERROR', 'INCONCLUSIVE'])
 export type RunOutcome = z.infer<typeof RunOutcome>
 
 /** What happened to one experiment. `SKIPPED`: a suite stopped before reaching it. */
@@ -83,7 +86,9 @@ export const PhaseMetrics = z.object({
   availability: Ratio.describe('successful / total, 0..1'),
   latency_ms: LatencyMs,
   throughput_rps: NonNegative,
-  circuit_breaker_trips: Count,
+  circuit_breaker_trips: Count.nullable().describe(
+    'Increase of circuit_breaker_trips_total; null when the target does not export it (not measured, not 0)',
+  ),
   failures_by_class: z
     .record(z.string(), Count)
     .describe('Failed requests by class, e.g. http_503, timeout, connection_error'),
@@ -134,7 +139,7 @@ export const TimeseriesPoint = z.object({
   requests: Count,
   errors: Count,
   latency_p95_ms: NonNegative.nullable(),
-  faults_injected: Count,
+  faults_injected: Count.nullable().describe('null when the target exports no fault counter'),
   breaker_state: BreakerState.nullable(),
 })
 export type TimeseriesPoint = z.infer<typeof TimeseriesPoint>
@@ -209,7 +214,19 @@ export const ExperimentRecord = z.object({
   injected_at: Timestamp.nullable(),
   rolled_back_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),
-  hypothesis_held: z.boolean().nullable().describe('null when the experiment did not get far enough'),
+  hypothesis_held: z
+    .boolean()
+    .nullable()
+    .describe(
+      'null when the experiment did not get far enough, or was inconclusive (see inconclusive_reason)',
+    ),
+  inconclusive_reason: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      'Why a completed experiment proved nothing although no check failed: a check not evaluated (naming the missing metric) or no fault injected',
+    ),
   metrics: ExperimentMetrics,
   checks: z.array(CheckResult),
   abort_reason: z.string().nullable(),
@@ -292,6 +309,7 @@ export type ChaosEvent = z.infer<typeof ChaosEvent>
  */
 export const CHAOS_EVENTS = [
   'chaos_preflight_passed',
+  'chaos_preflight_metrics_missing',
   'chaos_steady_state_not_held',
   'chaos_experiment_started',
   'chaos_fault_injected',

@@ -5,9 +5,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
-import { analyseExperiment } from '../src/interpretation/rules.js'
+import { verdict } from '../src/engine/suite.js'
+import { ExitCode } from '../src/exit-codes.js'
+import { analyseExperiment, withAnalysis } from '../src/interpretation/rules.js'
 import { createMemoryLogger } from '../src/logger.js'
 import type { ExperimentRecord } from '../src/record.js'
+import { renderText } from '../reports/text.js'
+import { runRecord } from './report-fixtures.js'
 import { Scenario, type ScenarioInput } from '../src/scenario/schema.js'
 import { FakeTarget, type FakeTargetKnobs } from './support/fake-target.js'
 import { createVirtualClock } from './support/virtual-clock.js'
@@ -284,6 +288,139 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
     })
   })
 
+  describe('not measured is not 0 (issue 9, defect 4)', () => {
+    const BREAKER_CHECKS = [
+      'error_rate < 1% before',
+      'circuit_breaker_trips > 0 during',
+      'error_rate < 30% during',
+      'mttr_seconds < 2m after',
+    ]
+
+    it('not measured is not 0: a target without circuit_breaker_trips_total gets a not-evaluated check, INCONCLUSIVE, no breaker advice', async () => {
+      // Not resilient: injected failures reach the workload, so a breaker would be judged (and,
+      // read as 0 trips, "fixed") if the missing counter were taken for 0.
+      const { record, target, names, events } = await run({
+        knobs: { exports: { breaker_trips: false } },
+        scenario: scenario({ checks: BREAKER_CHECKS }),
+      })
+      // Named in preflight, before anything was injected.
+      const missing = events.entries.find((e) => e.event === 'chaos_preflight_metrics_missing')
+      expect(missing?.fields).toMatchObject({
+        missing: [{ metric: 'circuit_breaker_trips_total', checks: ['circuit_breaker_trips > 0 during'] }],
+      })
+      expect(names.indexOf('chaos_preflight_metrics_missing')).toBeLessThan(
+        names.indexOf('chaos_experiment_started'),
+      )
+      expect(target.callsOf('start')).toHaveLength(1)
+      expect(record.state).toBe('COMPLETED')
+      expect(record.metrics.during!.circuit_breaker_trips).toBeNull()
+      expect(record.checks.find((c) => c.expression === 'circuit_breaker_trips > 0 during')).toMatchObject({
+        actual: null,
+        passed: null,
+        detail: 'not evaluated: the target exports no circuit_breaker_trips_total',
+      })
+      expect(record.hypothesis_held).toBeNull()
+      expect(record.inconclusive_reason).toMatch(
+        /^a check was not evaluated: "circuit_breaker_trips > 0 during" \(the target exports no circuit_breaker_trips_total\)$/,
+      )
+      expect(verdict([record], false)).toEqual({ outcome: 'INCONCLUSIVE', exitCode: ExitCode.INCONCLUSIVE })
+
+      const analysis = analyseExperiment(record).map((l) => `${l.level} ${l.message}`)
+      expect(analysis.join('\n')).not.toMatch(/circuit breaker wraps|add a (circuit )?breaker/i)
+      expect(analysis).toContain(
+        'WARN Circuit breaker trips not measured (the target exports no circuit_breaker_trips_total) - the breaker was not judged',
+      )
+      expect(analysis.some((l) => l.startsWith('WARN Inconclusive - a check was not evaluated'))).toBe(true)
+
+      const text = renderText(
+        withAnalysis(runRecord({ experiments: [record], outcome: 'INCONCLUSIVE', exit_code: 5 })),
+      )
+      expect(text).toContain('Outcome: INCONCLUSIVE (exit 5)')
+      expect(text).toMatch(/^Inconclusive: a check was not evaluated: .*circuit_breaker_trips_total/m)
+      expect(text).toContain('Circuit Breaker Trips: not measured (no circuit_breaker_trips_total)')
+      expect(text).toMatch(/circuit_breaker_trips > 0 during - not evaluated/)
+      expectConsistent(record, target)
+    })
+
+    it('with the breaker counter exported, the same run is decided (the knob is the only difference)', async () => {
+      const { record, names } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({ checks: BREAKER_CHECKS }),
+      })
+      expect(names).not.toContain('chaos_preflight_metrics_missing')
+      expect(record.checks.find((c) => c.expression === 'circuit_breaker_trips > 0 during')?.passed).toBe(
+        true,
+      )
+      expect(record.hypothesis_held).toBe(true)
+      expect(record.inconclusive_reason).toBeNull()
+      expect(verdict([record], false).outcome).toBe('PASSED')
+    })
+
+    it('no fault injected at all → INCONCLUSIVE, not PASSED', async () => {
+      // 0.1 % of ~400 calls: the fault never fires, every check holds, and nothing was tested.
+      const { record, target } = await run({
+        knobs: { resilient: true },
+        scenario: scenario({
+          fault_config: {
+            fault_type: 'EXCEPTION',
+            probability: 0.001,
+            exception_class: 'PMSError',
+            blast_radius: 'SINGLE_SERVICE',
+          },
+        }),
+      })
+      expect(record.state).toBe('COMPLETED')
+      expect(record.checks.every((c) => c.passed === true)).toBe(true)
+      expect(record.metrics.during!.affected_requests).toBe(0)
+      expect(record.hypothesis_held).toBeNull()
+      expect(record.inconclusive_reason).toBe(
+        'no fault was injected during the experiment, so the hypothesis was not tested',
+      )
+      expect(verdict([record], false)).toEqual({ outcome: 'INCONCLUSIVE', exitCode: ExitCode.INCONCLUSIVE })
+      const analysis = analyseExperiment(record).map((l) => l.message)
+      expect(analysis).not.toContainEqual(expect.stringMatching(/hypothesis held/))
+      expect(analysis).toContainEqual(expect.stringMatching(/^No faults were injected/))
+      expectConsistent(record, target)
+    })
+
+    it('without chaos_agent_faults_injected_total the faults are counted from the control API: named in preflight, still decided', async () => {
+      const { record, events } = await run({
+        knobs: { resilient: true, exports: { faults_injected: false } },
+      })
+      const missing = events.entries.find((e) => e.event === 'chaos_preflight_metrics_missing')
+      expect(missing?.fields.message).toBe(
+        'the target exports no chaos_agent_faults_injected_total: faults are counted from the control API only',
+      )
+      expect(record.metrics.during!.faults_injected).toBeGreaterThan(0) // the DELETE answer's count
+      // Per second: from the tagged responses, which do not need the metric.
+      expect(record.timeseries.every((p) => p.faults_injected !== null)).toBe(true)
+      expect(record.hypothesis_held).toBe(true)
+    })
+
+    it('a before check on a metric the target does not export: refused in preflight, nothing injected', async () => {
+      const { record, target } = await run({
+        knobs: { exports: { breaker_trips: false } },
+        scenario: scenario({ checks: ['circuit_breaker_trips < 1 before', 'error_rate < 30% during'] }),
+      })
+      expect(record.state).toBe('ABORTED')
+      expect(record.abort_reason).toBe(
+        'preflight: the target exports no circuit_breaker_trips_total, which check "circuit_breaker_trips < 1 before" needs to show the steady state before injection; nothing was injected',
+      )
+      expect(record.metrics.baseline).toBeNull()
+      expect(target.callsOf('start')).toHaveLength(0)
+    })
+
+    it('/metrics unreadable in preflight: refused before any traffic (ABORTED)', async () => {
+      const { record, target } = await run({ knobs: { noMetrics: true } })
+      expect(record.state).toBe('ABORTED')
+      expect(record.abort_reason).toMatch(
+        /^preflight: the metrics of http:\/\/fake-target\.test cannot be read; \/metrics is required/,
+      )
+      expect(record.metrics.baseline).toBeNull()
+      expect(target.callsOf('start')).toHaveLength(0)
+    })
+  })
+
   describe('PromQL checks', () => {
     /** A Prometheus whose answer follows the fault: 10 without it, 15 while it is live. */
     const promqlFor =
@@ -336,7 +473,9 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
       const check = record.checks.find((c) => c.expression.startsWith('`'))!
       expect(check).toMatchObject({ passed: null, actual: null })
       expect(check.detail).toBe('PromQL check needs --prometheus URL')
-      expect(record.hypothesis_held).toBe(false)
+      // Not evaluated is not failed either: the experiment proved nothing (INCONCLUSIVE).
+      expect(record.hypothesis_held).toBeNull()
+      expect(record.inconclusive_reason).toMatch(/not evaluated.*needs --prometheus URL/)
     })
 
     it('a hanging Prometheus does not hold up Ctrl-C: the query gets the abort signal', async () => {
@@ -393,8 +532,8 @@ describe('verdicts you can trust (issue 9)', () => {
     // 20 rps, 20 % of calls: every second of injection has its 4 faults, the first one included.
     expect(during[0]!.faults_injected).toBeGreaterThan(0)
     expect(during.slice(1, -1).every((p) => p.faults_injected === 4)).toBe(true)
-    expect(recovery.reduce((n, p) => n + p.faults_injected, 0)).toBe(0)
-    const inSeries = record.timeseries.reduce((n, p) => n + p.faults_injected, 0)
+    expect(recovery.reduce((n, p) => n + (p.faults_injected ?? 0), 0)).toBe(0)
+    const inSeries = record.timeseries.reduce((n, p) => n + (p.faults_injected ?? 0), 0)
     expect(inSeries).toBe(record.metrics.during!.affected_requests)
   })
 
@@ -403,6 +542,6 @@ describe('verdicts you can trust (issue 9)', () => {
     const during = record.metrics.during!
     expect(during.affected_requests).toBeNull() // not measured, never 0
     expect(during.faults_injected).toBeGreaterThan(0)
-    expect(record.timeseries.some((p) => p.faults_injected > 0)).toBe(true) // from the polls
+    expect(record.timeseries.some((p) => (p.faults_injected ?? 0) > 0)).toBe(true) // from the polls
   })
 })

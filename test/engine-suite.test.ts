@@ -99,12 +99,20 @@ describe('suite (in-process)', () => {
     expect(record.outcome).toBe('ABORTED')
   })
 
-  it('verdict: interrupted > runtime error > safety abort > failed check > passed', () => {
+  it('verdict: interrupted > runtime error > safety abort > failed check > inconclusive > passed', () => {
     const e = (state: string, held: boolean | null = true) => ({ state, hypothesis_held: held }) as never
     expect(verdict([e('COMPLETED')], true).exitCode).toBe(ExitCode.INTERRUPTED)
     expect(verdict([e('FAILED'), e('ABORTED')], false).exitCode).toBe(ExitCode.RUNTIME)
     expect(verdict([e('ABORTED'), e('COMPLETED', false)], false).exitCode).toBe(ExitCode.SAFETY)
     expect(verdict([e('COMPLETED', false)], false).exitCode).toBe(ExitCode.CHECK_FAILED)
+    // A failed check wins over an inconclusive experiment; an inconclusive one over a passed one.
+    expect(verdict([e('COMPLETED', null), e('COMPLETED', false)], false).exitCode).toBe(ExitCode.CHECK_FAILED)
+    expect(verdict([e('ABORTED', null), e('COMPLETED', null)], false).exitCode).toBe(ExitCode.SAFETY)
+    expect(verdict([e('COMPLETED'), e('COMPLETED', null)], false)).toEqual({
+      outcome: 'INCONCLUSIVE',
+      exitCode: ExitCode.INCONCLUSIVE,
+    })
+    expect(ExitCode.INCONCLUSIVE).toBe(5)
     expect(verdict([e('COMPLETED')], false)).toEqual({ outcome: 'PASSED', exitCode: ExitCode.OK })
   })
 })

@@ -14,6 +14,7 @@ import {
   parseDuration,
   parseExperimentDuration,
   parseIdList,
+  parseLease,
   parsePollInterval,
   parseProbability,
   parseRate,
@@ -53,6 +54,8 @@ describe('value grammar', () => {
     expect(thrown(() => parseExperimentDuration('31m', '--duration')).message).toBe(
       '--duration: 31m is longer than 30 minutes',
     )
+    expect(parseLease('30m', '--lease')).toBe(1_800_000)
+    expect(thrown(() => parseLease('31m', '--lease')).message).toBe('--lease: 31m is longer than 30 minutes')
     expect(parsePollInterval('500ms', '--interval')).toBe(500)
     const poll = thrown(() => parsePollInterval('300', '--interval'))
     expect(poll.message).toBe('--interval: 300 is longer than 1 minute')
@@ -250,6 +253,23 @@ describe('through the CLI', () => {
     expect(chance.stderr.split('\n')[0]).toBe('Error: --chance: "150%" is not a probability')
     expect(ids.exitCode).toBe(2)
     expect(ids.stderr).toContain('Hint: scenario ids to pick from are --ids now: --ids network_latency')
+  })
+
+  it("--lease over the control protocol's 30-minute cap: refused at parse time, exit 2, one line naming the flag", async () => {
+    const [run, gameday] = await Promise.all([
+      chaos(['run', 'network', '--dry-run', '--lease', '31m']),
+      chaos(['gameday', '--dry-run', '--lease', '31m']),
+    ])
+    for (const r of [run, gameday]) {
+      expect(r.exitCode).toBe(2)
+      const [error, hint, ...rest] = String(r.stderr).trimEnd().split('\n')
+      expect(error).toBe('Error: --lease: 31m is longer than 30 minutes')
+      expect(hint).toBe(
+        'Hint: control protocol v1 caps a lease at 30 minutes; the runner renews it every lease/3',
+      )
+      expect(rest).toEqual([])
+      expect(r.stdout).toBe('')
+    }
   })
 
   it('gameday and monkey take the same --categories "network pms"', async () => {

@@ -39,23 +39,24 @@ async function runReports(cwd: string): Promise<string[]> {
 }
 
 describe('GameDay summary by category', () => {
-  it('counts held, not held, stopped and skipped experiments per category', () => {
+  it('counts held, not held, inconclusive, stopped and skipped experiments per category', () => {
     const record = runRecord({
       experiments: [
         guideExperiment({ hypothesis_held: true }),
         guideExperiment({ id: 'pms_slow', hypothesis_held: false }),
+        guideExperiment({ id: 'pms_unmeasured', hypothesis_held: null }),
         guideExperiment({ id: 'pms_refused', state: 'ABORTED', hypothesis_held: null }),
         skippedExperiment('network_latency'),
       ],
     })
     const summary = summarizeByCategory(record)
     expect(summary).toEqual([
-      { category: 'pms', experiments: 3, held: 1, not_held: 1, stopped: 1, skipped: 0 },
-      { category: 'network', experiments: 1, held: 0, not_held: 0, stopped: 0, skipped: 1 },
+      { category: 'pms', experiments: 4, held: 1, not_held: 1, inconclusive: 1, stopped: 1, skipped: 0 },
+      { category: 'network', experiments: 1, held: 0, not_held: 0, inconclusive: 0, stopped: 0, skipped: 1 },
     ])
     const table = categoryTable(summary, new Chalk({ level: 0 }))
-    expect(table).toMatch(/│ pms\s+│ 3\s+│ 1\s+│ 1\s+│ 1\s+│ 0\s+│/)
-    expect(table).toMatch(/│ total\s+│ 4\s+│ 1\s+│ 1\s+│ 1\s+│ 1\s+│/)
+    expect(table).toMatch(/│ pms\s+│ 4\s+│ 1\s+│ 1\s+│ 1\s+│ 1\s+│ 0\s+│/)
+    expect(table).toMatch(/│ total\s+│ 5\s+│ 1\s+│ 1\s+│ 1\s+│ 1\s+│ 1\s+│/)
   })
 })
 
@@ -140,7 +141,15 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
       }
       expect(result).toMatchObject({ outcome: 'FAILED', exit_code: 1, categories: ['database'] })
       expect(result.by_category).toEqual([
-        { category: 'database', experiments: 1, held: 0, not_held: 1, stopped: 0, skipped: 0 },
+        {
+          category: 'database',
+          experiments: 1,
+          held: 0,
+          not_held: 1,
+          inconclusive: 0,
+          stopped: 0,
+          skipped: 0,
+        },
       ])
       expect(existsSync(result.report.text)).toBe(true)
       const log2 = await readFile(join(cwd, 'gameday.log'), 'utf8')

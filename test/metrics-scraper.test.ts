@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import client from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createScrapeProbe } from '../src/engine/scrape-probe.js'
 import { createScraper, scrapeMetrics, STANDARD_COUNTERS, STANDARD_GAUGES } from '../src/metrics/scraper.js'
 
 /** A target process's metrics, as the sandbox exposes them (prom-client). */
@@ -100,7 +101,13 @@ describe('metrics scraper', () => {
     const first = await s.poll()
     if (!first.ok) throw new Error(first.error)
     expect(seenHeaders.authorization).toBe('Bearer t0ken')
-    expect(first.counters.circuit_breaker_trips).toEqual({ value: 2, delta: 0, total: 0, restarted: false })
+    expect(first.counters.circuit_breaker_trips).toEqual({
+      value: 2,
+      delta: 0,
+      total: 0,
+      restarted: false,
+      present: true,
+    })
     expect(first.counters.server_errors).toMatchObject({ value: 5, delta: 0 })
     expect(first.gauges.circuit_breaker_state).toEqual({ pms_adapter: 0 })
 
@@ -115,7 +122,13 @@ describe('metrics scraper', () => {
     const second = await s.poll()
     if (!second.ok) throw new Error(second.error)
     expect(second.restarted).toBe(false)
-    expect(second.counters.circuit_breaker_trips).toEqual({ value: 6, delta: 4, total: 4, restarted: false })
+    expect(second.counters.circuit_breaker_trips).toEqual({
+      value: 6,
+      delta: 4,
+      total: 4,
+      restarted: false,
+      present: true,
+    })
     expect(second.counters.pms_trips).toMatchObject({ value: 5, delta: 3 })
     expect(second.counters.faults_injected).toMatchObject({ value: 7, delta: 7, total: 7 })
     expect(second.counters.http_requests).toMatchObject({ value: 20, delta: 15 })
@@ -124,7 +137,13 @@ describe('metrics scraper', () => {
 
     const third = await s.poll()
     if (!third.ok) throw new Error(third.error)
-    expect(third.counters.circuit_breaker_trips).toEqual({ value: 6, delta: 0, total: 4, restarted: false })
+    expect(third.counters.circuit_breaker_trips).toEqual({
+      value: 6,
+      delta: 0,
+      total: 4,
+      restarted: false,
+      present: true,
+    })
     await s.close()
   })
 
@@ -144,8 +163,19 @@ describe('metrics scraper', () => {
     const after = await s.poll()
     if (!after.ok) throw new Error(after.error)
     expect(after.restarted).toBe(true)
-    expect(after.counters.circuit_breaker_trips).toEqual({ value: 2, delta: 2, total: 3, restarted: true })
-    expect(after.counters.http_requests).toMatchObject({ value: 150, delta: 150, restarted: true })
+    expect(after.counters.circuit_breaker_trips).toEqual({
+      value: 2,
+      delta: 2,
+      total: 3,
+      restarted: true,
+      present: true,
+    })
+    expect(after.counters.http_requests).toMatchObject({
+      value: 150,
+      delta: 150,
+      restarted: true,
+      present: true,
+    })
     await s.close()
   })
 
@@ -158,7 +188,12 @@ describe('metrics scraper', () => {
     const after = await s.poll()
     if (!after.ok) throw new Error(after.error)
     expect(after.restarted).toBe(true)
-    expect(after.counters.circuit_breaker_trips).toMatchObject({ value: 4, delta: 4, restarted: true })
+    expect(after.counters.circuit_breaker_trips).toMatchObject({
+      value: 4,
+      delta: 4,
+      restarted: true,
+      present: true,
+    })
     await s.close()
   })
 
@@ -210,6 +245,26 @@ describe('metrics scraper', () => {
     await expect(pending).rejects.toThrow('run interrupted')
     expect(s.consecutiveFailures).toBe(0)
     await s.close()
+  })
+
+  it('not measured is not 0: a family absent from the scrape reads null, a declared family without series reads 0', async () => {
+    const probe = createScrapeProbe({ target: 'http://unused.test', metricsUrl: url, timeoutMs: TIMEOUT_MS })
+    // Declared (# TYPE) but never incremented: measured, and 0.
+    expect(await probe.sample('e1', 'pms_adapter')).toMatchObject({ breaker_trips: 0, faults_injected: 0 })
+    target.registry.removeSingleMetric('circuit_breaker_trips_total')
+    target.faults.inc({ experiment: 'e1', target_service: 'pms_adapter', fault_type: 'EXCEPTION' }, 2)
+    expect(await probe.sample('e1', 'pms_adapter')).toEqual({
+      breaker_trips: null,
+      faults_injected: 2,
+      breaker_state: null,
+      restarted: false,
+    })
+    const s = scraper()
+    const reading = await s.poll()
+    if (!reading.ok) throw new Error(reading.error)
+    expect(reading.counters.circuit_breaker_trips).toMatchObject({ value: 0, present: false })
+    expect(reading.counters.faults_injected).toMatchObject({ value: 2, present: true })
+    await Promise.all([s.close(), probe.close()])
   })
 
   it('scrapeMetrics returns the parsed families', async () => {

@@ -98,7 +98,14 @@ export function guideExperiment(overrides: Partial<ExperimentRecord> = {}): Expe
     ],
     abort_reason: null,
     error: null,
-    rollback: { attempted: true, verified: true, attempts: 1, method: 'DELETE', error: null, faults_after_rollback: 0 },
+    rollback: {
+      attempted: true,
+      verified: true,
+      attempts: 1,
+      method: 'DELETE',
+      error: null,
+      faults_after_rollback: 0,
+    },
     timeseries: [
       {
         t: 0,
@@ -155,7 +162,14 @@ export function skippedExperiment(id = 'network_latency'): ExperimentRecord {
     hypothesis_held: null,
     metrics: { baseline: null, during: null, recovery: null, mttr_seconds: null, recovered: false },
     checks: [],
-    rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null, faults_after_rollback: null },
+    rollback: {
+      attempted: false,
+      verified: false,
+      attempts: 0,
+      method: null,
+      error: null,
+      faults_after_rollback: null,
+    },
     timeseries: [],
   })
 }

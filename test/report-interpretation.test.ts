@@ -168,6 +168,15 @@ describe('circuit_breaker', () => {
     // Not measured is not 0: no claim either way.
     expect(rule('circuit_breaker', during({ faults_injected: null, circuit_breaker_trips: 0 }))).toEqual([])
   })
+  it('not measured is not 0: trips the target does not export are said, never advised on', () => {
+    expect(rule('circuit_breaker', during({ circuit_breaker_trips: null }))).toEqual([
+      {
+        level: 'WARN',
+        message:
+          'Circuit breaker trips not measured (the target exports no circuit_breaker_trips_total) - the breaker was not judged',
+      },
+    ])
+  })
 })
 
 describe('retries', () => {
@@ -268,6 +277,17 @@ describe('checks', () => {
   })
 })
 
+describe('inconclusive', () => {
+  it('says why a completed experiment proved nothing', () => {
+    const reason = 'no fault was injected during the experiment, so the hypothesis was not tested'
+    expect(
+      rule('inconclusive', guideExperiment({ hypothesis_held: null, inconclusive_reason: reason })),
+    ).toEqual([{ level: 'WARN', message: `Inconclusive - ${reason}` }])
+    expect(rule('inconclusive', guideExperiment())).toEqual([])
+    expect(rule('inconclusive', guideExperiment({ state: 'ABORTED', hypothesis_held: null }))).toEqual([])
+  })
+})
+
 describe('hypothesis', () => {
   it('is OK when every check held', () => {
     expect(rule('hypothesis', guideExperiment({ hypothesis_held: true }))).toEqual([
@@ -333,7 +353,14 @@ describe('rollback', () => {
     const never = rule(
       'rollback',
       guideExperiment({
-        rollback: { attempted: false, verified: false, attempts: 0, method: null, error: null, faults_after_rollback: null },
+        rollback: {
+          attempted: false,
+          verified: false,
+          attempts: 0,
+          method: null,
+          error: null,
+          faults_after_rollback: null,
+        },
       }),
     )
     expect(levels(never)).toEqual(['ACTION'])

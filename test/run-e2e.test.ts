@@ -280,6 +280,30 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
   )
 
   test(
+    'no fault injected at all → INCONCLUSIVE, exit 5, and the report says why (never PASSED)',
+    async ({ workdir: cwd }) => {
+      const result = await runChaos(['run', fixture('e2e_no_fault'), ...fast()], { cwd })
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(5)
+      expect(result.stdout).toContain('INCONCLUSIVE (exit 5)')
+
+      const report = await latestReport(cwd)
+      expect(report).toMatchObject({ outcome: 'INCONCLUSIVE', exit_code: 5 })
+      const [e] = report.experiments
+      expect(e!.state).toBe('COMPLETED')
+      expect(e!.checks.every((c) => c.passed === true)).toBe(true)
+      expect(e!.metrics.during!.affected_requests).toBe(0)
+      expect(e!.hypothesis_held).toBeNull()
+      expect(e!.inconclusive_reason).toBe(
+        'no fault was injected during the experiment, so the hypothesis was not tested',
+      )
+      expect(result.stdout).toMatch(
+        /^Inconclusive: no fault was injected during the experiment, so the hypothesis was not tested$/m,
+      )
+    },
+    runBudgetMs(fast()),
+  )
+
+  test(
     'aborts on a safety limit when every booking fails (exit 3, rollback verified, partial report)',
     async ({ workdir: cwd }) => {
       const result = await runChaos(['run', fixture('e2e_safety_abort'), ...fast({ duration: '20s' })], {

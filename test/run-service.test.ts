@@ -88,6 +88,29 @@ describe('executeRun (in-process, real sandbox)', () => {
     expect(existsSync(again.written.json)).toBe(true)
   })
 
+  it("the target's reasons are hidden no more: a 400's problems reach record.error, the report and the live event", async () => {
+    const reasons: string[] = []
+    // A lease over the protocol's cap (the CLI refuses it at parse time; a library caller can pass it).
+    const { record, written } = await executeRun(
+      { ...input(), leaseSeconds: 31 * 60 },
+      {
+        clock: systemClock,
+        signal: new AbortController().signal,
+        pid: process.pid,
+        isAlive: () => true,
+        onEvent: (_level, event, fields) => {
+          if (event === 'chaos_experiment_failed') reasons.push(String(fields.reason))
+        },
+      },
+    )
+    const experiment = record.experiments[0]!
+    expect(experiment.state).toBe('FAILED')
+    expect(record.exit_code).toBe(4)
+    expect(experiment.error).toMatch(/^POST \/experiments → 400: .+ \(.*lease_seconds.*\)$/)
+    expect(reasons).toEqual([experiment.error])
+    expect(await readFile(written.text, 'utf8')).toContain(`Error: ${experiment.error!}`)
+  })
+
   it('refuses while another live runner holds the lock (SafetyError, exit 3)', async () => {
     let started!: () => void
     const holding = new Promise<void>((resolve) => (started = resolve))

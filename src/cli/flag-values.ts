@@ -71,6 +71,17 @@ export function parseExperimentDuration(text: string, flag: string): number {
   })
 }
 
+/**
+ * The agent's lease: positive and at most 30 minutes, the control protocol's cap
+ * (`lease_seconds` ≤ MAX_EXPERIMENT_SECONDS), so a too-long lease is refused here, not by the target.
+ */
+export function parseLease(text: string, flag: string): number {
+  return parseDuration(text, flag, {
+    maxMs: MAX_EXPERIMENT_SECONDS * 1000,
+    maxHint: 'control protocol v1 caps a lease at 30 minutes; the runner renews it every lease/3',
+  })
+}
+
 /** The metrics poll interval during an experiment: positive and at most a minute. */
 export function parsePollInterval(text: string, flag: string): number {
   return parseDuration(text, flag, {

@@ -156,9 +156,9 @@ export const keepGoingFlag = {
 
 /** `--lease` of the commands that run experiments in the foreground (run, gameday). */
 export const leaseFlag = {
-  lease: durationFlag({
+  lease: typed((v, text, flag) => v.parseLease(text, flag))({
     helpValue: 'DURATION',
-    description: "the agent's lease (dead man's switch), renewed every lease/3 [default: 15s]",
+    description: "the agent's lease (dead man's switch), renewed every lease/3, at most 30m [default: 15s]",
   }),
 }
 

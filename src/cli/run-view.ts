@@ -68,16 +68,18 @@ export function createRunView(out: Output, options: { quiet: boolean }): RunView
       spinner?.stop()
       const verdict =
         e.state === 'COMPLETED'
-          ? e.hypothesis_held
-            ? c.green('hypothesis held')
-            : c.red('hypothesis FAILED')
+          ? e.hypothesis_held === null
+            ? c.yellow('INCONCLUSIVE')
+            : e.hypothesis_held
+              ? c.green('hypothesis held')
+              : c.red('hypothesis FAILED')
           : c.yellow(e.state)
       const rollback = e.rollback.attempted
         ? e.rollback.verified
           ? 'rollback verified'
           : c.red('ROLLBACK NOT VERIFIED')
         : 'nothing injected'
-      const why = e.abort_reason ?? e.error
+      const why = e.abort_reason ?? e.error ?? e.inconclusive_reason
       print(
         `${label} ${verdict} · ${rollback}${e.metrics.mttr_seconds !== null ? ` · MTTR ${e.metrics.mttr_seconds}s` : ''}${why ? ` · ${why}` : ''}`,
       )

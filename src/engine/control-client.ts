@@ -17,7 +17,11 @@ const ExperimentEnvelope = z.object({ experiment: ExperimentView })
 /** `DELETE /chaos/experiments` answer: every experiment the emergency stop ended. */
 const StoppedEnvelope = z.object({ stopped: z.array(ExperimentView) })
 
-/** A control call that got a non-2xx answer. */
+/**
+ * A control call that got a non-2xx answer. The message carries the target's `problems` (the
+ * reasons of a 400), e.g. `POST /experiments → 400: invalid experiment (lease_seconds: too big)`,
+ * so every place that shows or records the error shows the target's reasons too.
+ */
 export class ControlError extends Error {
   override readonly name = 'ControlError'
   constructor(
@@ -173,10 +177,12 @@ class HttpControlClient implements ControlClient {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const parsed = ErrorBody.safeParse(json)
       const message = parsed.success ? parsed.data.error : `HTTP ${res.statusCode}`
+      const problems = parsed.data?.problems ?? []
+      const reasons = problems.length > 0 ? ` (${problems.join('; ')})` : ''
       throw new ControlError(
-        `${method} ${path || '/'} → ${res.statusCode}: ${message}`,
+        `${method} ${path || '/'} → ${res.statusCode}: ${message}${reasons}`,
         res.statusCode,
-        parsed.data?.problems,
+        problems,
       )
     }
     const parsed = schema.safeParse(json)

@@ -5,6 +5,7 @@
 import type { CheckResult, PhaseMetrics } from '../record.js'
 import { compare, type MeasureName } from '../scenario/checks.js'
 import type { ScenarioCheck } from '../scenario/schema.js'
+import { PROBE_METRICS } from './probe.js'
 
 /** Everything a check may read: the phase's metrics, the baseline's, and MTTR. */
 export interface MeasureSource {
@@ -15,6 +16,16 @@ export interface MeasureSource {
   promql?: ReadonlyMap<string, number | null>
   /** Values of the same queries at the end of the baseline, for `<n>x baseline` bounds. */
   promqlBaseline?: ReadonlyMap<string, number | null>
+  /**
+   * Built-in measures known not to be measured in this run, with the reason (e.g. "the target
+   * exports no circuit_breaker_trips_total"): a check on them is not evaluated, never read as 0.
+   */
+  unmeasured?: ReadonlyMap<MeasureName, string>
+}
+
+/** The target metric a built-in measure is read from, where one is (others come from the workload). */
+const TARGET_METRIC: Partial<Record<MeasureName, string>> = {
+  circuit_breaker_trips: PROBE_METRICS.breaker_trips,
 }
 
 /** Reads a built-in measure from phase metrics. */
@@ -60,8 +71,18 @@ export function evaluateCheck(check: ScenarioCheck, source: MeasureSource): Chec
       baselineValue = source.promqlBaseline?.get(check.measure.query) ?? null
     }
   } else {
-    actual = measureValue(check.measure.name, source.phase, source.mttrSeconds)
-    if (check.bound.kind === 'baseline') baselineValue = measureValue(check.measure.name, source.baseline)
+    const name = check.measure.name
+    const unmeasured = source.unmeasured?.get(name)
+    if (unmeasured !== undefined)
+      return { ...base, expected: null, actual: null, passed: null, detail: `not evaluated: ${unmeasured}` }
+    actual = measureValue(name, source.phase, source.mttrSeconds)
+    // A counter of the target that is null in a measured phase was not read: say which one.
+    const metric = TARGET_METRIC[name]
+    if (actual === null && source.phase && metric !== undefined) {
+      const detail = `not evaluated: ${metric} could not be read from the target's /metrics`
+      return { ...base, expected: null, actual: null, passed: null, detail }
+    }
+    if (check.bound.kind === 'baseline') baselineValue = measureValue(name, source.baseline)
   }
   const expected =
     check.bound.kind === 'absolute'

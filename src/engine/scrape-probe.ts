@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js'
 import { createScraper, type MetricsScraper } from '../metrics/scraper.js'
 import type { BreakerState } from '../record.js'
-import type { MetricsProbe, ProbeSample } from './probe.js'
+import { PROBE_METRICS, type MetricsProbe, type ProbeSample } from './probe.js'
 
 const BREAKER_STATES: Record<number, BreakerState> = { 0: 'CLOSED', 1: 'HALF_OPEN', 2: 'OPEN' }
 
@@ -31,9 +31,9 @@ export function createScrapeProbe(options: {
         timeoutMs: options.timeoutMs ?? 3000,
         clock: options.clock,
         counters: {
-          breaker_trips: { metric: 'circuit_breaker_trips_total' },
+          breaker_trips: { metric: PROBE_METRICS.breaker_trips },
           faults_injected: {
-            metric: 'chaos_agent_faults_injected_total',
+            metric: PROBE_METRICS.faults_injected,
             labels: { experiment: experimentId },
           },
         },
@@ -49,9 +49,11 @@ export function createScrapeProbe(options: {
       if (!outcome.ok) return null
       const states = outcome.gauges.breaker_state
       const raw = states[targetService]
+      // A family the target does not export is unknown (null), not 0.
+      const { breaker_trips: trips, faults_injected: faults } = outcome.counters
       return {
-        breaker_trips: outcome.counters.breaker_trips.value,
-        faults_injected: outcome.counters.faults_injected.value,
+        breaker_trips: trips.present ? trips.value : null,
+        faults_injected: faults.present ? faults.value : null,
         breaker_state: raw === undefined ? null : (BREAKER_STATES[raw] ?? null),
         restarted: outcome.restarted,
       }

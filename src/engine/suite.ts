@@ -107,7 +107,11 @@ export async function runSuite(
   }
 }
 
-/** Outcome and exit code of a run: interrupted > runtime error > safety abort > failed check > passed. */
+/**
+ * Outcome and exit code of a run: interrupted > runtime error > safety abort > failed check >
+ * inconclusive (a completed experiment whose hypothesis was not decided: a check not evaluated, or
+ * no fault injected) > passed.
+ */
 export function verdict(
   experiments: readonly ExperimentRecord[],
   interrupted: boolean,
@@ -118,6 +122,8 @@ export function verdict(
   if (experiments.some((e) => e.state === 'ABORTED')) return { outcome: 'ABORTED', exitCode: ExitCode.SAFETY }
   if (experiments.some((e) => e.hypothesis_held === false))
     return { outcome: 'FAILED', exitCode: ExitCode.CHECK_FAILED }
+  if (experiments.some((e) => e.state === 'COMPLETED' && e.hypothesis_held === null))
+    return { outcome: 'INCONCLUSIVE', exitCode: ExitCode.INCONCLUSIVE }
   return { outcome: 'PASSED', exitCode: ExitCode.OK }
 }
 

@@ -90,6 +90,15 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
     },
   },
   {
+    id: 'inconclusive',
+    description:
+      'A completed experiment that proved nothing: a check not evaluated (the missing metric named) or no fault injected (WARN)',
+    applies(e) {
+      if (e.state !== 'COMPLETED' || e.hypothesis_held !== null || !e.inconclusive_reason) return []
+      return [warn(`Inconclusive - ${e.inconclusive_reason}`)]
+    },
+  },
+  {
     id: 'hypothesis',
     description: 'Steady-state hypothesis held: every check passed (OK)',
     applies(e) {
@@ -134,10 +143,18 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
   },
   {
     id: 'circuit_breaker',
-    description: 'Breaker trips > 0 expected when failures are injected; 0 is a concern',
+    description:
+      'Breaker trips > 0 expected when failures are injected; 0 is a concern; not measured is said, never advised on',
     applies(e) {
       const m = during(e)
       if (!m || !injectsFailures(e) || !m.faults_injected) return []
+      // Not measured is not 0: no advice about a breaker the target may well have.
+      if (m.circuit_breaker_trips === null)
+        return [
+          warn(
+            'Circuit breaker trips not measured (the target exports no circuit_breaker_trips_total) - the breaker was not judged',
+          ),
+        ]
       if (m.circuit_breaker_trips > 0)
         return [ok(`Circuit breaker opened after failures (${plural(m.circuit_breaker_trips, 'trip')})`)]
       return [

@@ -18,6 +18,7 @@ import { systemClock, type Clock } from '../clock.js'
 import { createDispatcher, FetchFailure, getText, type FetchFailureKind } from './http-get.js'
 import {
   counterSeries,
+  findFamily,
   gaugeValues,
   labelsKey,
   parsePrometheusText,
@@ -74,6 +75,11 @@ export interface CounterReading {
   total: number
   /** The target restarted since the previous successful poll (a followed series went down, or the process start time changed). */
   restarted: boolean
+  /**
+   * The metric family is in the scrape (declared by `# TYPE`/`# HELP` or by a sample). False means
+   * the target does not export it at all, which is not the same as 0: the value is then unknown.
+   */
+  present: boolean
 }
 
 export interface ScrapeSuccess<C extends string = string, G extends string = string> {
@@ -182,12 +188,13 @@ export function createScraper<C extends string = never, G extends string = never
     // Counters only go down when the process restarted, so a drop in any followed series means
     // every series restarted: each then counts its whole current value.
     const seriesBySpec = counterSpecs.map(([key, spec]) => {
+      const present = findFamily(families, spec.metric) !== undefined
       const current = new Map<string, number>()
       for (const s of counterSeries(families, spec.metric, spec.labels)) {
         const id = labelsKey(s.labels)
         current.set(id, (current.get(id) ?? 0) + s.value)
       }
-      return [key, current] as const
+      return [key, current, present] as const
     })
     const dropped = seriesBySpec.some(([key, current]) => {
       const prev = previous.get(key)
@@ -196,7 +203,7 @@ export function createScraper<C extends string = never, G extends string = never
     const restarted = baselineTaken && (processRestarted || dropped)
 
     const counters = {} as Record<C, CounterReading>
-    for (const [key, current] of seriesBySpec) {
+    for (const [key, current, present] of seriesBySpec) {
       const prev = previous.get(key) ?? new Map<string, number>()
       let value = 0
       let delta = 0
@@ -209,7 +216,7 @@ export function createScraper<C extends string = never, G extends string = never
       previous.set(key, current)
       const total = (totals.get(key) ?? 0) + delta
       totals.set(key, total)
-      counters[key] = { value, delta, total, restarted }
+      counters[key] = { value, delta, total, restarted, present }
     }
     baselineTaken = true
 

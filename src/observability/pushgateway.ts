@@ -27,13 +27,14 @@ type PushedLabel = (typeof PUSHED_LABELS)[number]
 export const PUSHED_METRICS = {
   chaos_experiment_last_run_timestamp_seconds: 'When the experiment last finished (Unix seconds)',
   chaos_experiment_hypothesis_held:
-    'Whether the steady-state hypothesis held in the last run (1 held, 0 not); absent when the experiment did not get far enough to tell',
+    'Whether the steady-state hypothesis held in the last run (1 held, 0 not); absent when the experiment did not get far enough to tell or was inconclusive',
   chaos_experiment_availability: 'Availability (successful / total) while the fault was injected, 0..1',
   chaos_experiment_error_rate: 'Error rate (failed / total) while the fault was injected, 0..1',
   chaos_experiment_latency_p95_seconds: 'p95 request latency while the fault was injected, in seconds',
   chaos_experiment_mttr_seconds:
     'Mean time to recovery: rollback until steady state again; absent when the run never recovered',
-  chaos_experiment_circuit_breaker_trips: 'Circuit breaker trips while the fault was injected',
+  chaos_experiment_circuit_breaker_trips:
+    'Circuit breaker trips while the fault was injected; absent when the target exports no circuit_breaker_trips_total',
   chaos_experiment_aborted: 'Whether the last run was aborted for safety (1) or not (0)',
 } as const
 export type PushedMetric = keyof typeof PUSHED_METRICS
@@ -64,7 +65,9 @@ export function experimentResultValues(
     values.chaos_experiment_availability = during.availability
     values.chaos_experiment_error_rate = during.error_rate
     values.chaos_experiment_latency_p95_seconds = during.latency_ms.p95 / 1000
-    values.chaos_experiment_circuit_breaker_trips = during.circuit_breaker_trips
+    // Not measured is not 0: without the target's counter the gauge is left out.
+    if (during.circuit_breaker_trips !== null)
+      values.chaos_experiment_circuit_breaker_trips = during.circuit_breaker_trips
   }
   if (experiment.metrics.mttr_seconds !== null)
     values.chaos_experiment_mttr_seconds = experiment.metrics.mttr_seconds

@@ -27,7 +27,7 @@ export function createMonkeyMetrics(registry: Registry): MonkeyMetrics {
   })
   const outcomes = new Counter({
     name: 'chaos_monkey_experiment_outcomes_total',
-    help: 'Finished monkey experiments by outcome (PASSED, FAILED, ABORTED, INTERRUPTED, ERROR, NOT_STARTED, DRY_RUN)',
+    help: 'Finished monkey experiments by outcome (PASSED, FAILED, INCONCLUSIVE, ABORTED, INTERRUPTED, ERROR, NOT_STARTED, DRY_RUN)',
     labelNames: ['outcome'],
     registers: [registry],
   })

@@ -78,7 +78,7 @@ export interface MonkeyExperimentEntry {
   category: string
   blast_radius: string
   started_at: string
-  /** PASSED, FAILED, ABORTED, INTERRUPTED, ERROR (the run's outcome), DRY_RUN, or NOT_STARTED. */
+  /** PASSED, FAILED, INCONCLUSIVE, ABORTED, INTERRUPTED, ERROR (the run's outcome), DRY_RUN, or NOT_STARTED. */
   outcome: string
   exit_code: number | null
   run_id: string | null

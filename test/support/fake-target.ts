@@ -35,6 +35,10 @@ export interface FakeTargetKnobs {
   tagsResponses: boolean
   /** The agent answers DELETE and reads back "nothing active", but keeps injecting (a lying agent). */
   keepsInjectingAfterDelete: boolean
+  /** /metrics cannot be read at all, from the start. */
+  noMetrics: boolean
+  /** Metric families its /metrics exports (false: the family is absent from the scrape). */
+  exports: { breaker_trips?: boolean; faults_injected?: boolean }
 }
 
 interface Active {
@@ -85,6 +89,8 @@ export class FakeTarget {
       unreachable: false,
       tagsResponses: true,
       keepsInjectingAfterDelete: false,
+      noMetrics: false,
+      exports: {},
       ...knobs,
     }
   }
@@ -177,11 +183,18 @@ export class FakeTarget {
       sample: (experimentId) =>
         answer<ProbeSample | null>(() => {
           const since = this.active ? this.clock.monotonic() - this.active.startedAt : -1
+          if (this.knobs.noMetrics) return null
           if (this.knobs.metricsDownAfterMs !== null && since >= this.knobs.metricsDownAfterMs) return null
           const restarted = this.knobs.restartAfterMs !== null && since >= this.knobs.restartAfterMs
+          const exports = this.knobs.exports
           return {
-            breaker_trips: this.breakerTrips,
-            faults_injected: restarted ? 0 : (this.faultsById.get(experimentId) ?? 0),
+            breaker_trips: exports.breaker_trips === false ? null : this.breakerTrips,
+            faults_injected:
+              exports.faults_injected === false
+                ? null
+                : restarted
+                  ? 0
+                  : (this.faultsById.get(experimentId) ?? 0),
             breaker_state: this.isActive && this.knobs.resilient ? 'OPEN' : 'CLOSED',
             restarted,
           }

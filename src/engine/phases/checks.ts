@@ -49,6 +49,7 @@ export function evaluateChecks(
       baseline: ctx.record.metrics.baseline,
       promql: promql ?? undefined,
       promqlBaseline: ctx.promql.baseline,
+      unmeasured: ctx.unmeasured,
     })
     if (check.measure.kind === 'promql' && (!ctx.deps.promql || promql === null))
       result.detail = missingPromql

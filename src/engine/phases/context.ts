@@ -6,6 +6,7 @@
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
 import type { BreakerState, ExperimentRecord } from '../../record.js'
+import type { MeasureName } from '../../scenario/checks.js'
 import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
 import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
 import { combineSamples, type MetricsProbe, type ProbeSample } from '../probe.js'
@@ -72,8 +73,8 @@ export class Stop extends Error {
 export interface PollSample {
   t: number
   sample: ProbeSample
-  /** Faults injected since the previous poll. */
-  faultsDelta: number
+  /** Faults injected since the previous poll; null when the target exports no fault counter. */
+  faultsDelta: number | null
 }
 
 /** Phase boundaries on the monotonic clock; a request belongs to the phase it was intended in. */
@@ -129,6 +130,11 @@ export interface ExperimentContext {
   readonly lastSeenFaults: Map<string, number>
   /** Metrics reading right after the rollback: later faults mean the fault outlived it. */
   afterRollback: ProbeSample | null
+  /**
+   * Built-in measures this run cannot measure, with the reason (preflight: the target does not
+   * export the metric). Checks on them are not evaluated, and the experiment is inconclusive.
+   */
+  readonly unmeasured: Map<MeasureName, string>
   stop: Stop | null
 }
 
@@ -170,6 +176,7 @@ export function createContext(
     faultsFromAgent: null,
     lastSeenFaults: new Map(),
     afterRollback: null,
+    unmeasured: new Map(),
     stop: null,
   }
 }

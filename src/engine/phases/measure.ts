@@ -3,7 +3,7 @@
  * deltas, the time series, the default recovery rule. No I/O, no clock: unit-testable as is.
  */
 import type { PhaseMetrics, TimeseriesPhase, TimeseriesPoint } from '../../record.js'
-import type { ProbeSample } from '../probe.js'
+import { counterDelta, type ProbeSample } from '../probe.js'
 import type { SeriesPoint, WorkloadSummary } from '../timeline.js'
 import type { PhaseMarks, PollSample } from './context.js'
 
@@ -11,6 +11,7 @@ import type { PhaseMarks, PollSample } from './context.js'
  * A phase's metrics: traffic from the timeline, breaker trips and faults from counter deltas.
  * `tagging`: whether the target tags its responses with `x-chaos-faults` (seen on any response of
  * the experiment); without it the requests that met a fault are not measured (null).
+ * Breaker trips are null when either reading lacks them (not exported or unreadable): not 0.
  */
 export function phaseMetrics(
   summary: WorkloadSummary,
@@ -18,11 +19,10 @@ export function phaseMetrics(
   to: ProbeSample | null,
   tagging = summary.tagged_responses > 0,
 ): PhaseMetrics {
-  const delta = (pick: (s: ProbeSample) => number) => (from && to ? Math.max(0, pick(to) - pick(from)) : 0)
   return {
     total_requests: summary.total_requests,
     affected_requests: tagging ? summary.requests_with_faults : null,
-    faults_injected: from && to ? delta((s) => s.faults_injected) : null,
+    faults_injected: counterDelta(from, to, (s) => s.faults_injected),
     successful_requests: summary.successful_requests,
     failed_requests: summary.failed_requests,
     dropped_requests: summary.dropped,
@@ -35,7 +35,7 @@ export function phaseMetrics(
       max: round(summary.latency_ms.max ?? 0, 3),
     },
     throughput_rps: round(summary.throughput_rps, 3),
-    circuit_breaker_trips: delta((s) => s.breaker_trips),
+    circuit_breaker_trips: counterDelta(from, to, (s) => s.breaker_trips),
     failures_by_class: summary.failures_by_class,
   }
 }
@@ -70,10 +70,12 @@ export function buildTimeseries(
     const t = point.second
     const from = (t + offset) * 1000
     const to = from + 1000
-    let polled = 0
+    let faults: number | null = 0
     let last: PollSample | undefined
     for (const s of samples) {
-      if (s.t >= from && s.t < to) polled += s.faultsDelta
+      // A poll that could not count faults makes its second's count unknown, not smaller.
+      if (s.t >= from && s.t < to)
+        faults = faults === null || s.faultsDelta === null ? null : faults + s.faultsDelta
       if (s.t < to) last = s
     }
     return {
@@ -82,7 +84,7 @@ export function buildTimeseries(
       requests: point.requests,
       errors: point.errors,
       latency_p95_ms: point.p95_ms,
-      faults_injected: tagged ? point.faults : polled,
+      faults_injected: tagged ? point.faults : faults,
       breaker_state: last?.sample.breaker_state ?? null,
     }
   })

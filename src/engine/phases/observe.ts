@@ -16,6 +16,7 @@ import {
   type ExperimentContext,
 } from './context.js'
 import { fetchPromql, promqlQueries } from './checks.js'
+import { counterDelta } from '../probe.js'
 import { startLeaseRenewal } from './inject.js'
 import { lossFromError, lossFromView, restartStop, safetyBreach, trackUnreadable } from './safety.js'
 
@@ -46,7 +47,7 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
         ctx.samples.push({
           t: elapsed(ctx),
           sample,
-          faultsDelta: Math.max(0, sample.faults_injected - last.faults_injected),
+          faultsDelta: counterDelta(last, sample, (s) => s.faults_injected),
         })
         last = sample
       }
@@ -56,10 +57,9 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
         log(ctx, breach.event, breach.fields)
         throw new Stop('ABORTED', breach.reason)
       }
-      if (sample && sample.faults_injected > 0 && ctx.samples.length % FAULT_EVENT_EVERY === 1) {
-        log(ctx, 'chaos_fault_injected', {
-          faults_injected: sample.faults_injected - ctx.probe.atInject.faults_injected,
-        })
+      const faults = counterDelta(ctx.probe.atInject, sample, (s) => s.faults_injected)
+      if (faults !== null && faults > 0 && ctx.samples.length % FAULT_EVENT_EVERY === 1) {
+        log(ctx, 'chaos_fault_injected', { faults_injected: faults })
       }
     }
     ctx.promql.during = await fetchPromql(ctx, promqlQueries(checksIn(ctx, 'during')), signal)

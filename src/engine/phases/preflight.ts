@@ -1,6 +1,8 @@
 /** Phase 1, preflight (guide section 7): nothing is injected unless every condition holds. */
 import { BLAST_RADII } from '../../protocol/schemas.js'
+import type { MeasureName } from '../../scenario/checks.js'
 import { ControlError, UnreachableError } from '../control-client.js'
+import { PROBE_METRICS, type ProbeSample } from '../probe.js'
 import { Stop, log, progress, type ExperimentContext } from './context.js'
 
 /** Throws Stop('ABORTED') on a refusal, Stop('FAILED') when a target cannot be asked. */
@@ -51,5 +53,66 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
       )
     }
   }
+  await preflightMetrics(ctx)
   log(ctx, 'chaos_preflight_passed', { instances: deps.clients.length })
+}
+
+/** The built-in measures read from a target counter, and the probe field that holds it. */
+const COUNTER_MEASURES: ReadonlyArray<{ measure: MeasureName; field: 'breaker_trips' | 'faults_injected' }> =
+  [
+    { measure: 'circuit_breaker_trips', field: 'breaker_trips' },
+    { measure: 'faults_injected', field: 'faults_injected' },
+  ]
+
+/**
+ * Scrapes every instance's `/metrics` once, before anything is injected. `/metrics` itself is
+ * required (the run reads faults and breaker trips from it, and aborts after 3 unreadable polls):
+ * unreadable → refused. A metric family the target does not export is named now, not discovered
+ * as a silent 0 later: a `before` check that needs it refuses the run (the steady state cannot be
+ * shown); `during`/`after` checks that need it are marked not evaluated (the run then ends
+ * INCONCLUSIVE), with a `chaos_preflight_metrics_missing` warning and a live line. The faults
+ * counter is also counted by the control API (the DELETE answer), so its absence alone costs no check.
+ */
+async function preflightMetrics(ctx: ExperimentContext): Promise<void> {
+  const { deps, signal, scenario } = ctx
+  const readings = await Promise.all(
+    deps.probes.map((p) => p.sample(ctx.id, scenario.target_service, signal).catch(() => null)),
+  )
+  signal.throwIfAborted()
+  const unreadable = readings.findIndex((r) => r === null)
+  if (unreadable >= 0)
+    throw new Stop(
+      'ABORTED',
+      `preflight: the metrics of ${deps.clients[unreadable]?.target ?? 'the target'} cannot be read; /metrics is required (the runner counts faults and breaker trips there); nothing was injected`,
+    )
+  const samples = readings as ProbeSample[]
+  const missing: Array<{ metric: string; checks: string[] }> = []
+  for (const { measure, field } of COUNTER_MEASURES) {
+    if (samples.every((s) => s[field] !== null)) continue
+    const metric = PROBE_METRICS[field]
+    const checks = scenario.checks.filter((c) => c.measure.kind === 'builtin' && c.measure.name === measure)
+    const before = checks.filter((c) => c.phase === 'before')
+    if (field === 'breaker_trips' && before.length > 0)
+      throw new Stop(
+        'ABORTED',
+        `preflight: the target exports no ${metric}, which check "${before[0]!.expression}" needs to show the steady state before injection; nothing was injected`,
+      )
+    if (field === 'breaker_trips') ctx.unmeasured.set(measure, `the target exports no ${metric}`)
+    missing.push({ metric, checks: field === 'breaker_trips' ? checks.map((c) => c.expression) : [] })
+  }
+  if (missing.length === 0) return
+  const message = missing
+    .map(({ metric, checks }) =>
+      checks.length > 0
+        ? `the target exports no ${metric}: not evaluated: ${checks.map((c) => `"${c}"`).join(', ')}`
+        : `the target exports no ${metric}: faults are counted from the control API only`,
+    )
+    .join('; ')
+  // Journaled and printed live (a warning event), before anything is injected.
+  ctx.deps.events.warn('chaos_preflight_metrics_missing', {
+    experiment_id: scenario.id,
+    injected_as: ctx.id,
+    message,
+    missing,
+  })
 }

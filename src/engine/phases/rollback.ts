@@ -8,6 +8,7 @@
 import { sleep, type Clock } from '../../clock.js'
 import type { RollbackRecord } from '../../record.js'
 import { ControlError, type ControlClient } from '../control-client.js'
+import { counterDelta } from '../probe.js'
 import { isoNow, log, progress, sampleAll, type ExperimentContext } from './context.js'
 
 /** Waits between rollback attempts (ms): five attempts over ~4 s. */
@@ -65,8 +66,7 @@ export async function checkNoFaultAfterRollback(
   const { record, marks, workload } = ctx
   if (marks.rolledBack === undefined || !record.rollback.attempted) return
   const now = await sampleAll(ctx)
-  const metrics =
-    ctx.afterRollback && now ? Math.max(0, now.faults_injected - ctx.afterRollback.faults_injected) : null
+  const metrics = counterDelta(ctx.afterRollback, now, (s) => s.faults_injected)
   const slice = workload?.timeline.summary(marks.rolledBack)
   const tagged = slice && slice.tagged_responses > 0 ? slice.faults_seen : null
   const seen = [metrics, tagged, controlApi].filter((n): n is number => n !== null)

@@ -2,9 +2,9 @@
  * The bookkeeping after the rollback: the experiment's state from how it stopped, the `during`
  * metrics and checks, the final phase totals and series, and the hypothesis verdict.
  */
-import { allHeld } from '../evaluate.js'
 import { checksIn, isoNow, log, progress, type ExperimentContext } from './context.js'
 import { evaluateChecks } from './checks.js'
+import { judge, noteUnknownFaults } from './judge.js'
 import { buildTimeseries, phaseMetrics } from './measure.js'
 import { checkNoFaultAfterRollback } from './rollback.js'
 import { settle } from './settle.js'
@@ -46,6 +46,7 @@ export async function measureDuring(ctx: ExperimentContext): Promise<void> {
   )
   if (ctx.faultsFromAgent !== null) during.faults_injected = ctx.faultsFromAgent
   record.metrics.during = during
+  noteUnknownFaults(ctx)
   const missing = ctx.deps.promql
     ? 'not evaluated: the experiment stopped before the end of its injection phase'
     : undefined
@@ -88,7 +89,7 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
     }
     record.timeseries = buildTimeseries(timeline.series(marks.end), ctx.samples, marks, ctx.startedMono)
   }
-  if (record.state === 'COMPLETED') record.hypothesis_held = allHeld(record.checks)
+  if (record.state === 'COMPLETED') judge(ctx)
   else if (record.state === 'ABORTED' && record.injected_at !== null) record.hypothesis_held = false
   record.finished_at = isoNow(ctx)
   progress(ctx, 'done', 0)
