@@ -28,7 +28,7 @@ export { CONFIG_FILE_NAMES, DEFAULT_REPORTS_DIR, findConfigFile } from './config
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:8080' })
 
 /** A control endpoint's path prefix as an agent accepts it (`/chaos`, `/ops/chaos`), no trailing slash. */
-export const CONTROL_PREFIX_PATTERN = /^\/[A-Za-z0-9_.~\-/]*[A-Za-z0-9_.~\-]$/
+export const CONTROL_PREFIX_PATTERN = /^\/[A-Za-z0-9_.~/-]*[A-Za-z0-9_.~-]$/
 
 /** A duration written `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds; parsed to milliseconds. */
 function duration(options: { min: 'zero' | 'positive'; maxMs?: number }) {

@@ -28,7 +28,8 @@ export default class AgentCheck extends BaseCommand {
       helpValue: 'PATH',
     }),
     'probe-service': Flags.string({
-      description: 'the wrapped service --probe-path calls [default: pms_adapter if wrapped, else the first one]',
+      description:
+        'the wrapped service --probe-path calls [default: pms_adapter if wrapped, else the first one]',
       helpValue: 'NAME',
     }),
   }
@@ -53,7 +54,10 @@ export default class AgentCheck extends BaseCommand {
     }
     const probePath = flags['probe-path']
     if (probePath !== undefined && !probePath.startsWith('/')) {
-      throw new InvalidInputError(`--probe-path: "${probePath}" must start with /`, 'e.g. --probe-path /api/rooms')
+      throw new InvalidInputError(
+        `--probe-path: "${probePath}" must start with /`,
+        'e.g. --probe-path /api/rooms',
+      )
     }
     const c = this.out.color
     this.out.line(`checking ${targets[0]} against control protocol v1`)

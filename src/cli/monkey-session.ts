@@ -65,7 +65,8 @@ export async function checkEnvironment(session: TargetSession, allowProduction: 
     let environment: string
     try {
       environment =
-        (await createControlClient({ target, token: session.token, prefix: session.controlPrefix }).info()).environment ?? 'unknown'
+        (await createControlClient({ target, token: session.token, prefix: session.controlPrefix }).info())
+          .environment ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,

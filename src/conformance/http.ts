@@ -18,6 +18,13 @@ export interface RawReply {
 /** The request never got an answer (connection refused, reset, DNS, timeout). */
 export class NoAnswerError extends Error {
   override readonly name = 'NoAnswerError'
+  constructor(
+    message: string,
+    /** Why, without the request: `ECONNREFUSED`, `no answer within 5000 ms`. */
+    readonly reason: string,
+  ) {
+    super(message)
+  }
 }
 
 export interface RawRequest {
@@ -59,7 +66,9 @@ export async function send(req: RawRequest): Promise<RawReply> {
   } catch (err) {
     if (req.signal?.aborted) throw err
     const code = (err as { code?: string }).code
-    const what = timeout.aborted ? `no answer within ${REQUEST_TIMEOUT_MS} ms` : (code ?? (err as Error).message)
-    throw new NoAnswerError(`${req.method} ${req.url}: ${what}`)
+    const what = timeout.aborted
+      ? `no answer within ${REQUEST_TIMEOUT_MS} ms`
+      : (code ?? (err as Error).message)
+    throw new NoAnswerError(`${req.method} ${req.url}: ${what}`, what)
   }
 }

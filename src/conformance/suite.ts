@@ -5,7 +5,7 @@
  * tagged probe requests (SINGLE_REQUEST, LATENCY 1 ms) and stops everything it started.
  */
 import { sleep, systemClock, type Clock } from '../clock.js'
-import { RuntimeFailure, SafetyError } from '../errors.js'
+import { InvalidInputError, RuntimeFailure, SafetyError } from '../errors.js'
 import { FetchFailure, getText } from '../metrics/http-get.js'
 import {
   counterSeries,
@@ -117,6 +117,8 @@ function check(condition: boolean, detail: () => string): asserts condition {
 /** What a case can do: talk to the agent, probe the service, scrape metrics, remember things. */
 interface Context {
   readonly token: string
+  /** The control prefix, for messages. */
+  readonly prefix: string
   /** A fresh lower-case experiment id, unique to this check run. */
   id(label: string): string
   /** A control request; `path` is relative to the prefix (`''`, `/experiments`, ...). */
@@ -243,7 +245,7 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
         ['DELETE', '/experiments', undefined],
       ] as const) {
         const reply = await ctx.control(method, path, { token, body })
-        const what = `${method} ${DEFAULT_CONTROL_PREFIX}${path} with ${label}`
+        const what = `${method} ${ctx.prefix}${path || ''} with ${label}`
         expectStatus(reply, 401, what)
         const challenge = reply.headers['www-authenticate'] ?? ''
         check(/^Bearer\b/i.test(challenge), () =>
@@ -480,16 +482,28 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
     const reply = await ctx.control('DELETE', '/experiments')
     expectStatus(reply, 200, 'DELETE /experiments')
     const stopped = (reply.json as { stopped?: unknown } | undefined)?.stopped
-    check(Array.isArray(stopped), () => `DELETE /experiments: expected {"stopped": [...]}, got ${clip(reply.text)}`)
-    const views = stopped.map((v) => viewOf({ ...reply, json: { experiment: v } }, 'DELETE /experiments'))
+    check(
+      Array.isArray(stopped),
+      () => `DELETE /experiments: expected {"stopped": [...]}, got ${clip(reply.text)}`,
+    )
+    const views = (stopped as unknown[]).map((v) =>
+      viewOf({ ...reply, json: { experiment: v } }, 'DELETE /experiments'),
+    )
     const mine = views.find((v) => v.id === id)
-    check(mine !== undefined, () => `DELETE /experiments: expected ${id} in "stopped", got [${views.map((v) => v.id).join(', ')}]`)
+    check(
+      mine !== undefined,
+      () => `DELETE /experiments: expected ${id} in "stopped", got [${views.map((v) => v.id).join(', ')}]`,
+    )
     check(
       mine.state === 'COMPLETED' && mine.end_reason === 'emergency_stop',
-      () => `DELETE /experiments: expected ${id} COMPLETED (emergency_stop), got ${mine.state} (${mine.end_reason})`,
+      () =>
+        `DELETE /experiments: expected ${id} COMPLETED (emergency_stop), got ${mine.state} (${mine.end_reason})`,
     )
     const active = await activeIds(ctx)
-    check(active.length === 0, () => `GET /chaos after the emergency stop: still active [${active.join(', ')}]`)
+    check(
+      active.length === 0,
+      () => `GET /chaos after the emergency stop: still active [${active.join(', ')}]`,
+    )
     const again = await ctx.control('DELETE', '/experiments')
     expectStatus(again, 200, 'DELETE /experiments with nothing running')
     const none = (again.json as { stopped?: unknown } | undefined)?.stopped
@@ -550,11 +564,14 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
     )
     check(
       after > before,
-      () => `chaos_agent_faults_injected_total{experiment="${id}"} stayed at ${after} while ${injected} fault(s) were injected`,
+      () =>
+        `chaos_agent_faults_injected_total{experiment="${id}"} stayed at ${after} while ${injected} fault(s) were injected`,
     )
     const trips = findFamily(families, 'circuit_breaker_trips_total')
     if (trips === undefined) {
-      notes.push('optional circuit_breaker_trips_total not exported: circuit_breaker_trips checks will be not evaluated')
+      notes.push(
+        'optional circuit_breaker_trips_total not exported: circuit_breaker_trips checks will be not evaluated',
+      )
     }
     const state = gaugeValues(families, 'circuit_breaker_state')
     if (state.length === 0) {
@@ -569,7 +586,8 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
 /**
  * Runs the suite against one agent. Throws {@link RuntimeFailure} when the control endpoint does not
  * answer at all, {@link SafetyError} when an experiment is already running there (the suite would
- * stop it). Every case runs; cases clean up with the emergency stop.
+ * stop it), {@link InvalidInputError} when it refuses the token. Every case runs; each cleans up with
+ * the emergency stop.
  */
 export async function runAgentCheck(
   options: AgentCheckOptions,
@@ -601,6 +619,7 @@ export async function runAgentCheck(
   let service: string | null = options.probeService ?? null
   const ctx: Context = {
     token: options.token,
+    prefix,
     metricsUrl,
     probePath,
     expired: [],
@@ -655,11 +674,18 @@ export async function runAgentCheck(
   } catch (err) {
     if (err instanceof NoAnswerError) {
       throw new RuntimeFailure(
-        `${controlUrl} unreachable: ${err.message}`,
+        `${controlUrl} unreachable: ${err.reason}`,
         'is the service running, and is --target its base URL (and --control-prefix its prefix)?',
       )
     }
     throw err
+  }
+  if (first.status === 401) {
+    // Every case would fail the same way; the token is what is wrong, not the agent (most likely).
+    throw new InvalidInputError(
+      `${controlUrl} refused the token (HTTP 401)`,
+      'pass the token the agent was created with: --token or CHAOS_TOKEN',
+    )
   }
   if (first.status === 200) {
     const parsed = AgentInfo.safeParse(first.json)
