@@ -90,12 +90,14 @@ describe('chaos agent check', () => {
   const cases: [Breakage, string, CaseId, RegExp][] = [
     [
       'ignores-delete',
+      'says 200 to DELETE and keeps injecting',
       'rollback',
       /faults still injected after DELETE: faults_injected \d+ at DELETE, \d+ after/,
     ],
     ['protocol-2', 'speaks protocol 2', 'info', /expected "protocol": 1, got 2/],
     [
       'no-metrics',
+      'has no /metrics',
       'metrics',
       /GET http:\/\/127\.0\.0\.1:\d+\/metrics answered HTTP 404: a \/metrics endpoint is required/,
     ],
