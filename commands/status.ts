@@ -25,8 +25,8 @@ export default class Status extends BaseCommand {
       import('../src/errors.js'),
     ])
     const config = await loadConfig({ cwd: process.cwd(), env: process.env, path: flags.config })
-    const { targets, token } = requireTarget(flags, config)
-    const instances = await readStatus(targets, token)
+    const { targets, token, controlPrefix } = requireTarget(flags, config)
+    const instances = await readStatus(targets, token, undefined, { prefix: controlPrefix })
     const c = this.out.color
     for (const s of instances) {
       if (!s.agent) {

@@ -36,8 +36,10 @@ export default class Stop extends BaseCommand {
     if (!flags.all && !args.id)
       throw new InvalidInputError('say what to stop', 'chaos stop --all, or chaos stop <experiment id>')
     const config = await loadConfig({ cwd: process.cwd(), env: process.env, path: flags.config })
-    const { targets, token } = requireTarget(flags, config)
-    const instances = await emergencyStop(targets, token, flags.all ? undefined : args.id)
+    const { targets, token, controlPrefix } = requireTarget(flags, config)
+    const instances = await emergencyStop(targets, token, flags.all ? undefined : args.id, {
+      prefix: controlPrefix,
+    })
     const c = this.out.color
     for (const r of instances) {
       if (r.error) this.out.line(`${c.red('✗')} ${r.target}: ${r.error}`)

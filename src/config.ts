@@ -27,6 +27,9 @@ export { CONFIG_FILE_NAMES, DEFAULT_REPORTS_DIR, findConfigFile } from './config
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:8080' })
 
+/** A control endpoint's path prefix as an agent accepts it (`/chaos`, `/ops/chaos`), no trailing slash. */
+export const CONTROL_PREFIX_PATTERN = /^\/[A-Za-z0-9_.~/-]*[A-Za-z0-9_.~-]$/
+
 /** A duration written `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds; parsed to milliseconds. */
 function duration(options: { min: 'zero' | 'positive'; maxMs?: number }) {
   return z.union([z.string(), z.number()]).transform((raw, ctx): number => {
@@ -179,6 +182,16 @@ export const ConfigFile = z.strictObject({
   token: z.string().min(1).optional().describe('Bearer token of the chaos agent (prefer CHAOS_TOKEN)'),
   scenario_dirs: z.array(z.string().min(1)).default([]).describe('Extra scenario directories'),
   reports_dir: z.string().min(1).default(DEFAULT_REPORTS_DIR),
+  metrics_url: z
+    .union([HttpUrl, z.array(HttpUrl).min(1)])
+    .optional()
+    .describe("The target's Prometheus metrics URL (default <target>/metrics), or one per instance"),
+  control_prefix: z
+    .string()
+    .transform((p) => p.replace(/\/+$/, ''))
+    .pipe(z.string().regex(CONTROL_PREFIX_PATTERN, 'must be a URL path such as /chaos'))
+    .optional()
+    .describe("Path prefix of the agent's control endpoint (default /chaos)"),
   prometheus: HttpUrl.optional().describe('Prometheus base URL for PromQL checks'),
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
@@ -220,6 +233,10 @@ export interface ChaosConfig {
   /** Target base URLs (one per instance); empty means "no target configured". */
   targets: string[]
   token?: string
+  /** `metrics_url`: one per target (one URL for a single target); absent means `<target>/metrics`. */
+  metricsUrls?: string[]
+  /** Control endpoint prefix, when not the default `/chaos`. */
+  controlPrefix?: string
   /** Absolute extra scenario directories. */
   scenarioDirs: string[]
   /** Absolute reports directory. */
@@ -240,6 +257,10 @@ const configHints: HintFor = (p) => {
   switch (field) {
     case 'target':
       return 'target: http://localhost:8080 (or a list of URLs, one per instance)'
+    case 'metrics_url':
+      return 'metrics_url: http://localhost:9464/metrics (or a list, one per target instance)'
+    case 'control_prefix':
+      return 'control_prefix: /chaos (the prefix the agent was created with)'
     case 'prometheus':
       return 'the Prometheus base URL, e.g. http://localhost:9090'
     case 'pushgateway':
@@ -350,6 +371,10 @@ export async function loadConfig(options: {
   if (file) config.file = file
   const token = envToken ? envToken : parsed.token
   if (token) config.token = token
+  if (parsed.metrics_url !== undefined) {
+    config.metricsUrls = typeof parsed.metrics_url === 'string' ? [parsed.metrics_url] : parsed.metrics_url
+  }
+  if (parsed.control_prefix) config.controlPrefix = parsed.control_prefix
   if (parsed.prometheus) config.prometheus = parsed.prometheus
   if (parsed.pushgateway) config.pushgateway = parsed.pushgateway
   if (parsed.workload) config.workload = parsed.workload

@@ -6,6 +6,7 @@
  */
 import { parseDurationMs } from '../duration.js'
 import { InvalidInputError } from '../errors.js'
+import { CONTROL_PREFIX_PATTERN } from '../config.js'
 import { BLAST_RADII, MAX_EXPERIMENT_SECONDS, type BlastRadius } from '../protocol/schemas.js'
 import { closest } from '../scenario/document.js'
 import { CATEGORIES, type Category } from '../scenario/schema.js'
@@ -175,6 +176,30 @@ export function parseTargetUrl(text: string, flag: string): string {
   return url
 }
 
+/** A metrics URL: http(s) with any path (`--metrics-url http://svc:9464/metrics`). */
+export function parseMetricsUrl(text: string, flag: string): string {
+  const url = text.trim()
+  if (!/^https?:\/\/[^\s/]+\S*$/.test(url)) {
+    throw new InvalidInputError(
+      `${flag}: "${text}" is not an http(s) URL`,
+      'e.g. --metrics-url http://127.0.0.1:9464/metrics',
+    )
+  }
+  return url
+}
+
+/** Path prefix of a control endpoint: `/chaos`, `/ops/chaos`; a trailing slash is dropped. */
+export function parseControlPrefix(text: string, flag: string): string {
+  const prefix = text.trim().replace(/\/+$/, '')
+  if (!CONTROL_PREFIX_PATTERN.test(prefix)) {
+    throw new InvalidInputError(
+      `${flag}: "${text}" is not a URL path prefix`,
+      'a path starting with /, e.g. --control-prefix /chaos (the default) or /internal/chaos',
+    )
+  }
+  return prefix
+}
+
 /** An IANA time zone name (Europe/Madrid, UTC). */
 export function parseTimeZone(text: string, flag: string): string {
   return requireTimeZone(text.trim(), flag)
@@ -189,6 +214,8 @@ export function runArgs(
   flags: OverrideFlagValues & {
     config?: string
     target?: string[]
+    'metrics-url'?: string[]
+    'control-prefix'?: string
     prometheus?: string
     pushgateway?: string
     scenarios?: string[]
@@ -199,6 +226,8 @@ export function runArgs(
   const args: string[] = []
   if (flags.config) args.push('--config', resolvePath(flags.config))
   for (const t of flags.target ?? []) args.push('--target', t)
+  for (const m of flags['metrics-url'] ?? []) args.push('--metrics-url', m)
+  if (flags['control-prefix'] !== undefined) args.push('--control-prefix', flags['control-prefix'])
   for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolvePath(dir))
   if (flags.builtin === false) args.push('--no-builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)

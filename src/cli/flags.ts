@@ -53,7 +53,7 @@ export const timezoneFlag = typed((v, text, flag) => v.parseTimeZone(text, flag)
 // ---------------------------------------------------------------------------------------------
 // Targets (run, monkey, schedule, gameday, status, stop)
 
-/** `--target` (repeatable, or comma-separated) and `--token`. */
+/** `--target` (repeatable, or comma-separated), `--token` and `--control-prefix`. */
 export const targetFlags = {
   target: Flags.custom<string>({
     parse: async (input, _ctx, opts) => (await values()).parseTargetUrl(input, `--${opts.name}`),
@@ -65,11 +65,29 @@ export const targetFlags = {
     helpValue: 'URL',
   }),
   token: Flags.string({ description: 'bearer token of the chaos agent', env: 'CHAOS_TOKEN' }),
+  'control-prefix': typed((v, text, flag) => v.parseControlPrefix(text, flag))({
+    description: "path prefix of the agent's control endpoint [default: /chaos, config control_prefix]",
+    helpValue: 'PATH',
+  }),
+}
+
+/** `--metrics-url`: where a target serves its Prometheus metrics, when not at `<target>/metrics`. */
+export const metricsUrlFlag = {
+  'metrics-url': Flags.custom<string>({
+    parse: async (input, _ctx, opts) => (await values()).parseMetricsUrl(input, `--${opts.name}`),
+  })({
+    description:
+      "the target's Prometheus metrics URL, one per --target in the same order [default: <target>/metrics, config metrics_url]",
+    multiple: true,
+    delimiter: ',',
+    helpValue: 'URL',
+  }),
 }
 
 /** The target flags plus the metrics back-ends of an experiment run. */
 export const runTargetFlags = {
   ...targetFlags,
+  ...metricsUrlFlag,
   prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
   pushgateway: Flags.string({
     description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",

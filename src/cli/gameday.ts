@@ -17,19 +17,18 @@ import { acquireLock } from '../store/run-lock.js'
 import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
 import { isAlive, performRun, type PerformRunInput } from './perform-run.js'
+import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 import { runOverrides, type OverrideFlagValues } from './flags.js'
 import type { RunResult } from '../engine/run-service.js'
 
 /** The flags `performGameday` reads (the command's parsed flags). */
-export interface GamedayFlags extends OverrideFlagValues {
+export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
   /** Parsed by the shared `--categories` flag (known categories, guide order). */
   categories?: readonly Category[]
   builtin: boolean
   scenarios?: string[]
   config?: string
-  target?: string[]
-  token?: string
   prometheus?: string
   pushgateway?: string
   'keep-going'?: boolean

@@ -26,6 +26,7 @@ import { MonkeyStateFile, writeSessionSummary } from '../unattended/state.js'
 import type { Workspace } from '../workspace.js'
 import type { Output } from './output.js'
 import { openTarget, performRun, type TargetSession } from './perform-run.js'
+import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 
 /** Lease of each monkey experiment on the agent (as `chaos run`'s default). */
@@ -35,7 +36,7 @@ export interface MonkeySessionInput {
   workspace: Workspace
   resolved: ResolvedMonkey
   options: RunOptions
-  flags: { target?: string[]; token?: string; prometheus?: string; pushgateway?: string; quiet?: boolean }
+  flags: TargetFlagValues & { prometheus?: string; pushgateway?: string; quiet?: boolean }
   allowProduction: boolean
   metrics?: { port: number; host: string }
   signal: AbortSignal
@@ -64,7 +65,8 @@ export async function checkEnvironment(session: TargetSession, allowProduction: 
     let environment: string
     try {
       environment =
-        (await createControlClient({ target, token: session.token }).info()).environment ?? 'unknown'
+        (await createControlClient({ target, token: session.token, prefix: session.controlPrefix }).info())
+          .environment ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,

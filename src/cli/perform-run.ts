@@ -14,16 +14,14 @@ import type { Output } from './output.js'
 import { createRunView } from './run-view.js'
 import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
-import { resolveTarget, type ResolvedTarget } from './target.js'
+import { resolveTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
 
 export interface PerformRunInput {
   workspace: Workspace
   scenarios: readonly Scenario[]
   selection: string[]
   options: RunOptions
-  flags: {
-    target?: string[]
-    token?: string
+  flags: TargetFlagValues & {
     prometheus?: string
     pushgateway?: string
     'keep-going'?: boolean
@@ -54,7 +52,7 @@ export function isAlive(pid: number): boolean {
 
 /** Resolves the configured target or, when none is configured, starts the sandbox (one line says so). */
 export async function openTarget(
-  flags: { target?: string[]; token?: string; quiet?: boolean },
+  flags: TargetFlagValues & { quiet?: boolean },
   config: ChaosConfig,
   out: Output,
 ): Promise<TargetSession> {
@@ -97,6 +95,8 @@ export async function performRun(
         reportsDir: config.reportsDir,
         workload: config.workload?.requests,
         prometheus: input.flags.prometheus ?? config.prometheus,
+        metricsUrls: target.metricsUrls,
+        controlPrefix: target.controlPrefix,
       },
       {
         clock: systemClock,

@@ -23,6 +23,7 @@ import type { Workspace } from '../workspace.js'
 import { checkEnvironment } from './monkey-session.js'
 import type { Output } from './output.js'
 import { openTarget, performRun } from './perform-run.js'
+import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 
 const LEASE_SECONDS = 15
@@ -30,9 +31,7 @@ const LEASE_SECONDS = 15
 export interface ScheduleSessionInput {
   workspace: Workspace
   options: RunOptions
-  flags: {
-    target?: string[]
-    token?: string
+  flags: TargetFlagValues & {
     prometheus?: string
     pushgateway?: string
     'keep-going'?: boolean

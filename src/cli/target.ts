@@ -5,16 +5,25 @@
 import { InvalidInputError } from '../errors.js'
 import type { ChaosConfig } from '../config.js'
 
+/** The target flags as parsed (`--target`, `--token`, `--metrics-url`, `--control-prefix`). */
+export interface TargetFlagValues {
+  target?: string[]
+  token?: string
+  'metrics-url'?: string[]
+  'control-prefix'?: string
+}
+
 export interface ResolvedTarget {
   targets: string[]
   token: string
+  /** One metrics URL per target, in the same order; absent: each target's `/metrics`. */
+  metricsUrls?: string[]
+  /** The agents' control prefix, when not the default `/chaos`. */
+  controlPrefix?: string
 }
 
 /** The configured target, or undefined when none is configured anywhere. */
-export function resolveTarget(
-  flags: { target?: string[]; token?: string },
-  config: ChaosConfig,
-): ResolvedTarget | undefined {
+export function resolveTarget(flags: TargetFlagValues, config: ChaosConfig): ResolvedTarget | undefined {
   const targets = flags.target && flags.target.length > 0 ? flags.target : config.targets
   if (targets.length === 0) return undefined
   for (const url of targets) {
@@ -32,14 +41,26 @@ export function resolveTarget(
       'pass --token, set CHAOS_TOKEN, or token: in chaos.config.yaml',
     )
   }
-  return { targets, token }
+  const fromFlag = flags['metrics-url'] !== undefined && flags['metrics-url'].length > 0
+  const metricsUrls = fromFlag ? flags['metrics-url'] : config.metricsUrls
+  if (metricsUrls !== undefined && metricsUrls.length !== targets.length) {
+    // Pairing by position is the only reading; a count mismatch would scrape the wrong instance.
+    throw new InvalidInputError(
+      `${fromFlag ? '--metrics-url' : 'metrics_url'}: ${metricsUrls.length} URL(s) for ${targets.length} target instance(s)`,
+      'give one metrics URL per --target, in the same order',
+    )
+  }
+  const controlPrefix = flags['control-prefix'] ?? config.controlPrefix
+  return {
+    targets,
+    token,
+    ...(metricsUrls !== undefined && { metricsUrls }),
+    ...(controlPrefix !== undefined && { controlPrefix }),
+  }
 }
 
 /** Like {@link resolveTarget} but a target is required (status, stop). */
-export function requireTarget(
-  flags: { target?: string[]; token?: string },
-  config: ChaosConfig,
-): ResolvedTarget {
+export function requireTarget(flags: TargetFlagValues, config: ChaosConfig): ResolvedTarget {
   const target = resolveTarget(flags, config)
   if (!target) {
     throw new InvalidInputError(

@@ -5,6 +5,11 @@
 import type { AgentInfo, ExperimentView } from '../protocol/schemas.js'
 import { createControlClient } from './control-client.js'
 
+/** How to reach the agents: the control prefix when it is not the default `/chaos`. */
+export interface OperatorOptions {
+  prefix?: string
+}
+
 export interface InstanceStatus {
   target: string
   reachable: boolean
@@ -17,6 +22,7 @@ export async function readStatus(
   targets: readonly string[],
   token: string,
   signal?: AbortSignal,
+  options: OperatorOptions = {},
 ): Promise<InstanceStatus[]> {
   return Promise.all(
     targets.map(async (target): Promise<InstanceStatus> => {
@@ -25,7 +31,7 @@ export async function readStatus(
           target,
           reachable: true,
           error: null,
-          agent: await createControlClient({ target, token }).info(signal),
+          agent: await createControlClient({ target, token, prefix: options.prefix }).info(signal),
         }
       } catch (err) {
         return { target, reachable: false, error: (err as Error).message, agent: null }
@@ -49,10 +55,11 @@ export async function emergencyStop(
   targets: readonly string[],
   token: string,
   id?: string,
+  options: OperatorOptions = {},
 ): Promise<StopResult[]> {
   return Promise.all(
     targets.map(async (target): Promise<StopResult> => {
-      const client = createControlClient({ target, token })
+      const client = createControlClient({ target, token, prefix: options.prefix })
       try {
         const stopped = id ? [await client.stop(id)] : await client.stopAll()
         const info = await client.info()

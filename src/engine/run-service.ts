@@ -57,6 +57,10 @@ export interface RunInput {
   workload?: WorkloadRequest[]
   prometheus?: string
   requestTimeoutMs?: number
+  /** Metrics URL per target, same order (default `<target>/metrics`). */
+  metricsUrls?: string[]
+  /** Control endpoint prefix (default `/chaos`). */
+  controlPrefix?: string
 }
 
 export interface RunDeps {
@@ -117,8 +121,12 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
     },
     { now: () => clock.now(), minLevel: 'info' },
   )
-  const clients = input.targets.map((target) => createControlClient({ target, token: input.token }))
-  const probes = input.targets.map((target) => createScrapeProbe({ target, clock }))
+  const clients = input.targets.map((target) =>
+    createControlClient({ target, token: input.token, prefix: input.controlPrefix }),
+  )
+  const probes = input.targets.map((target, i) =>
+    createScrapeProbe({ target, metricsUrl: input.metricsUrls?.[i], clock }),
+  )
   const promql = input.prometheus ? createPromqlClient({ baseUrl: input.prometheus, clock }) : undefined
   const scenarios = input.scenarios.map((s) => applyOverrides(s, input.options))
   const byId = new Map(scenarios.map((s) => [s.id, s]))
