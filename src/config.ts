@@ -183,6 +183,9 @@ export const ConfigFile = z.strictObject({
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
   workload: Workload.optional(),
+  workload_url: HttpUrl.optional().describe(
+    'Send all workload here (e.g. a load balancer) instead of spreading it over the target instances',
+  ),
   monkey: MonkeyConfig.optional().describe('Defaults of chaos monkey'),
   schedules: z.array(ScheduleEntry).optional().describe('Recurring experiments of chaos schedule'),
 })
@@ -220,6 +223,8 @@ export interface ChaosConfig {
   /** Target base URLs (one per instance); empty means "no target configured". */
   targets: string[]
   token?: string
+  /** Where all workload goes instead of being spread over the targets (`workload_url`). */
+  workloadUrl?: string
   /** Absolute extra scenario directories. */
   scenarioDirs: string[]
   /** Absolute reports directory. */
@@ -240,6 +245,8 @@ const configHints: HintFor = (p) => {
   switch (field) {
     case 'target':
       return 'target: http://localhost:8080 (or a list of URLs, one per instance)'
+    case 'workload_url':
+      return 'the URL the workload is sent to, e.g. http://localhost:8080 (a load balancer)'
     case 'prometheus':
       return 'the Prometheus base URL, e.g. http://localhost:9090'
     case 'pushgateway':
@@ -350,6 +357,7 @@ export async function loadConfig(options: {
   if (file) config.file = file
   const token = envToken ? envToken : parsed.token
   if (token) config.token = token
+  if (parsed.workload_url) config.workloadUrl = parsed.workload_url
   if (parsed.prometheus) config.prometheus = parsed.prometheus
   if (parsed.pushgateway) config.pushgateway = parsed.pushgateway
   if (parsed.workload) config.workload = parsed.workload

@@ -130,6 +130,7 @@ describe('run flags as chaos run arguments (the crontab)', () => {
       rate: 7,
       'allow-entire-system': true,
       target: ['http://10.0.0.5:8080'],
+      'workload-url': 'http://lb.internal:80',
       scenarios: ['mine'],
       builtin: false,
     }
@@ -146,6 +147,8 @@ describe('run flags as chaos run arguments (the crontab)', () => {
     expect(args).toEqual([
       '--target',
       'http://10.0.0.5:8080',
+      '--workload-url',
+      'http://lb.internal:80',
       '--scenarios',
       '/abs/mine',
       '--no-builtin',

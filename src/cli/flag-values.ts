@@ -158,7 +158,7 @@ export function parseTargetUrl(text: string, flag: string): string {
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
     throw new InvalidInputError(
       `${flag}: "${text}" is not an http(s) URL`,
-      'e.g. --target http://127.0.0.1:8080',
+      `e.g. ${flag} http://127.0.0.1:8080`,
     )
   }
   return url
@@ -178,6 +178,7 @@ export function runArgs(
   flags: OverrideFlagValues & {
     config?: string
     target?: string[]
+    'workload-url'?: string
     prometheus?: string
     pushgateway?: string
     scenarios?: string[]
@@ -188,6 +189,7 @@ export function runArgs(
   const args: string[] = []
   if (flags.config) args.push('--config', resolvePath(flags.config))
   for (const t of flags.target ?? []) args.push('--target', t)
+  if (flags['workload-url'] !== undefined) args.push('--workload-url', flags['workload-url'])
   for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolvePath(dir))
   if (flags.builtin === false) args.push('--no-builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)

@@ -30,6 +30,7 @@ export interface GamedayFlags extends OverrideFlagValues {
   config?: string
   target?: string[]
   token?: string
+  'workload-url'?: string
   prometheus?: string
   pushgateway?: string
   'keep-going'?: boolean

@@ -35,7 +35,14 @@ export interface MonkeySessionInput {
   workspace: Workspace
   resolved: ResolvedMonkey
   options: RunOptions
-  flags: { target?: string[]; token?: string; prometheus?: string; pushgateway?: string; quiet?: boolean }
+  flags: {
+    target?: string[]
+    token?: string
+    'workload-url'?: string
+    prometheus?: string
+    pushgateway?: string
+    quiet?: boolean
+  }
   allowProduction: boolean
   metrics?: { port: number; host: string }
   signal: AbortSignal

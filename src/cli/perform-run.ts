@@ -24,6 +24,7 @@ export interface PerformRunInput {
   flags: {
     target?: string[]
     token?: string
+    'workload-url'?: string
     prometheus?: string
     pushgateway?: string
     'keep-going'?: boolean
@@ -96,6 +97,7 @@ export async function performRun(
         leaseSeconds: input.leaseSeconds,
         reportsDir: config.reportsDir,
         workload: config.workload?.requests,
+        workloadUrl: input.flags['workload-url'] ?? config.workloadUrl,
         prometheus: input.flags.prometheus ?? config.prometheus,
       },
       {

@@ -33,6 +33,7 @@ export interface ScheduleSessionInput {
   flags: {
     target?: string[]
     token?: string
+    'workload-url'?: string
     prometheus?: string
     pushgateway?: string
     'keep-going'?: boolean

@@ -5,6 +5,7 @@
 import { allHeld } from '../evaluate.js'
 import { checksIn, isoNow, log, progress, type ExperimentContext } from './context.js'
 import { evaluateChecks } from './checks.js'
+import { instanceRecords } from './instances.js'
 import { buildTimeseries, phaseMetrics } from './measure.js'
 import { settle } from './settle.js'
 
@@ -69,6 +70,7 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
         probe.atRecoveryEnd,
       )
     record.timeseries = buildTimeseries(timeline.series(marks.end), ctx.samples, marks, ctx.startedMono)
+    record.instances = instanceRecords(ctx, marks.end)
   }
   if (record.state === 'COMPLETED') record.hypothesis_held = allHeld(record.checks)
   else if (record.state === 'ABORTED' && record.injected_at !== null) record.hypothesis_held = false
