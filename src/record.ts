@@ -187,7 +187,7 @@ export type RecordedFaultConfig = z.infer<typeof RecordedFaultConfig>
  * One target instance of an experiment (an object, so that per-instance facts can be added).
  * The request counts are the workload's requests sent to this instance over the whole experiment
  * (baseline, injection and recovery); null when the workload went to a separate URL
- * (`--workload-url`), which says nothing about how it was spread.
+ * (`--workload-url` naming e.g. a load balancer), which says nothing about how it was spread.
  */
 export const InstanceRecord = z.object({
   url: z.string().describe('Base URL of the instance, as given with --target'),

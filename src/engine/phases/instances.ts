@@ -15,22 +15,26 @@ function normalize(url: string): string {
  * One entry per control client (target instance), in their order. Request counts cover every
  * request intended from the workload's start to `end` (the phases' partition: baseline + during +
  * recovery), split by the origin each request went to. An instance that is not one of the
- * workload's origins (all workload went to `--workload-url`) gets null counts: not measured.
+ * workload's origins got none of it (0) when every origin is an instance; when some origin is not
+ * (`--workload-url` names a load balancer), where that traffic landed is unknown: null.
  */
 export function instanceRecords(ctx: ExperimentContext, end: number): InstanceRecord[] {
   const workload = ctx.workload
   const origins = workload ? workload.targets.map(normalize) : []
   const totals = workload ? workload.timeline.byInstance(workload.timeline.t0, end) : []
+  const urls = ctx.deps.clients.map((c) => c.target)
+  const unknownOrigin = !workload || origins.some((o) => !urls.includes(o))
   return ctx.deps.clients.map((client, i) => {
     const url = client.target
     const origin = origins[i] === url ? i : origins.indexOf(url)
     const summary = origin >= 0 ? totals[origin] : undefined
+    const none = unknownOrigin ? null : 0
     return {
       url,
       reached: ctx.injected.includes(client),
-      requests: summary ? summary.total_requests : null,
-      failed_requests: summary ? summary.failed_requests : null,
-      error_rate: summary ? summary.error_rate : null,
+      requests: summary ? summary.total_requests : none,
+      failed_requests: summary ? summary.failed_requests : none,
+      error_rate: summary ? summary.error_rate : none,
     }
   })
 }
