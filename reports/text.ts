@@ -5,7 +5,14 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk'
 import Table from 'cli-table3'
-import type { AnalysisLine, CheckResult, ExperimentRecord, PhaseMetrics, RunRecord } from '../src/record.js'
+import type {
+  AnalysisLine,
+  CheckResult,
+  ExperimentRecord,
+  InstanceRecord,
+  PhaseMetrics,
+  RunRecord,
+} from '../src/record.js'
 import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from '../src/wording.js'
 
 export interface TextReportOptions {
@@ -68,6 +75,21 @@ function resultLines(e: ExperimentRecord): string[] {
   return lines
 }
 
+/** The "Instances:" block: only with more than one instance (one instance is the whole report). */
+function instanceLines(instances: readonly InstanceRecord[] | undefined, workloadUrl?: string): string[] {
+  if (!instances || instances.length < 2) return []
+  const lines = ['Instances:']
+  for (const i of instances) {
+    const fault = i.reached ? 'fault started' : 'no fault'
+    const traffic =
+      i.requests === null
+        ? `requests not measured per instance (workload sent to ${workloadUrl ?? 'a separate URL'})`
+        : `${i.requests} requests, ${i.failed_requests ?? 0} failed (${pct(i.error_rate ?? 0)})`
+    lines.push(`  - ${i.url}: ${fault}, ${traffic}`)
+  }
+  return lines
+}
+
 function checkLine(c: CheckResult, color: ChalkInstance): string {
   const parsed = tryParseCheck(c.expression)
   const label = c.name === c.expression ? c.expression : `${c.name}: ${c.expression}`
@@ -92,7 +114,7 @@ function analysisLine(line: AnalysisLine, color: ChalkInstance): string {
   }
 }
 
-function experimentBlock(e: ExperimentRecord, c: ChalkInstance): string[] {
+function experimentBlock(e: ExperimentRecord, c: ChalkInstance, workloadUrl?: string): string[] {
   const lines = [c.bold(`Experiment: ${e.name} (${faultSummary(e.fault_config)})`)]
   lines.push(
     `ID: ${e.id} | Category: ${e.category} | Target service: ${e.target_service} | Blast radius: ${e.blast_radius}`,
@@ -126,6 +148,7 @@ function experimentBlock(e: ExperimentRecord, c: ChalkInstance): string[] {
     lines.push(
       `Rollback: ${r.verified ? c.green('verified') : c.red('NOT verified')} (${r.method ?? 'no route'}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})${r.error ? ` - ${r.error}` : ''}`,
     )
+  lines.push(...instanceLines(e.instances, workloadUrl))
 
   if (e.checks.length > 0) {
     lines.push('', 'Checks:')
@@ -184,6 +207,7 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
     c.bold(`Chaos run ${record.run_id}`) + (record.partial ? ` ${c.yellow('[PARTIAL]')}` : ''),
     `Outcome: ${outcomeColor(c, record.outcome)} (exit ${record.exit_code})`,
     `Target: ${record.target.urls.join(', ')}${record.target.sandbox ? ' (built-in sandbox)' : ''}`,
+    ...(record.target.workload_url ? [`Workload: ${record.target.workload_url}`] : []),
     `Selection: ${record.selection.join(' ') || '-'}`,
     `Started: ${record.started_at} | Finished: ${record.finished_at} (${seconds(runSeconds)})`,
     `Options: rate ${num(o.rate)} rps, baseline ${seconds(o.baseline_seconds)}, interval ${seconds(o.interval_seconds)}, recovery timeout ${seconds(o.recovery_timeout_seconds)}, pause ${seconds(o.pause_seconds)}`,
@@ -193,7 +217,7 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
     lines.push(
       'Inconclusive: nothing failed, but not everything was tested - a check could not be evaluated or no fault was injected (see "Inconclusive:" below). Not a pass.',
     )
-  for (const e of record.experiments) lines.push('', ...experimentBlock(e, c))
+  for (const e of record.experiments) lines.push('', ...experimentBlock(e, c, record.target.workload_url))
   if (record.experiments.length === 0) lines.push('', 'No experiments were run.')
   else lines.push('', c.bold('Summary'), summaryTable(record, c))
   return lines.join('\n') + '\n'

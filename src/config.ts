@@ -196,6 +196,9 @@ export const ConfigFile = z.strictObject({
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
   workload: Workload.optional(),
+  workload_url: HttpUrl.optional().describe(
+    'Send all workload here (e.g. a load balancer) instead of spreading it over the target instances',
+  ),
   monkey: MonkeyConfig.optional().describe('Defaults of chaos monkey'),
   schedules: z.array(ScheduleEntry).optional().describe('Recurring experiments of chaos schedule'),
 })
@@ -237,6 +240,8 @@ export interface ChaosConfig {
   metricsUrls?: string[]
   /** Control endpoint prefix, when not the default `/chaos`. */
   controlPrefix?: string
+  /** Where all workload goes instead of being spread over the targets (`workload_url`). */
+  workloadUrl?: string
   /** Absolute extra scenario directories. */
   scenarioDirs: string[]
   /** Absolute reports directory. */
@@ -261,6 +266,8 @@ const configHints: HintFor = (p) => {
       return 'metrics_url: http://localhost:9464/metrics (or a list, one per target instance)'
     case 'control_prefix':
       return 'control_prefix: /chaos (the prefix the agent was created with)'
+    case 'workload_url':
+      return 'the URL the workload is sent to, e.g. http://localhost:8080 (a load balancer)'
     case 'prometheus':
       return 'the Prometheus base URL, e.g. http://localhost:9090'
     case 'pushgateway':
@@ -375,6 +382,7 @@ export async function loadConfig(options: {
     config.metricsUrls = typeof parsed.metrics_url === 'string' ? [parsed.metrics_url] : parsed.metrics_url
   }
   if (parsed.control_prefix) config.controlPrefix = parsed.control_prefix
+  if (parsed.workload_url) config.workloadUrl = parsed.workload_url
   if (parsed.prometheus) config.prometheus = parsed.prometheus
   if (parsed.pushgateway) config.pushgateway = parsed.pushgateway
   if (parsed.workload) config.workload = parsed.workload

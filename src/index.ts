@@ -116,6 +116,7 @@ export {
   type ExperimentMetrics,
   type ExperimentRecord,
   type ExperimentRecordState,
+  type InstanceRecord,
   type LatencyMs,
   type PhaseMetrics,
   type RecordedFaultConfig,

@@ -200,6 +200,21 @@ export const RecordedFaultConfig = z.discriminatedUnion(
 )
 export type RecordedFaultConfig = z.infer<typeof RecordedFaultConfig>
 
+/**
+ * One target instance of an experiment (an object, so that per-instance facts can be added).
+ * The request counts are the workload's requests sent to this instance over the whole experiment
+ * (baseline, injection and recovery); null when the workload went to a separate URL
+ * (`--workload-url` naming e.g. a load balancer), which says nothing about how it was spread.
+ */
+export const InstanceRecord = z.object({
+  url: z.string().describe('Base URL of the instance, as given with --target'),
+  reached: z.boolean().describe('true when the fault was started on this instance'),
+  requests: Count.nullable().describe('Workload requests this instance answered or failed'),
+  failed_requests: Count.nullable(),
+  error_rate: Ratio.nullable().describe('failed / requests, 0..1 (0 when no requests)'),
+})
+export type InstanceRecord = z.infer<typeof InstanceRecord>
+
 export const ExperimentRecord = z.object({
   id: z.string(),
   name: z.string(),
@@ -232,6 +247,10 @@ export const ExperimentRecord = z.object({
   abort_reason: z.string().nullable(),
   error: z.string().nullable(),
   rollback: RollbackRecord,
+  instances: z
+    .array(InstanceRecord)
+    .optional()
+    .describe('One entry per target instance, in the order of target.urls; absent when no workload ran'),
   timeseries: z.array(TimeseriesPoint),
   analysis: z.array(AnalysisLine),
 })
@@ -241,6 +260,10 @@ export const RunTarget = z.object({
   urls: z.array(z.string()).min(1).describe('Control/target base URLs, one per instance'),
   instances: z.array(z.string()).optional().describe('Agent instance names, in the order of urls'),
   sandbox: z.boolean().describe('true when the runner started the built-in sandbox'),
+  workload_url: z
+    .string()
+    .optional()
+    .describe('Where all workload went instead of being spread over urls (--workload-url)'),
 })
 export type RunTarget = z.infer<typeof RunTarget>
 

@@ -133,6 +133,7 @@ describe('run flags as chaos run arguments (the crontab)', () => {
       rate: 7,
       'allow-entire-system': true,
       target: ['http://10.0.0.5:8080'],
+      'workload-url': 'http://lb.internal:80',
       scenarios: ['mine'],
       builtin: false,
     }
@@ -149,6 +150,8 @@ describe('run flags as chaos run arguments (the crontab)', () => {
     expect(args).toEqual([
       '--target',
       'http://10.0.0.5:8080',
+      '--workload-url',
+      'http://lb.internal:80',
       '--scenarios',
       '/abs/mine',
       '--no-builtin',

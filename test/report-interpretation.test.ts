@@ -368,6 +368,42 @@ describe('rollback', () => {
   })
 })
 
+describe('instances (defect 8)', () => {
+  const instance = (url: string, reached: boolean, requests: number | null) => ({
+    url,
+    reached,
+    requests,
+    failed_requests: requests === null ? null : 0,
+    error_rate: requests === null ? null : 0,
+  })
+
+  it('warns for each instance that had the fault but received no workload', () => {
+    const starved = guideExperiment({
+      instances: [
+        instance('http://a', true, 80),
+        instance('http://b', true, 0),
+        instance('http://c', false, 0),
+      ],
+    })
+    expect(rule('instances', starved)).toEqual([
+      {
+        level: 'WARN',
+        message:
+          "Instance http://b had the fault but received no workload - its fault was never exercised by the runner's requests",
+      },
+    ])
+  })
+
+  it('says nothing when every faulted instance got requests, when counts were not measured, or for one instance', () => {
+    const spread = [instance('http://a', true, 40), instance('http://b', true, 41)]
+    expect(rule('instances', guideExperiment({ instances: spread }))).toEqual([])
+    const viaBalancer = [instance('http://a', true, null), instance('http://b', true, null)]
+    expect(rule('instances', guideExperiment({ instances: viaBalancer }))).toEqual([])
+    expect(rule('instances', guideExperiment({ instances: [instance('http://a', true, 0)] }))).toEqual([])
+    expect(rule('instances', guideExperiment())).toEqual([])
+  })
+})
+
 describe('the rule table', () => {
   it('has a test for every rule (this file)', () => {
     // Runs last in this file: every rule id must have been exercised above.

@@ -137,6 +137,46 @@ describe('renderText', () => {
   })
 })
 
+describe('renderText, defect 8: several instances', () => {
+  const two = [
+    { url: 'http://a:8080', reached: true, requests: 41, failed_requests: 4, error_rate: 4 / 41 },
+    { url: 'http://b:8080', reached: false, requests: 40, failed_requests: 0, error_rate: 0 },
+  ]
+
+  it('lists each instance with its fault and its share of the workload, when there are several', () => {
+    const all = lines(renderText(runRecord({ experiments: [guideExperiment({ instances: two })] })))
+    const at = all.indexOf('Instances:')
+    expect(at).toBeGreaterThan(0)
+    expect(all.slice(at + 1, at + 3)).toEqual([
+      '  - http://a:8080: fault started, 41 requests, 4 failed (9.76%)',
+      '  - http://b:8080: no fault, 40 requests, 0 failed (0%)',
+    ])
+  })
+
+  it('says the counts are not per instance when the workload went to --workload-url', () => {
+    const unmeasured = two.map((i) => ({ ...i, requests: null, failed_requests: null, error_rate: null }))
+    const base = runRecord()
+    const all = lines(
+      renderText(
+        runRecord({
+          target: { ...base.target, workload_url: 'http://lb:80' },
+          experiments: [guideExperiment({ instances: unmeasured })],
+        }),
+      ),
+    )
+    expect(all).toContain('Workload: http://lb:80')
+    expect(all).toContain(
+      '  - http://a:8080: fault started, requests not measured per instance (workload sent to http://lb:80)',
+    )
+  })
+
+  it('has no Instances block for one instance', () => {
+    const one = renderText(runRecord({ experiments: [guideExperiment({ instances: two.slice(0, 1) })] }))
+    expect(one).not.toContain('Instances:')
+    expect(one).not.toContain('Workload:')
+  })
+})
+
 describe('faultSummary', () => {
   it('describes each fault type in one phrase', () => {
     const base = { probability: 0.3, blast_radius: 'SINGLE_SERVICE' as const }

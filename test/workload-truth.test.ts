@@ -5,6 +5,7 @@ import { createWorkload, type RequestResult, type Workload } from '../src/engine
 import { classifyError } from '../src/http/error-class.js'
 import { createMemoryLogger } from '../src/logger.js'
 import { EXPERIMENT_HEADER } from '../src/protocol/schemas.js'
+import { pollUntil } from './support/poll.js'
 
 interface TestServer {
   url: string
@@ -341,6 +342,91 @@ describe('workload generator against a real HTTP server', () => {
     expect(() => createWorkload({ ...base, target: 'ftp://x' })).toThrow(/http:\/\/ or https:\/\//)
     expect(() => createWorkload({ ...base, requests: [] })).toThrow(/at least one request/)
     expect(() => createWorkload({ ...base, maxInFlight: 0 })).toThrow(/maxInFlight/)
+  })
+})
+
+describe('defect 8, several instances: the workload spreads over every origin', () => {
+  it('splits requests round-robin (±1) and the timeline per instance matches what each server counted', async () => {
+    // Two real servers, each counting the tagged requests it served; the second fails every third
+    // one and sits behind a path prefix (each origin keeps its own prefix).
+    let seen = 0
+    const a = await startServer((_req, res) => res.end('ok'))
+    const b = await startServer((_req, res) => res.writeHead(seen++ % 3 === 0 ? 503 : 200).end())
+    const results: RequestResult[] = []
+    const w = track(
+      createWorkload({
+        targets: [a.url, `${b.url}/v2/`],
+        requests: [{ path: '/ping' }],
+        rate: 200,
+        headers: { [EXPERIMENT_HEADER]: 'exp-1' },
+        onResult: (r) => results.push(r),
+      }),
+    )
+    expect(w.targets).toEqual([a.url, `${b.url}/v2/`])
+    const timeline = w.start()
+    await pollUntil(() => w.counts().sent >= 61, { what: '61 requests sent' })
+    await w.stop()
+    const c = w.counts()
+    expect(c.in_flight).toBe(0)
+    expectCountsAddUp(w)
+
+    const servedA = a.tagged.get('/ping') ?? 0
+    const servedB = b.tagged.get('/v2/ping') ?? 0
+    expect([...a.tagged.keys()]).toEqual(['/ping'])
+    expect([...b.tagged.keys()]).toEqual(['/v2/ping'])
+    expect(servedA + servedB).toBe(c.sent)
+    // Request k goes to origin k mod 2: the first origin gets the odd one out.
+    expect(servedA).toBe(Math.ceil(c.sent / 2))
+    expect(servedB).toBe(Math.floor(c.sent / 2))
+
+    const [ia, ib] = timeline.byInstance(timeline.t0)
+    expect(timeline.instances).toBe(2)
+    expect(ia).toMatchObject({ sent: servedA, total_requests: servedA, failed_requests: 0, dropped: 0 })
+    expect(ib).toMatchObject({
+      sent: servedB,
+      total_requests: servedB,
+      failed_requests: Math.ceil(servedB / 3),
+      failures_by_class: { HTTP_503: Math.ceil(servedB / 3) },
+    })
+    expect(timeline.summary(timeline.t0, Infinity, { instance: 1 })).toEqual(ib)
+    const all = timeline.summary(timeline.t0)
+    expect(ia!.total_requests + ib!.total_requests).toBe(all.total_requests)
+    expect(ia!.failed_requests + ib!.failed_requests).toBe(all.failed_requests)
+    expect(all.failed_requests).toBe(c.failed)
+    // Each result names its origin, consistently with the send order.
+    for (const r of results) expect(r.instance).toBe(r.seq % 2)
+  })
+
+  it('shares one in-flight limit across the origins and drops beyond it', async () => {
+    const a = await startServer(() => {})
+    const b = await startServer(() => {})
+    const w = track(
+      createWorkload({
+        targets: [a.url, b.url],
+        requests: [{ path: '/' }],
+        rate: 200,
+        timeoutMs: 30_000,
+        maxInFlight: 4,
+      }),
+    )
+    const timeline = w.start()
+    await pollUntil(() => w.counts().dropped >= 10, { what: '10 dropped arrivals' })
+    expect(w.counts()).toMatchObject({ sent: 4, in_flight: 4 })
+    await w.stop({ abort: true })
+    const [ia, ib] = timeline.byInstance(timeline.t0)
+    // Dropped arrivals went to no origin: they are in the whole slice only.
+    expect(ia).toMatchObject({ sent: 2, failed_requests: 2, dropped: 0 })
+    expect(ib).toMatchObject({ sent: 2, failed_requests: 2, dropped: 0 })
+    expect(timeline.summary(timeline.t0).dropped).toBe(w.counts().dropped)
+    expectCountsAddUp(w)
+  })
+
+  it('rejects an empty origin list and a bad origin by name', () => {
+    const base = { requests: [{ path: '/' }], rate: 1 }
+    expect(() => createWorkload({ ...base, targets: [] })).toThrow(/at least one target URL/)
+    expect(() => createWorkload({ ...base, targets: ['http://127.0.0.1:1', 'nope'] })).toThrow(
+      /target "nope" is not a URL/,
+    )
   })
 })
 

@@ -170,7 +170,7 @@ export function parseTargetUrl(text: string, flag: string): string {
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
     throw new InvalidInputError(
       `${flag}: "${text}" is not an http(s) URL`,
-      'e.g. --target http://127.0.0.1:8080',
+      `e.g. ${flag} http://127.0.0.1:8080`,
     )
   }
   return url
@@ -216,6 +216,7 @@ export function runArgs(
     target?: string[]
     'metrics-url'?: string[]
     'control-prefix'?: string
+    'workload-url'?: string
     prometheus?: string
     pushgateway?: string
     scenarios?: string[]
@@ -228,6 +229,7 @@ export function runArgs(
   for (const t of flags.target ?? []) args.push('--target', t)
   for (const m of flags['metrics-url'] ?? []) args.push('--metrics-url', m)
   if (flags['control-prefix'] !== undefined) args.push('--control-prefix', flags['control-prefix'])
+  if (flags['workload-url'] !== undefined) args.push('--workload-url', flags['workload-url'])
   for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolvePath(dir))
   if (flags.builtin === false) args.push('--no-builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)

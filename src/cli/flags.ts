@@ -84,10 +84,17 @@ export const metricsUrlFlag = {
   }),
 }
 
-/** The target flags plus the metrics back-ends of an experiment run. */
+/** The target flags plus where the workload goes and the metrics back-ends of an experiment run. */
 export const runTargetFlags = {
   ...targetFlags,
   ...metricsUrlFlag,
+  'workload-url': Flags.custom<string>({
+    parse: async (input, _ctx, opts) => (await values()).parseTargetUrl(input, `--${opts.name}`),
+  })({
+    description:
+      'send all workload to this URL (e.g. the load balancer in front of the instances) [default: spread over every --target]',
+    helpValue: 'URL',
+  }),
   prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
   pushgateway: Flags.string({
     description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",

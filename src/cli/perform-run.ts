@@ -94,6 +94,7 @@ export async function performRun(
         leaseSeconds: input.leaseSeconds,
         reportsDir: config.reportsDir,
         workload: config.workload?.requests,
+        workloadUrl: input.flags['workload-url'] ?? config.workloadUrl,
         prometheus: input.flags.prometheus ?? config.prometheus,
         metricsUrls: target.metricsUrls,
         controlPrefix: target.controlPrefix,

@@ -11,6 +11,8 @@ export interface TargetFlagValues {
   token?: string
   'metrics-url'?: string[]
   'control-prefix'?: string
+  /** All workload to this URL instead of spreading it over the targets. */
+  'workload-url'?: string
 }
 
 export interface ResolvedTarget {

@@ -55,6 +55,11 @@ export interface RunInput {
   leaseSeconds: number
   reportsDir: string
   workload?: WorkloadRequest[]
+  /**
+   * Where all workload goes (e.g. a load balancer in front of the instances); without it the
+   * workload is spread round-robin over every target instance, reached by the fault or not.
+   */
+  workloadUrl?: string
   prometheus?: string
   requestTimeoutMs?: number
   /** Metrics URL per target, same order (default `<target>/metrics`). */
@@ -137,7 +142,11 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
       {
         runId,
         selection: input.selection,
-        target: { urls: input.targets, sandbox: input.sandbox },
+        target: {
+          urls: input.targets,
+          sandbox: input.sandbox,
+          ...(input.workloadUrl !== undefined && { workload_url: input.workloadUrl }),
+        },
         rate: input.options.rate,
         baselineMs: input.options.baselineMs,
         intervalMs: input.options.intervalMs,
@@ -155,7 +164,8 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         promql: promql ? (query, s) => promql.query(query, { signal: s }) : undefined,
         createWorkload: (headers) =>
           createWorkload({
-            target: input.targets[0]!,
+            // Every configured instance, as users behind a balancer would spread (docs/reports.md).
+            targets: input.workloadUrl !== undefined ? [input.workloadUrl] : input.targets,
             requests: expandWorkloadDates(
               current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD,
               clock.now(),

@@ -9,7 +9,10 @@
  *   *intended* send time falls in them, even when they finish later (no coordinated omission: a
  *   slow response still counts against the phase that caused it);
  * - the live window ({@link Timeline.recent}) counts requests by *completion* time, which is what
- *   a safety check needs ("what is the target doing right now").
+ *   a safety check needs ("what is the target doing right now");
+ * - each sent request is recorded with the index of the instance (workload origin) it went to, so
+ *   a slice can be split by instance ({@link Timeline.byInstance}); a dropped arrival was sent
+ *   nowhere and belongs to no instance (per-instance slices report `dropped` 0).
  *
  * Definitions: `total_requests = successful + failed` (finished requests); `error_rate = failed /
  * total` and `availability = successful / total`, 0 and 1 when nothing finished (check
@@ -120,6 +123,14 @@ export interface TimelineOptions {
   t0: number
   /** Wall-clock epoch ms at t0 (for the series' `at`). */
   wallT0: number
+  /** How many instances (workload origins) requests are spread over (default 1). */
+  instances?: number
+}
+
+/** Which requests a {@link Timeline.summary} counts, besides the time slice. */
+export interface SliceFilter {
+  /** Only the requests sent to this instance (index into the workload's origins). */
+  instance?: number
 }
 
 /** Counters accumulated while the slice is scanned. */
@@ -138,7 +149,10 @@ interface Tally {
 export class Timeline {
   readonly t0: number
   readonly wallT0: number
+  /** How many instances requests are spread over; instance indexes run from 0 to this − 1. */
+  readonly instances: number
   private readonly sentAt = new Column()
+  private readonly sentInstance = new Column()
   private readonly droppedIntended = new Column()
   private readonly droppedAt = new Column()
   private readonly doneIntended = new Column()
@@ -146,6 +160,7 @@ export class Timeline {
   private readonly doneClass: number[] = []
   /** Faults each finished request's response reported; -1 when it did not say. */
   private readonly doneFaults = new Column()
+  private readonly doneInstance = new Column()
   private readonly classes: string[] = []
   private readonly classIndex = new Map<string, number>()
   private closedAt: number | null = null
@@ -153,11 +168,18 @@ export class Timeline {
   constructor(options: TimelineOptions) {
     this.t0 = options.t0
     this.wallT0 = options.wallT0
+    this.instances = options.instances ?? 1
+    if (!Number.isInteger(this.instances) || this.instances < 1)
+      throw new RangeError(`a timeline needs at least one instance, got ${this.instances}`)
   }
 
-  /** A request was dispatched; `intendedAt` is its intended send time (arrivals come in order). */
-  recordSent(intendedAt: number): void {
+  /**
+   * A request was dispatched to `instance`; `intendedAt` is its intended send time (arrivals come
+   * in order).
+   */
+  recordSent(intendedAt: number, instance = 0): void {
     this.sentAt.push(intendedAt)
+    this.sentInstance.push(instance)
   }
 
   /** An arrival was refused at `at` because too many requests were outstanding. */
@@ -167,18 +189,20 @@ export class Timeline {
   }
 
   /**
-   * A dispatched request finished at `completedAt` (monotonic ms); `failure` null on success;
-   * `faults` what its response's `x-chaos-faults` header said, null without one.
+   * A request dispatched to `instance` finished at `completedAt` (monotonic ms); `failure` null on
+   * success; `faults` what its response's `x-chaos-faults` header said, null without one.
    */
   recordFinished(
     intendedAt: number,
     completedAt: number,
     failure: FailureClass | null,
     faults: number | null = null,
+    instance = 0,
   ): void {
     this.doneIntended.push(intendedAt)
     this.doneAt.push(completedAt)
     this.doneFaults.push(faults === null || !(faults >= 0) ? -1 : faults)
+    this.doneInstance.push(instance)
     if (failure === null) {
       this.doneClass.push(OK)
       return
@@ -222,18 +246,37 @@ export class Timeline {
   /**
    * Totals of the requests intended in `[from, to)` (monotonic ms), wherever they finished;
    * without `to`, every request from `from` on (the slice then lasts until {@link close}, or the
-   * last event). Call it once the slice's requests have settled to have `in_flight` 0.
+   * last event). Call it once the slice's requests have settled to have `in_flight` 0. With
+   * `filter.instance`, only the requests sent to that instance count (and `dropped` is 0).
    */
-  summary(from: number, to = Infinity): WorkloadSummary {
+  summary(from: number, to = Infinity, filter: SliceFilter = {}): WorkloadSummary {
+    const only = filter.instance
     const tally = newTally(3, true)
     for (let i = 0; i < this.doneIntended.length; i++) {
       const intended = this.doneIntended.at(i)
-      if (intended >= from && intended < to) this.add(tally, i)
+      if (intended >= from && intended < to && (only === undefined || this.doneInstance.at(i) === only))
+        this.add(tally, i)
     }
-    const sent = this.sentAt.lowerBound(to) - this.sentAt.lowerBound(from)
-    const dropped = this.droppedIntended.lowerBound(to) - this.droppedIntended.lowerBound(from)
+    const first = this.sentAt.lowerBound(from)
+    const past = this.sentAt.lowerBound(to)
+    let sent = past - first
+    if (only !== undefined) {
+      sent = 0
+      for (let i = first; i < past; i++) if (this.sentInstance.at(i) === only) sent++
+    }
+    const dropped =
+      only === undefined ? this.droppedIntended.lowerBound(to) - this.droppedIntended.lowerBound(from) : 0
     const end = Number.isFinite(to) ? to : (this.closedAt ?? this.lastEvent())
     return summarize(tally, end - from, sent, dropped, sent - tally.successful - tally.failed)
+  }
+
+  /**
+   * {@link summary} of `[from, to)` once per instance, in instance order: entry i covers the
+   * requests sent to instance i. Their `sent`, `total_requests` and `failed_requests` add up to
+   * the unfiltered summary's.
+   */
+  byInstance(from: number, to = Infinity): WorkloadSummary[] {
+    return Array.from({ length: this.instances }, (_, instance) => this.summary(from, to, { instance }))
   }
 
   /**

@@ -7,6 +7,11 @@
  * ("coordinated omission"). The generator never queues: when `maxInFlight` requests are
  * outstanding, an arrival is dropped and counted.
  *
+ * Several origins (`targets`, one per instance): sent requests go round-robin over them in send
+ * order (request k to origin k mod n, so counts differ by at most one), each origin with its own
+ * connection pool; the in-flight limit, the schedule and the accounting are shared, and a dropped
+ * arrival goes to no origin. The timeline records each request's origin index.
+ *
  * Accounting (exact, at every instant): `sent = successful + failed + in_flight`, and
  * `arrivals = sent + dropped`. Every arrival and every result is written to the workload's
  * {@link Timeline}, from which phases, live windows and the per-second series are derived (see
@@ -31,7 +36,12 @@ export type WorkloadRequestInput = z.input<typeof WorkloadRequest>
 /** Options of {@link createWorkload}. */
 export interface WorkloadOptions {
   /** Base URL, e.g. `http://127.0.0.1:3000` (a path prefix, if any, is prepended to every request path). */
-  target: string
+  target?: string
+  /**
+   * Several base URLs (one per instance): requests are spread round-robin over them. Wins over
+   * `target`; one of the two is required.
+   */
+  targets?: readonly string[]
   /** Requests to send, picked at random in proportion to `weight` (default 1). */
   requests: readonly WorkloadRequestInput[]
   /** Arrivals per second (open model). */
@@ -56,6 +66,8 @@ export interface WorkloadOptions {
 export interface RequestResult {
   /** 0-based send order. */
   seq: number
+  /** Index of the origin (in {@link Workload.targets}) the request went to. */
+  instance: number
   method: string
   path: string
   /** Intended send time, on the clock's monotonic scale. */
@@ -85,6 +97,8 @@ export interface Workload {
   start(): Timeline
   /** The timeline (after `start()`). */
   readonly timeline: Timeline
+  /** The origins requests are spread over, in instance-index order (as given, validated). */
+  readonly targets: readonly string[]
   /**
    * Sends now every arrival already due that a late timer has not sent yet, so that after
    * `catchUp()` at instant t, `whenSettled()` covers every request intended before t.
@@ -136,6 +150,12 @@ interface Template {
   opts: Dispatcher.DispatchOptions
 }
 
+/** One origin: its connection pool and the request templates with its path prefix. */
+interface Origin {
+  pool: Pool
+  templates: Template[]
+}
+
 /** Error used to abort requests the generator gave up on (timeout or cancel). */
 class GaveUp extends Error {
   constructor(readonly failure: 'TIMEOUT' | 'CANCELLED') {
@@ -159,6 +179,7 @@ class Pending implements Dispatcher.DispatchHandler {
   constructor(
     readonly gen: WorkloadImpl,
     readonly seq: number,
+    readonly instance: number,
     readonly template: Template,
     readonly intendedAt: number,
     readonly sentAt: number,
@@ -201,10 +222,10 @@ class WorkloadImpl implements Workload {
   private readonly rate: number
   private readonly timeoutMs: number
   private readonly maxInFlight: number
-  private readonly templates: Template[]
+  private readonly origins: Origin[]
+  readonly targets: readonly string[]
   private readonly cumulativeWeights: number[]
   private readonly totalWeight: number
-  private readonly pool: Pool
   private readonly onResult: ((r: RequestResult) => void) | undefined
   private readonly sweepMs: number
   private line: Timeline | null = null
@@ -246,15 +267,9 @@ class WorkloadImpl implements Workload {
       throw new InvalidInputError(`workload maxInFlight must be a positive integer, got ${maxInFlight}`)
     if (options.requests.length === 0) throw new InvalidInputError('workload needs at least one request')
 
-    let url: URL
-    try {
-      url = new URL(options.target)
-    } catch {
-      throw new InvalidInputError(`target "${options.target}" is not a URL`, 'use e.g. http://127.0.0.1:3000')
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new InvalidInputError(`target "${options.target}" must be an http:// or https:// URL`)
-    const prefix = url.pathname.replace(/\/+$/, '')
+    const targets = options.targets ?? (options.target === undefined ? [] : [options.target])
+    if (targets.length === 0) throw new InvalidInputError('workload needs at least one target URL')
+    const urls = targets.map(parseOrigin)
 
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? silentLogger
@@ -265,18 +280,25 @@ class WorkloadImpl implements Workload {
     this.onResult = options.onResult
     this.sweepMs = Math.min(100, Math.max(5, Math.floor(timeoutMs / 20)))
 
-    this.templates = options.requests.map((r) => buildTemplate(r, prefix, options.headers ?? {}))
     let acc = 0
     this.cumulativeWeights = options.requests.map((r) => (acc += r.weight ?? 1))
     this.totalWeight = acc
 
-    this.pool = new Pool(url.origin, {
-      connections: options.connections ?? maxInFlight,
-      pipelining: 1,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connectTimeout: Math.min(timeoutMs, 10_000),
-      keepAliveTimeout: 30_000,
+    this.targets = [...targets]
+    // One pool per origin; the in-flight limit is the generator's, shared by all of them.
+    this.origins = urls.map((url) => {
+      const prefix = url.pathname.replace(/\/+$/, '')
+      return {
+        templates: options.requests.map((r) => buildTemplate(r, prefix, options.headers ?? {})),
+        pool: new Pool(url.origin, {
+          connections: options.connections ?? maxInFlight,
+          pipelining: 1,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          connectTimeout: Math.min(timeoutMs, 10_000),
+          keepAliveTimeout: 30_000,
+        }),
+      }
     })
   }
 
@@ -284,8 +306,12 @@ class WorkloadImpl implements Workload {
     if (this.state !== 'idle') throw new Error('workload already started')
     this.state = 'running'
     this.t0 = this.clock.monotonic()
-    this.line = new Timeline({ t0: this.t0, wallT0: this.clock.now() })
-    this.logger.debug('workload_started', { rate: this.rate, max_in_flight: this.maxInFlight })
+    this.line = new Timeline({ t0: this.t0, wallT0: this.clock.now(), instances: this.origins.length })
+    this.logger.debug('workload_started', {
+      rate: this.rate,
+      max_in_flight: this.maxInFlight,
+      targets: this.targets,
+    })
     this.tick()
     return this.line
   }
@@ -319,7 +345,7 @@ class WorkloadImpl implements Workload {
       if (this.sweepTimer !== null) this.clock.clearTimeout(this.sweepTimer)
       this.sweepTimer = null
       // Everything is accounted for; requests undici still holds were given up on, so destroy.
-      await this.pool.destroy()
+      await Promise.all(this.origins.map((o) => o.pool.destroy()))
       this.logger.debug('workload_stopped', { ...this.counts() })
     })
     return this.stopPromise
@@ -377,10 +403,13 @@ class WorkloadImpl implements Workload {
       this.line!.recordDropped(intendedAt, this.clock.monotonic())
       return
     }
-    const template = this.pick()
+    // Round-robin in send order: dropped arrivals skip no origin's turn.
+    const instance = this.sent % this.origins.length
+    const origin = this.origins[instance]!
+    const template = this.pick(origin.templates)
     const now = this.clock.monotonic()
-    const p = new Pending(this, this.sent++, template, intendedAt, now)
-    this.line!.recordSent(intendedAt)
+    const p = new Pending(this, this.sent++, instance, template, intendedAt, now)
+    this.line!.recordSent(intendedAt, instance)
     this.inFlight++
     this.outstanding++
     if (this.tail) {
@@ -389,7 +418,7 @@ class WorkloadImpl implements Workload {
     } else this.head = p
     this.tail = p
     if (this.sweepTimer === null) this.sweepTimer = this.clock.setTimeout(this.sweep, this.sweepMs)
-    this.pool.dispatch(template.opts, p)
+    origin.pool.dispatch(template.opts, p)
   }
 
   /** Times out requests older than timeoutMs; the list is in send order, so only the head is checked. */
@@ -425,7 +454,7 @@ class WorkloadImpl implements Workload {
 
     const now = this.clock.monotonic()
     const latencyMs = now - p.intendedAt
-    this.line!.recordFinished(p.intendedAt, now, failure, p.faults)
+    this.line!.recordFinished(p.intendedAt, now, failure, p.faults, p.instance)
     if (failure === null) {
       this.successful++
     } else {
@@ -440,6 +469,7 @@ class WorkloadImpl implements Workload {
       try {
         this.onResult({
           seq: p.seq,
+          instance: p.instance,
           method: p.template.method,
           path: p.template.path,
           intendedAt: p.intendedAt,
@@ -457,13 +487,27 @@ class WorkloadImpl implements Workload {
     }
   }
 
-  private pick(): Template {
-    if (this.templates.length === 1) return this.templates[0]!
+  /** A request of the origin's templates, at random in proportion to the weights. */
+  private pick(templates: Template[]): Template {
+    if (templates.length === 1) return templates[0]!
     const r = this.random() * this.totalWeight
     for (let i = 0; i < this.cumulativeWeights.length; i++)
-      if (r < this.cumulativeWeights[i]!) return this.templates[i]!
-    return this.templates[this.templates.length - 1]!
+      if (r < this.cumulativeWeights[i]!) return templates[i]!
+    return templates[templates.length - 1]!
   }
+}
+
+/** A workload origin as a URL; throws InvalidInputError unless it is an http(s) URL. */
+function parseOrigin(target: string): URL {
+  let url: URL
+  try {
+    url = new URL(target)
+  } catch {
+    throw new InvalidInputError(`target "${target}" is not a URL`, 'use e.g. http://127.0.0.1:3000')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidInputError(`target "${target}" must be an http:// or https:// URL`)
+  return url
 }
 
 function abortPending(p: Pending, reason: GaveUp): void {

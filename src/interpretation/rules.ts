@@ -127,6 +127,23 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
     },
   },
   {
+    id: 'instances',
+    description:
+      'With several instances, every instance the fault was started on served part of the workload (WARN otherwise)',
+    applies(e) {
+      const instances = e.instances ?? []
+      if (instances.length < 2) return []
+      // requests null: the workload went to --workload-url, which does not say where it landed.
+      return instances
+        .filter((i) => i.reached && i.requests === 0)
+        .map((i) =>
+          warn(
+            `Instance ${i.url} had the fault but received no workload - its fault was never exercised by the runner's requests`,
+          ),
+        )
+    },
+  },
+  {
     id: 'faults_injected',
     description: 'Faults were actually applied (guide: "No Faults Being Injected")',
     applies(e) {

@@ -272,6 +272,10 @@ class FakeWorkload implements Workload {
     return this.line!
   }
 
+  get targets(): readonly string[] {
+    return [this.target.target]
+  }
+
   start(): Timeline {
     const clock = this.target.clock
     this.line = new Timeline({ t0: clock.monotonic(), wallT0: clock.now() })

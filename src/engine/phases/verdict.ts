@@ -5,6 +5,7 @@
 import { checksIn, isoNow, log, progress, type ExperimentContext } from './context.js'
 import { evaluateChecks } from './checks.js'
 import { judge, noteUnknownFaults } from './judge.js'
+import { instanceRecords } from './instances.js'
 import { buildTimeseries, phaseMetrics } from './measure.js'
 import { checkNoFaultAfterRollback } from './rollback.js'
 import { settle } from './settle.js'
@@ -88,6 +89,7 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
       record.error = `rollback could not be verified: ${record.rollback.error}`
     }
     record.timeseries = buildTimeseries(timeline.series(marks.end), ctx.samples, marks, ctx.startedMono)
+    record.instances = instanceRecords(ctx, marks.end)
   }
   if (record.state === 'COMPLETED') judge(ctx)
   else if (record.state === 'ABORTED' && record.injected_at !== null) record.hypothesis_held = false

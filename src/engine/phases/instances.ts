@@ -1,0 +1,40 @@
+/**
+ * The per-instance part of the record: for each target instance, whether the fault was started
+ * there and how much of the workload it served. With several instances this is what shows that a
+ * faulted instance was (or was not) exercised.
+ */
+import type { InstanceRecord } from '../../record.js'
+import type { ExperimentContext } from './context.js'
+
+/** A base URL as control clients name it (no trailing slash). */
+function normalize(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+/**
+ * One entry per control client (target instance), in their order. Request counts cover every
+ * request intended from the workload's start to `end` (the phases' partition: baseline + during +
+ * recovery), split by the origin each request went to. An instance that is not one of the
+ * workload's origins got none of it (0) when every origin is an instance; when some origin is not
+ * (`--workload-url` names a load balancer), where that traffic landed is unknown: null.
+ */
+export function instanceRecords(ctx: ExperimentContext, end: number): InstanceRecord[] {
+  const workload = ctx.workload
+  const origins = workload ? workload.targets.map(normalize) : []
+  const totals = workload ? workload.timeline.byInstance(workload.timeline.t0, end) : []
+  const urls = ctx.deps.clients.map((c) => c.target)
+  const unknownOrigin = !workload || origins.some((o) => !urls.includes(o))
+  return ctx.deps.clients.map((client, i) => {
+    const url = client.target
+    const origin = origins[i] === url ? i : origins.indexOf(url)
+    const summary = origin >= 0 ? totals[origin] : undefined
+    const none = unknownOrigin ? null : 0
+    return {
+      url,
+      reached: ctx.injected.includes(client),
+      requests: summary ? summary.total_requests : none,
+      failed_requests: summary ? summary.failed_requests : none,
+      error_rate: summary ? summary.error_rate : none,
+    }
+  })
+}
