@@ -116,7 +116,7 @@ describe('the packed package', () => {
       run: {
         outcome: string
         exitCodeIsCheckFailed: boolean
-        affected: number
+        faults: number
         checks: Array<[string, boolean | null]>
         rollbackVerified: boolean
         reportFile: string
@@ -136,7 +136,7 @@ describe('the packed package', () => {
     // 100 ms of latency on every call: the injection is measured, the p50 < 50 ms check fails.
     expect(out.run.outcome).toBe('FAILED')
     expect(out.run.exitCodeIsCheckFailed).toBe(true)
-    expect(out.run.affected).toBeGreaterThan(0)
+    expect(out.run.faults).toBeGreaterThan(0)
     expect(out.run.checks).toEqual([
       ['faults_injected > 0 during', true],
       ['latency_p50_ms < 50 during', false],
