@@ -545,3 +545,37 @@ describe('verdicts you can trust (issue 9)', () => {
     expect(record.timeseries.some((p) => (p.faults_injected ?? 0) > 0)).toBe(true) // from the polls
   })
 })
+
+describe('defect 7 in the lifecycle', () => {
+  it('a real breach (every call failing) is still aborted within 1.5 poll intervals', async () => {
+    const { record } = await run({
+      scenario: scenario({
+        fault_config: {
+          fault_type: 'EXCEPTION',
+          probability: 1,
+          exception_class: 'PMSError',
+          blast_radius: 'SINGLE_SERVICE',
+        },
+      }),
+    })
+    expect(record.state).toBe('ABORTED')
+    expect(record.abort_reason).toMatch(/^safety: error rate 100.0% above 50.0% over the last poll window/)
+    const live = Date.parse(record.rolled_back_at!) - Date.parse(record.injected_at!)
+    expect(live).toBeLessThanOrEqual(1.5 * OPTIONS.intervalMs)
+  })
+
+  it('a healthy 30 % fault runs its full duration without a chance abort', async () => {
+    const { record } = await run({
+      scenario: scenario({
+        fault_config: {
+          fault_type: 'EXCEPTION',
+          probability: 0.3,
+          exception_class: 'PMSError',
+          blast_radius: 'SINGLE_SERVICE',
+        },
+        checks: ['error_rate < 1% before', 'error_rate < 40% during'],
+      }),
+    })
+    expect(record.state).toBe('COMPLETED')
+  })
+})

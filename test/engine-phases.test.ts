@@ -5,6 +5,7 @@ import { buildTimeseries } from '../src/engine/phases/measure.js'
 import {
   lossFromError,
   safetyBreach,
+  safetyWindowMs,
   trackUnreadable,
   MAX_UNREADABLE_POLLS,
 } from '../src/engine/phases/safety.js'
@@ -13,18 +14,23 @@ import { Timeline } from '../src/engine/timeline.js'
 const limits = { max_error_rate: 0.5, min_availability: 0.5 }
 
 describe('safety decisions', () => {
-  it('an empty window never breaches; over the error limit breaches with the guide event name', () => {
+  it('an empty window never breaches; a proven breach names the guide event, the rate and the sample', () => {
     const t = new Timeline({ t0: 0, wallT0: 0 })
     expect(safetyBreach(t.recent(1000, 1000), limits)).toBeNull()
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       t.recordSent(i * 10)
-      t.recordFinished(i * 10, i * 10 + 5, i < 6 ? 'HTTP_500' : null)
+      t.recordFinished(i * 10, i * 10 + 5, i < 19 ? 'HTTP_500' : null)
     }
     const breach = safetyBreach(t.recent(1000, 1000), limits)
     expect(breach?.event).toBe('chaos_safety_error_rate_high')
-    expect(breach?.reason).toBe('safety: error rate 60.0% above 50.0% over the last poll window')
-    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.5, min_availability: 0.5 })).not.toBeNull()
-    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.7, min_availability: 0.3 })).toBeNull()
+    expect(breach?.reason).toBe(
+      'safety: error rate 95.0% above 50.0% over the last poll window (20 requests)',
+    )
+    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.5, min_availability: 0.02 })).not.toBeNull()
+    // Availability 5 % (1 of 20) is proven below a 50 % floor when errors are allowed up to 99 %.
+    expect(safetyBreach(t.recent(1000, 1000), { max_error_rate: 0.99, min_availability: 0.5 })?.event).toBe(
+      'chaos_safety_availability_low',
+    )
   })
 
   it('aborts on the third unreadable poll in a row, and a readable poll resets the count', () => {
@@ -92,5 +98,51 @@ describe('time series', () => {
     expect(points.map((p) => p.faults_injected)).toEqual([0, 0, 7, 0, 0])
     expect(points.every((p) => p.requests === 10)).toBe(true)
     expect(points[3]!.breaker_state).toBe('OPEN')
+  })
+})
+
+describe('defect 7: safety limits do not trip by chance', () => {
+  /** P(X = k) for X ~ Binomial(n, p). */
+  const binomial = (n: number, k: number, p: number) => {
+    let c = 1
+    for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1)
+    return c * p ** k * (1 - p) ** (n - k)
+  }
+  /** Exact chance that one poll window of n requests, each failing with probability p, trips the limit. */
+  const tripChance = (n: number, p: number, trips: (failed: number) => boolean) => {
+    let chance = 0
+    for (let k = 0; k <= n; k++) if (trips(k)) chance += binomial(n, k, p)
+    return chance
+  }
+  const limits = { max_error_rate: 0.5, min_availability: 0.5 }
+  const windowOf = (failed: number, n: number) => {
+    const t = new Timeline({ t0: 0, wallT0: 0 })
+    for (let i = 0; i < n; i++) {
+      t.recordSent(i)
+      t.recordFinished(i, i + 1, i < failed ? 'HTTP_500' : null)
+    }
+    return t.summary(0)
+  }
+
+  it('a healthy 30 % fault on 20-request windows: 1.7 % of polls tripped before, under 1 in a million now', () => {
+    const old = tripChance(20, 0.3, (k) => k / 20 > 0.5)
+    expect(old).toBeGreaterThan(0.015) // the defect as reported
+    for (const n of [20, 40, 100, 200]) {
+      expect(tripChance(n, 0.3, (k) => safetyBreach(windowOf(k, n), limits) !== null)).toBeLessThan(1e-6)
+    }
+  })
+
+  it('a real breach still trips on one small window: every request failing, 20 (or 10) requests', () => {
+    expect(safetyBreach(windowOf(20, 20), limits)?.event).toBe('chaos_safety_error_rate_high')
+    expect(safetyBreach(windowOf(10, 10), limits)?.event).toBe('chaos_safety_error_rate_high')
+    expect(safetyBreach(windowOf(12, 20), limits)).toBeNull() // 60 % of 20: not proven yet
+    expect(safetyBreach(windowOf(130, 200), limits)).not.toBeNull() // 65 % of 200: proven
+  })
+
+  it('the window reaches back to 20 requests, at most 5 s', () => {
+    // 4 requests per second: 20 requests take 5 s.
+    expect(safetyWindowMs(1000, (ms) => Math.floor((ms / 1000) * 4))).toBe(5000)
+    expect(safetyWindowMs(1000, () => 25)).toBe(1000)
+    expect(safetyWindowMs(1000, (ms) => Math.floor((ms / 1000) * 10))).toBe(2000)
   })
 })

@@ -18,7 +18,14 @@ import {
 import { fetchPromql, promqlQueries } from './checks.js'
 import { counterDelta } from '../probe.js'
 import { startLeaseRenewal } from './inject.js'
-import { lossFromError, lossFromView, restartStop, safetyBreach, trackUnreadable } from './safety.js'
+import {
+  lossFromError,
+  lossFromView,
+  restartStop,
+  safetyBreach,
+  safetyWindowMs,
+  trackUnreadable,
+} from './safety.js'
 
 /** How often (in polls) the running fault count is journaled as `chaos_fault_injected`. */
 const FAULT_EVENT_EVERY = 5
@@ -52,7 +59,15 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
         last = sample
       }
       progress(ctx, 'injecting', until - clock.monotonic(), window, sample?.breaker_state ?? null)
-      const breach = safetyBreach(window, ctx.safety)
+      // Two windows: the recent one catches a sharp breach at once; everything since the fault
+      // went live catches a marginal one as evidence accumulates.
+      const breach =
+        safetyBreach(safetyWindow(ctx), ctx.safety) ??
+        safetyBreach(
+          recentWindow(ctx, clock.monotonic() - (ctx.marks.inject ?? 0)),
+          ctx.safety,
+          'since the fault went live',
+        )
       if (breach) {
         log(ctx, breach.event, breach.fields)
         throw new Stop('ABORTED', breach.reason)
@@ -66,6 +81,12 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
   } finally {
     renew.stop()
   }
+}
+
+/** The recent window of the safety decision (at least SAFETY_MIN_SAMPLE requests or 5 s). */
+function safetyWindow(ctx: ExperimentContext) {
+  const ms = safetyWindowMs(ctx.options.intervalMs, (w) => recentWindow(ctx, w).total_requests)
+  return recentWindow(ctx, ms)
 }
 
 /** The target must still hold our experiment: a restart or an expiry means the fault is gone. */
