@@ -109,7 +109,7 @@ describe('experiment lifecycle (in-process, virtual clock)', () => {
     ])
     expect(record.rollback).toMatchObject({ attempted: true, verified: true, method: 'DELETE', attempts: 1 })
     expect(record.metrics.recovered).toBe(true)
-    expect(record.metrics.mttr_seconds).toBeGreaterThan(0)
+    expect(record.metrics.mttr_seconds).toBeGreaterThanOrEqual(0) // a resilient target heals at once
     // 20 rps: 5 s of baseline, 20 s of injection; the fault hit about 20 % of the calls.
     expect(record.metrics.baseline!.total_requests).toBeGreaterThanOrEqual(100)
     expect(record.metrics.during!.total_requests).toBeGreaterThanOrEqual(400)
@@ -577,5 +577,20 @@ describe('defect 7 in the lifecycle', () => {
       }),
     })
     expect(record.state).toBe('COMPLETED')
+  })
+})
+
+describe('defect 6: MTTR from request timestamps', () => {
+  it('is not the poll interval: a target that heals at once recovers in well under one interval', async () => {
+    const { record } = await run({ knobs: { resilient: true } })
+    expect(record.metrics.recovered).toBe(true)
+    expect(record.metrics.mttr_seconds!).toBeLessThan(OPTIONS.intervalMs / 1000)
+  })
+
+  it('measures a 2.3 s recovery as 2.3–2.5 s (100 ms resolution), not a multiple of the poll interval', async () => {
+    const { record } = await run({ knobs: { resilient: true, failsAfterRollbackMs: 2_300 } })
+    expect(record.metrics.recovered).toBe(true)
+    expect(record.metrics.mttr_seconds!).toBeGreaterThanOrEqual(2.3)
+    expect(record.metrics.mttr_seconds!).toBeLessThanOrEqual(2.5)
   })
 })

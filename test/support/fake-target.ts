@@ -33,6 +33,8 @@ export interface FakeTargetKnobs {
   unreachable: boolean
   /** Responses to tagged requests say how many faults they met (x-chaos-faults). */
   tagsResponses: boolean
+  /** After a DELETE, requests keep failing (HTTP 503) for this long: a slow recovery. */
+  failsAfterRollbackMs: number
   /** The agent answers DELETE and reads back "nothing active", but keeps injecting (a lying agent). */
   keepsInjectingAfterDelete: boolean
   /** /metrics cannot be read at all, from the start. */
@@ -66,6 +68,8 @@ export class FakeTarget {
   private active: Active | null = null
   /** An experiment the target says it ended but still injects (keepsInjectingAfterDelete). */
   private ghost: Active | null = null
+  /** When the experiment was deleted (for failsAfterRollbackMs). */
+  private rolledBackAt: number | null = null
   /** Cumulative faults for every experiment id ever run (a Prometheus counter). */
   private readonly faultsById = new Map<string, number>()
   private breakerTrips = 0
@@ -88,6 +92,7 @@ export class FakeTarget {
       metricsDownAfterMs: null,
       unreachable: false,
       tagsResponses: true,
+      failsAfterRollbackMs: 0,
       keepsInjectingAfterDelete: false,
       noMetrics: false,
       exports: {},
@@ -112,6 +117,11 @@ export class FakeTarget {
       this.knobs.failEvery > 0 && n % this.knobs.failEvery === 0 ? 'HTTP_500' : null
     let latencyMs = this.knobs.latencyMs
     let met = 0
+    if (
+      this.rolledBackAt !== null &&
+      this.clock.monotonic() < this.rolledBackAt + this.knobs.failsAfterRollbackMs
+    )
+      failure = 'HTTP_503'
     const a = this.isActive ? this.active! : this.ghost
     if (a) {
       const fault = a.request.fault_config
@@ -164,6 +174,7 @@ export class FakeTarget {
           const view = this.viewOf(id)
           if (this.knobs.keepsInjectingAfterDelete) this.ghost = this.active
           this.active = null
+          this.rolledBackAt = this.clock.monotonic()
           return { ...view, state: 'COMPLETED' }
         }),
       stopAll: () =>
