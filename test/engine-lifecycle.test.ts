@@ -537,6 +537,28 @@ describe('verdicts you can trust (issue 9)', () => {
     expect(inSeries).toBe(record.metrics.during!.affected_requests)
   })
 
+  it('defect 3: an aborted run too: faults sent before the rollback stay in DURING points', async () => {
+    const { record } = await run({
+      scenario: scenario({
+        fault_config: {
+          fault_type: 'EXCEPTION',
+          probability: 0.9,
+          exception_class: 'PMSError',
+          blast_radius: 'SINGLE_SERVICE',
+        },
+      }),
+    })
+    expect(record.state).toBe('ABORTED')
+    const byPhase = (phase: string) =>
+      record.timeseries.filter((p) => p.phase === phase).reduce((n, p) => n + (p.faults_injected ?? 0), 0)
+    expect(byPhase('DURING')).toBe(record.metrics.during!.affected_requests)
+    expect(byPhase('DURING')).toBeGreaterThan(0)
+    expect(byPhase('RECOVERY')).toBe(0)
+    // The first DURING point starts where the fault went live, not at the next whole second.
+    const first = record.timeseries.find((p) => p.phase === 'DURING')!
+    expect(first.faults_injected).toBeGreaterThan(0)
+  })
+
   it('defect 6: requests that met a fault (≤ total) and faults injected are reported apart', async () => {
     const { record } = await run({ knobs: { resilient: true, tagsResponses: false } })
     const during = record.metrics.during!

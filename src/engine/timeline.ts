@@ -63,7 +63,7 @@ export interface WorkloadSummary {
 
 /** One second of the time series, by intended send time. */
 export interface SeriesPoint {
-  /** Seconds since the timeline's start. */
+  /** Start of the bucket, seconds since the timeline's start (whole seconds, or a phase boundary). */
   second: number
   /** Wall-clock epoch ms at which the second began. */
   at: number
@@ -294,26 +294,42 @@ export class Timeline {
     return summarize(tally, now - from, sent, dropped, this.inFlight)
   }
 
-  /** Per-second series by intended time, from t0 up to `end` (default: the close, or the last event). */
-  series(end = this.closedAt ?? this.lastEvent()): SeriesPoint[] {
-    const seconds = Math.max(0, Math.floor((end - this.t0) / 1000)) + 1
-    const tallies = Array.from({ length: seconds }, () => newTally(2, false))
-    const second = (intended: number) =>
-      Math.min(seconds - 1, Math.max(0, Math.floor((intended - this.t0) / 1000)))
-    for (let i = 0; i < this.doneIntended.length; i++) this.add(tallies[second(this.doneIntended.at(i))]!, i)
-    const sent = new Array<number>(seconds).fill(0)
-    for (let i = 0; i < this.sentAt.length; i++) sent[second(this.sentAt.at(i))]!++
-    const dropped = new Array<number>(seconds).fill(0)
-    for (let i = 0; i < this.droppedIntended.length; i++) dropped[second(this.droppedIntended.at(i))]!++
-    return tallies.map((t, s) => ({
-      second: s,
-      at: this.wallT0 + s * 1000,
-      sent: sent[s]!,
+  /**
+   * The series by intended time, from t0 up to `end` (default: the close, or the last event): one
+   * bucket per second, split at each of `cuts` (monotonic ms, e.g. phase boundaries) so that no
+   * bucket straddles one: a request and its faults are counted in the phase it was sent in.
+   */
+  series(end = this.closedAt ?? this.lastEvent(), cuts: readonly number[] = []): SeriesPoint[] {
+    const edges = new Set<number>()
+    for (let e = this.t0; e <= end; e += 1000) edges.add(e)
+    for (const cut of cuts) if (cut > this.t0 && cut < end) edges.add(cut)
+    const starts = [...edges].sort((x, y) => x - y)
+    const bucketOf = (intended: number) => {
+      let lo = 0
+      let hi = starts.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1
+        if (starts[mid]! <= intended) lo = mid
+        else hi = mid - 1
+      }
+      return lo
+    }
+    const tallies = starts.map(() => newTally(2, false))
+    for (let i = 0; i < this.doneIntended.length; i++)
+      this.add(tallies[bucketOf(this.doneIntended.at(i))]!, i)
+    const sent = new Array<number>(starts.length).fill(0)
+    for (let i = 0; i < this.sentAt.length; i++) sent[bucketOf(this.sentAt.at(i))]!++
+    const dropped = new Array<number>(starts.length).fill(0)
+    for (let i = 0; i < this.droppedIntended.length; i++) dropped[bucketOf(this.droppedIntended.at(i))]!++
+    return tallies.map((t, k) => ({
+      second: (starts[k]! - this.t0) / 1000,
+      at: this.wallT0 + (starts[k]! - this.t0),
+      sent: sent[k]!,
       requests: t.successful + t.failed,
       successful: t.successful,
       errors: t.failed,
-      dropped: dropped[s]!,
-      in_flight: sent[s]! - t.successful - t.failed,
+      dropped: dropped[k]!,
+      in_flight: sent[k]! - t.successful - t.failed,
       p50_ms: t.latency.percentileMs(50),
       p95_ms: t.latency.percentileMs(95),
       p99_ms: t.latency.percentileMs(99),

@@ -47,7 +47,8 @@ export function defaultRecovered(window: PhaseMetrics, baseline: PhaseMetrics | 
 }
 
 /**
- * The record's per-second series: traffic by intended send time from the timeline. Faults come
+ * The record's series (one point a second, cut at the phase boundaries): traffic by intended send
+ * time from the timeline. Faults come
  * from the tagged responses when the target tags them (each fault in the second its request was
  * sent: exact), else from the metric polls (each poll's new faults in the second it was read). A
  * second belongs to the phase its middle falls in.
@@ -63,13 +64,14 @@ export function buildTimeseries(
   const offset = (t0 - startedMono) / 1000
   const injectAt = marks.inject !== undefined ? (marks.inject - t0) / 1000 : Infinity
   const rollbackAt = marks.rollback !== undefined ? (marks.rollback - t0) / 1000 : Infinity
+  // Buckets are cut at the phase boundaries, so each lies in one phase (1 µs of rounding slack).
   const phaseOf = (t: number): TimeseriesPhase =>
-    t + 0.5 < injectAt ? 'BASELINE' : t + 0.5 < rollbackAt ? 'DURING' : 'RECOVERY'
+    t + 1e-6 < injectAt ? 'BASELINE' : t + 1e-6 < rollbackAt ? 'DURING' : 'RECOVERY'
   const tagged = points.some((p) => p.tagged > 0)
-  return points.map((point) => {
+  return points.map((point, k) => {
     const t = point.second
     const from = (t + offset) * 1000
-    const to = from + 1000
+    const to = ((points[k + 1]?.second ?? t + 1) + offset) * 1000
     let faults: number | null = 0
     let last: PollSample | undefined
     for (const s of samples) {
@@ -79,7 +81,7 @@ export function buildTimeseries(
       if (s.t < to) last = s
     }
     return {
-      t,
+      t: round(t, 3),
       phase: phaseOf(t),
       requests: point.requests,
       errors: point.errors,

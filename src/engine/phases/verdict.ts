@@ -88,7 +88,8 @@ export async function finish(ctx: ExperimentContext): Promise<void> {
       record.state = 'FAILED'
       record.error = `rollback could not be verified: ${record.rollback.error}`
     }
-    record.timeseries = buildTimeseries(timeline.series(marks.end), ctx.samples, marks, ctx.startedMono)
+    const cuts = [marks.inject, marks.rollback].filter((m): m is number => m !== undefined)
+    record.timeseries = buildTimeseries(timeline.series(marks.end, cuts), ctx.samples, marks, ctx.startedMono)
     record.instances = instanceRecords(ctx, marks.end)
   }
   if (record.state === 'COMPLETED') judge(ctx)
