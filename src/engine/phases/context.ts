@@ -130,6 +130,8 @@ export interface ExperimentContext {
   readonly lastSeenFaults: Map<string, number>
   /** Metrics reading right after the rollback: later faults mean the fault outlived it. */
   afterRollback: ProbeSample | null
+  /** Faults seen after the rollback, by source (the most each showed). */
+  readonly afterRollbackEvidence: { metrics?: number; tagged?: number; control?: number }
   /**
    * Built-in measures this run cannot measure, with the reason (preflight: the target does not
    * export the metric). Checks on them are not evaluated, and the experiment is inconclusive.
@@ -176,6 +178,7 @@ export function createContext(
     faultsFromAgent: null,
     lastSeenFaults: new Map(),
     afterRollback: null,
+    afterRollbackEvidence: {},
     unmeasured: new Map(),
     stop: null,
   }

@@ -48,7 +48,8 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
         log(ctx, 'chaos_safety_metrics_unreadable', { polls: unreadable })
         throw new Stop('ABORTED', `safety: target metrics unreadable for ${unreadable} polls in a row`)
       }
-      const restarted = restartStop(sample)
+      const lastFaults = [...ctx.lastSeenFaults.values()].reduce((n, f) => n + f, 0)
+      const restarted = restartStop(sample, ctx.lastSeenFaults.size > 0 ? lastFaults : undefined)
       if (restarted) throw restarted
       if (sample) {
         ctx.samples.push({

@@ -69,17 +69,24 @@ export async function checkNoFaultAfterRollback(
   const metrics = counterDelta(ctx.afterRollback, now, (s) => s.faults_injected)
   const slice = workload?.timeline.summary(marks.rolledBack)
   const tagged = slice && slice.tagged_responses > 0 ? slice.faults_seen : null
-  const seen = [metrics, tagged, controlApi].filter((n): n is number => n !== null)
-  const before = record.rollback.faults_after_rollback
-  if (seen.length > 0) record.rollback.faults_after_rollback = Math.max(before ?? 0, ...seen)
+  // Each source keeps the most it ever showed: a later check must not drop what an earlier one saw.
+  const evidence = ctx.afterRollbackEvidence
+  for (const [source, n] of [
+    ['metrics', metrics],
+    ['tagged', tagged],
+    ['control', controlApi],
+  ] as const)
+    if (n !== null) evidence[source] = Math.max(evidence[source] ?? 0, n)
+  const seen = Object.values(evidence).filter((n): n is number => n !== undefined)
+  if (seen.length > 0) record.rollback.faults_after_rollback = Math.max(...seen)
   const after = record.rollback.faults_after_rollback ?? 0
   if (after === 0) return
   const parts = [
-    metrics ? `${metrics} in /metrics` : null,
-    tagged ? `${tagged} in tagged responses` : null,
-    controlApi ? `${controlApi} in the control API` : null,
+    evidence.metrics ? `${evidence.metrics} in /metrics` : null,
+    evidence.tagged ? `${evidence.tagged} in tagged responses` : null,
+    evidence.control ? `${evidence.control} in the control API` : null,
   ].filter(Boolean)
-  const error = `faults continued after the rollback (${parts.join(', ') || `${after} seen`}): the target still injects`
+  const error = `faults continued after the rollback (${parts.join(', ')}): the target still injects`
   if (record.rollback.verified) log(ctx, 'chaos_rollback_failed', { error, faults_after_rollback: after })
   record.rollback.verified = false
   record.rollback.error = error

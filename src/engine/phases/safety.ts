@@ -97,10 +97,13 @@ export function trackUnreadable(
   return { count: count + 1, abort: count + 1 >= MAX_UNREADABLE_POLLS }
 }
 
-/** Whether a metrics reading shows a restart (a counter went down): the fault is gone with it. */
-export function restartStop(sample: ProbeSample | null): Stop | null {
+/**
+ * Whether a metrics reading shows a restart (a counter went down): the fault is gone with it.
+ * `lastFaults`: what the instances last said they had injected, kept in the reason.
+ */
+export function restartStop(sample: ProbeSample | null, lastFaults?: number): Stop | null {
   return sample?.restarted
-    ? new Stop('ABORTED', 'target restarted during the experiment (counters reset)')
+    ? new Stop('ABORTED', `target restarted during the experiment${afterFaults(lastFaults)} (counters reset)`)
     : null
 }
 
