@@ -65,4 +65,39 @@ describe('chaos run: verdicts a target cannot fool (issue 9)', () => {
     },
     runBudgetMs(args),
   )
+
+  test(
+    'defect 2 through the CLI: a target that restarts mid-run loses the experiment → ABORTED (exit 3), "lost the experiment after N faults", the N faults kept in the report',
+    async ({ workdir: cwd }) => {
+      const agent = await startBrokenAgent('restarts')
+      opened.push(agent)
+      const result = await runChaos(
+        ['run', fixture('e2e_lost'), '--target', agent.url, '--token', agent.token, ...args],
+        { cwd, timeoutMs: runBudgetMs(args) },
+      )
+      const output = `${result.stdout}\n${result.stderr}`
+      expect(result.exitCode, output).toBe(3)
+      const report = await latestReport(cwd)
+      expect(report.outcome).toBe('ABORTED')
+      const [e] = report.experiments
+      expect(e!.state).toBe('ABORTED')
+      const lost = /lost the experiment after (\d+) faults? \(restarted\?\): HTTP 404/.exec(
+        e!.abort_reason ?? '',
+      )
+      expect(lost, e!.abort_reason ?? 'no abort reason').not.toBeNull()
+      const faults = Number(lost![1])
+      expect(faults).toBeGreaterThan(0)
+      expect(output).toContain(`lost the experiment after ${faults} fault`)
+      // The count the target last gave is the experiment's, not 0 (its counters restarted from 0).
+      expect(e!.metrics.during!.faults_injected).toBe(faults)
+      // The rollback met the new agent's 404: already gone, verified by the read-back.
+      expect(e!.rollback).toMatchObject({ attempted: true, verified: true })
+      // The faults check, if evaluated, reads them; nothing blames the scenario's target service.
+      const reached = e!.checks.find((c) => c.expression.startsWith('faults_injected'))
+      if (reached) expect(reached).toMatchObject({ actual: faults, passed: true })
+      const text = e!.analysis.map((a) => a.message).join('\n')
+      expect(text).not.toMatch(/No faults were injected|Check that target_service/)
+    },
+    runBudgetMs(args),
+  )
 })
