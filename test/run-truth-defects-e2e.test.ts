@@ -58,7 +58,7 @@ describe('chaos run: verdicts a target cannot fool (issue 9)', () => {
       expect(e!.metrics.during!.affected_requests).toBeLessThanOrEqual(e!.metrics.during!.total_requests)
       const sources = [...e!.rollback.error!.matchAll(/(\d+) in /g)].map((m) => Number(m[1]))
       expect(e!.rollback.faults_after_rollback).toBe(Math.max(...sources))
-      expect(e!.timeseries.some((p) => p.phase === 'RECOVERY' && p.faults_injected > 0)).toBe(true)
+      expect(e!.timeseries.some((p) => p.phase === 'RECOVERY' && (p.faults_injected ?? 0) > 0)).toBe(true)
       const actions = e!.analysis.filter((a) => a.level === 'ACTION').map((a) => a.message)
       expect(actions.join('\n')).toMatch(/Rollback not verified \(faults continued after the rollback/)
       expect(actions.join('\n')).toContain('run `chaos stop --all`')
