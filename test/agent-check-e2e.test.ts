@@ -43,6 +43,10 @@ describe('chaos agent check', () => {
     const lines = result.stdout.split('\n')
     for (const name of Object.values(CASES)) expect(lines).toContain(`✔ ${name}`)
     expect(lines.filter((l) => l.startsWith('✘'))).toEqual([])
+    // The sandbox tags its answers to tagged requests: a note, never a failure.
+    expect(result.stdout).toMatch(
+      /^ {2}tags responses with x-chaos-faults \(\d+ of \d+ tagged responses, values \d+\.\.\d+\)/m,
+    )
     const total = Object.keys(CASES).length
     expect(result.stdout).toContain(
       `${total} of ${total} cases passed: ${url}/chaos speaks control protocol v1`,
@@ -95,6 +99,12 @@ describe('chaos agent check', () => {
       /faults still injected after DELETE: faults_injected \d+ at DELETE, \d+ after/,
     ],
     ['protocol-2', 'speaks protocol 2', 'info', /expected "protocol": 1, got 2/],
+    [
+      'malformed-faults-header',
+      'answers tagged requests with x-chaos-faults: some',
+      'single_request',
+      /x-chaos-faults: "some" on a tagged response: expected a non-negative integer/,
+    ],
     [
       'no-metrics',
       'has no /metrics',

@@ -15,7 +15,13 @@ import {
   PromTextParseError,
   type Families,
 } from '../metrics/prom-text.js'
-import { AgentInfo, EXPERIMENT_HEADER, ExperimentView, PROTOCOL_VERSION } from '../protocol/schemas.js'
+import {
+  AgentInfo,
+  EXPERIMENT_HEADER,
+  ExperimentView,
+  FAULTS_HEADER,
+  PROTOCOL_VERSION,
+} from '../protocol/schemas.js'
 import { expandDates } from '../engine/workload-dates.js'
 import { NoAnswerError, send, type RawReply } from './http.js'
 
@@ -211,10 +217,11 @@ async function getView(ctx: Context, id: string) {
 }
 
 /** Sends tagged probes until the experiment counts a fault; returns its faults_injected then. */
-async function injectThroughProbe(ctx: Context, id: string): Promise<number> {
+async function injectThroughProbe(ctx: Context, id: string, replies: RawReply[] = []): Promise<number> {
   let last: RawReply | undefined
   for (let i = 0; i < MAX_PROBES; i++) {
     last = await ctx.probe(id)
+    replies.push(last)
     const view = await getView(ctx, id)
     if (view.faults_injected > 0) return view.faults_injected
   }
@@ -223,6 +230,25 @@ async function injectThroughProbe(ctx: Context, id: string): Promise<number> {
       `(last answer HTTP ${last?.status}): expected faults_injected > 0 — is the route served through ` +
       `${await ctx.service()} and the host calling runWithRequest? (--probe-path, --probe-service)`,
   )
+}
+
+/**
+ * What the optional `x-chaos-faults` header of the tagged probe answers says: a note either way (an
+ * agent need not send it: the runner then reports affected requests as not measured), a failure
+ * only when a value is not a non-negative integer (the runner would misread it).
+ */
+function faultsHeaderNote(tagged: readonly RawReply[]): string {
+  const values = tagged.map((r) => r.headers[FAULTS_HEADER]).filter((v) => v !== undefined)
+  const bad = values.find((v) => !/^\d+$/.test(v.trim()))
+  check(
+    bad === undefined,
+    () =>
+      `${FAULTS_HEADER}: ${JSON.stringify(bad)} on a tagged response: expected a non-negative integer (the faults the request met), or no header`,
+  )
+  if (values.length === 0)
+    return `optional ${FAULTS_HEADER} response header not sent on tagged requests: reports will show affected requests as not measured`
+  const counts = values.map((v) => Number(v.trim()))
+  return `tags responses with ${FAULTS_HEADER} (${values.length} of ${tagged.length} tagged responses, values ${Math.min(...counts)}..${Math.max(...counts)}): affected requests are measured`
 }
 
 /** Sum of chaos_agent_faults_injected_total for one experiment, or undefined when it has no series. */
@@ -530,12 +556,14 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
       otherTag.faults_injected === 0,
       () => `requests tagged with another id met ${otherTag.faults_injected} fault(s), expected 0`,
     )
-    const faults = await injectThroughProbe(ctx, id)
+    const replies: RawReply[] = []
+    const faults = await injectThroughProbe(ctx, id, replies)
     const tagged = await getView(ctx, id)
     check(
       tagged.calls_seen >= faults,
       () => `calls_seen ${tagged.calls_seen} < faults_injected ${faults}: a fault acts on a call it saw`,
     )
+    return [faultsHeaderNote(replies)]
   },
 
   async metrics(ctx) {
