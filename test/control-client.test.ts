@@ -7,7 +7,7 @@ import { FaultConfig } from '../src/protocol/schemas.js'
 import { expect } from 'vitest'
 import { it } from './support/index.js'
 
-it("the target's reasons are shown: a 400 carries the target's problems in the error message", async ({
+it("defect 5: the target's reasons are shown: a 400 carries the target's problems in the error message", async ({
   openSandbox,
 }) => {
   const sandbox = await openSandbox()

@@ -258,7 +258,7 @@ describe('through the CLI', () => {
     expect(ids.stderr).toContain('Hint: scenario ids to pick from are --ids now: --ids network_latency')
   })
 
-  it("--lease over the control protocol's 30-minute cap: refused at parse time, exit 2, one line naming the flag", async () => {
+  it("defect 5: --lease over the control protocol's 30-minute cap: refused at parse time, exit 2, one line naming the flag", async () => {
     const [run, gameday] = await Promise.all([
       chaos(['run', 'network', '--dry-run', '--lease', '31m']),
       chaos(['gameday', '--dry-run', '--lease', '31m']),

@@ -32,7 +32,7 @@ async function faultsOf(sandbox: { control: ControlClient }): Promise<number> {
 
 describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)', () => {
   test(
-    'spreads the workload over both instances, injects on both, and reports each one',
+    'defect 8 (several instances): spreads the workload over both instances, injects on both, and reports each one',
     async ({ workdir: cwd, openSandbox }) => {
       const a = await openSandbox()
       const b = await openSandbox()
@@ -68,7 +68,7 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
   )
 
   test(
-    '--workload-url sends everything to that URL, and the report names the faulted instance left without workload',
+    'defect 8: --workload-url sends everything to that URL, and the report names the faulted instance left without workload',
     async ({ workdir: cwd, openSandbox }) => {
       const a = await openSandbox()
       const b = await openSandbox()
