@@ -73,6 +73,14 @@ export default {
     },
     ...upwardRules,
     {
+      name: 'flags-stay-light',
+      comment:
+        'Every command loads src/cli/flags.ts: it must not pull in the renderers (and zod with them), or `chaos list` start-up doubles. Report flags live in src/cli/report-flags.ts.',
+      severity: 'error',
+      from: { path: '^src/cli/flags[.]ts$' },
+      to: { path: '^reports/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'reports-are-renderers',
       comment:
         'reports/ holds renderers only: functions of the run record, importing nothing above the base layer.',

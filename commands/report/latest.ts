@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../src/cli/base-command.js'
-import { reportFlags } from '../../src/cli/flags.js'
+import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunRecord } from '../../src/record.js'
 
 /** `chaos report latest`: the last run's report. */

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../src/cli/base-command.js'
-import { reportListFlags } from '../../src/cli/flags.js'
+import { reportListFlags } from '../../src/cli/report-flags.js'
 import type { RunSummary } from '../../reports/summary.js'
 
 /** `chaos report list`: past runs, newest first. */

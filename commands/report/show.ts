@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../src/cli/base-command.js'
-import { reportFlags } from '../../src/cli/flags.js'
+import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunRecord } from '../../src/record.js'
 
 /** `chaos report show <run_id|file>`: one past run's report. */

@@ -6,7 +6,6 @@
  * Values are parsed by src/cli/flag-values.ts, loaded only when such a flag is given: defining the
  * flags must stay cheap, since every command module imports this one.
  */
-import { REPORT_FORMAT_NAMES, type ReportFormatName } from '../../reports/formats.js'
 import { Flags, type Interfaces } from '@oclif/core'
 import type { BlastRadius } from '../protocol/schemas.js'
 import type { RunOverrides } from '../plan.js'
@@ -315,31 +314,3 @@ export const monkeyCatalogueFlags = {
 
 // ---------------------------------------------------------------------------------------------
 // chaos report
-
-/** `--reports-dir`, shared by every `chaos report` command. */
-export const reportsDirFlag = {
-  'reports-dir': Flags.string({
-    description: 'reports directory (default: reports_dir from the config, else .playbook/chaos_reports)',
-    helpValue: 'DIR',
-  }),
-}
-
-/** Flags of the commands that print one run report: `--format` takes the names of the format table. */
-export const reportFlags = {
-  format: Flags.option({
-    description: 'report format',
-    options: REPORT_FORMAT_NAMES,
-    default: 'text' as ReportFormatName,
-  })(),
-  ...reportsDirFlag,
-}
-
-/** Flags of `chaos report list`: the run list as a table (`text`) or one JSON object per run. */
-export const reportListFlags = {
-  format: Flags.option({
-    description: 'output format',
-    options: ['text', 'json'] as const,
-    default: 'text',
-  })(),
-  ...reportsDirFlag,
-}
