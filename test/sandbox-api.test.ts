@@ -9,7 +9,7 @@ import { availabilityPath, booking, call, dayFromNow, sample, scrape } from './s
 let sandbox: Sandbox
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ token: 'api-token', baseLatencyMs: 0 })
+  sandbox = await startSandbox({ token: 'api-token-0123456789', baseLatencyMs: 0 })
 })
 afterAll(() => sandbox.close())
 

@@ -32,14 +32,14 @@ async function firstLines(child: ResultPromise): Promise<[string, string]> {
 
 describe('chaos sandbox', () => {
   it('prints the listening line and the token, serves, and stops cleanly on SIGINT (exit 0)', async () => {
-    const child = spawnSandbox(['--port', '0', '--token', 'cli-token'])
+    const child = spawnSandbox(['--port', '0', '--token', 'cli-token-0123456789'])
     const [first, second] = await firstLines(child)
     const url = /^sandbox listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1]
     expect(url, first).toBeDefined()
     expect(second).toBe('token: cli-token')
 
     expect((await fetch(`${url}/health`)).status).toBe(200)
-    const control = controlClient(url!, 'cli-token')
+    const control = controlClient(url!, 'cli-token-0123456789')
     expect((await control.info()).active_experiments).toEqual([])
     // An experiment left running is rolled back by the shutdown.
     await control.start('left-running', 'pms_adapter', {
@@ -63,7 +63,7 @@ describe('chaos sandbox', () => {
   })
 
   it('takes the token from CHAOS_TOKEN, else generates one; SIGTERM stops it too', async () => {
-    const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token' })
+    const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token-0123456789' })
     expect((await firstLines(fromEnv))[1]).toBe('token: env-token')
     fromEnv.kill('SIGTERM')
     const envResult = await fromEnv
@@ -93,7 +93,7 @@ describe('chaos sandbox', () => {
     await once(blocker, 'listening')
     const { port } = blocker.address() as { port: number }
     try {
-      const result = await spawnSandbox(['--port', String(port), '--token', 't'])
+      const result = await spawnSandbox(['--port', String(port), '--token', 'test-token-0123456789'])
       expect(result.exitCode).toBe(4)
       expect(result.stderr).toContain(`Error: port ${port} on 127.0.0.1 is already in use`)
       expect(result.stderr).toContain('Hint: pick another with --port')

@@ -36,7 +36,7 @@ export const test = base.extend<Fixtures>({
     const opened: Sandbox[] = []
     await use(async (options = {}) => {
       const sandbox = await startSandbox({
-        token: 'test-token',
+        token: 'test-token-0123456789',
         baseLatencyMs: 0,
         defaultMetrics: false,
         ...options,
