@@ -13,7 +13,6 @@ import { MAX_INPUT_BYTES } from '../src/scenario/input-file.js'
 import { loadScenarioFiles } from '../src/scenario/loader.js'
 import { runChaos } from './support/index.js'
 
-const root = join(import.meta.dirname, '..')
 let cwd: string
 
 const VALID = (id: string) => `id: ${id}

@@ -12,7 +12,11 @@ let cwd: { dir: string; cleanup: () => Promise<void> }
 
 beforeAll(async () => {
   assertBuilt()
-  sandbox = await startSandbox({ token: 'operator-token-0123456789', baseLatencyMs: 0, defaultMetrics: false })
+  sandbox = await startSandbox({
+    token: 'operator-token-0123456789',
+    baseLatencyMs: 0,
+    defaultMetrics: false,
+  })
   cwd = await tempCwd()
 })
 afterAll(async () => {

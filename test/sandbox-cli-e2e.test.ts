@@ -87,6 +87,20 @@ describe('chaos sandbox', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('refuses a --token (or CHAOS_TOKEN) shorter than 16 characters with exit 2 (issue 10, defect 13)', async () => {
+    for (const [args, env] of [
+      [['--port', '0', '--token', 'short-token'], {}],
+      [['--port', '0'], { CHAOS_TOKEN: 'short-token' }],
+    ] as const) {
+      const result = await spawnSandbox([...args], env)
+      expect(result.exitCode).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toMatch(
+        /^Error: --token \(or CHAOS_TOKEN\) is 11 characters; the agent needs at least 16$/m,
+      )
+    }
+  })
+
   it('a port already in use is a runtime error (exit 4) with a hint', async () => {
     const blocker = createServer()
     blocker.listen(0, '127.0.0.1')
