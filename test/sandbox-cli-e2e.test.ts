@@ -36,7 +36,7 @@ describe('chaos sandbox', () => {
     const [first, second] = await firstLines(child)
     const url = /^sandbox listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1]
     expect(url, first).toBeDefined()
-    expect(second).toBe('token: cli-token')
+    expect(second).toBe('token: cli-token-0123456789')
 
     expect((await fetch(`${url}/health`)).status).toBe(200)
     const control = controlClient(url!, 'cli-token-0123456789')
@@ -64,7 +64,7 @@ describe('chaos sandbox', () => {
 
   it('takes the token from CHAOS_TOKEN, else generates one; SIGTERM stops it too', async () => {
     const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token-0123456789' })
-    expect((await firstLines(fromEnv))[1]).toBe('token: env-token')
+    expect((await firstLines(fromEnv))[1]).toBe('token: env-token-0123456789')
     fromEnv.kill('SIGTERM')
     const envResult = await fromEnv
     expect(envResult.exitCode, `signal ${envResult.signal}: ${envResult.stderr}`).toBe(0)
