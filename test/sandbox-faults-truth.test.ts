@@ -231,7 +231,9 @@ describe('rollback', () => {
     }
     expect(faults(await scrape(sandbox))).toBe(faultsAtRollback)
     expect((await getExperiment(sandbox, id)).faults_injected).toBe(stopped.faults_injected)
-    const info = await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer test-token' } })
+    const info = await fetch(`${sandbox.url}/chaos`, {
+      headers: { authorization: 'Bearer test-token-0123456789' },
+    })
     expect(((await info.json()) as { active_experiments: unknown[] }).active_experiments).toEqual([])
   })
 
