@@ -85,7 +85,12 @@ function mops(opsPerSecond: number): string {
 }
 
 export default async function agentBench(log: (line: string) => void): Promise<void> {
-  const agent = createChaosAgent({ service: 'bench', enabled: true, token: 'bench-token', env: {} })
+  const agent = createChaosAgent({
+    service: 'bench',
+    enabled: true,
+    token: 'bench-token-0123456789',
+    env: {},
+  })
   // The subject of the benchmark: an async function that does nothing.
   // eslint-disable-next-line @typescript-eslint/require-await
   const noop: Call = async (x) => x

@@ -47,7 +47,7 @@ export default async function (log: (line: string) => void): Promise<void> {
   const autocannon = ((await import(specifier)) as { default: Autocannon }).default
 
   const common = { baseLatencyMs: 0, defaultMetrics: false }
-  const withAgent = await startSandbox({ ...common, token: 'bench-token' })
+  const withAgent = await startSandbox({ ...common, token: 'bench-token-0123456789' })
   const without = await startSandbox({ ...common, withAgent: false })
   const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10)
   const routes = [`/api/availability?check_in=${day(10)}&check_out=${day(12)}`, '/health']

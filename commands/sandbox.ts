@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
-import { RuntimeFailure, SafetyError } from '../src/errors.js'
+import { InvalidInputError, RuntimeFailure, SafetyError } from '../src/errors.js'
 import { createJsonLogger } from '../src/logger.js'
+import { MIN_TOKEN_LENGTH } from '../src/protocol/schemas.js'
 import { startSandbox } from '../src/sandbox/index.js'
 
 export interface SandboxResult {
@@ -17,7 +18,7 @@ export default class Sandbox extends BaseCommand {
   static override examples = [
     '<%= config.bin %> sandbox',
     '<%= config.bin %> sandbox --port 0',
-    'CHAOS_TOKEN=secret <%= config.bin %> sandbox --port 8080 --host 0.0.0.0',
+    'CHAOS_TOKEN=$(openssl rand -hex 32) <%= config.bin %> sandbox --port 8080 --host 0.0.0.0',
   ]
 
   static override flags = {
@@ -36,6 +37,12 @@ export default class Sandbox extends BaseCommand {
       throw new SafetyError(
         'the sandbox refuses to run with NODE_ENV=production',
         'unset NODE_ENV: the sandbox is a test target',
+      )
+    }
+    if (flags.token && flags.token.length < MIN_TOKEN_LENGTH) {
+      throw new InvalidInputError(
+        `--token (or CHAOS_TOKEN) is ${flags.token.length} characters; the agent needs at least ${MIN_TOKEN_LENGTH}`,
+        'use a long random token (e.g. openssl rand -hex 32), or leave it out for a random one',
       )
     }
     const token = flags.token || randomBytes(24).toString('base64url')

@@ -1,5 +1,3 @@
-import { existsSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { catalogueFlags } from '../src/cli/flags.js'
@@ -9,7 +7,7 @@ import type { LoadResult, Problem } from '../src/scenario/loader.js'
 export default class Validate extends BaseCommand {
   static override summary = 'Validate scenario files'
   static override description =
-    'Checks scenario files against the scenario schema and the check grammar and reports every problem at once, one line each: file:line:col field: message (hint: ...). Without PATH it validates every loaded scenario (built-in, config scenario_dirs, --scenarios). Exits 2 when anything is invalid.'
+    'Checks scenario files against the scenario schema and the check grammar and reports every problem at once, one line each: file:line:col field: message (hint: ...). Without PATH it validates every loaded scenario (built-in, config scenario_dirs, --scenarios). Exits 2 when anything is invalid, and when there is nothing to validate (a directory without scenario files).'
   static override examples = [
     { command: '<%= config.bin %> validate', description: 'the whole catalogue' },
     {
@@ -38,12 +36,7 @@ export default class Validate extends BaseCommand {
     const cwd = process.cwd()
     let result: LoadResult
     if (args.paths?.length) {
-      const files: string[] = []
-      for (const p of args.paths) {
-        const abs = resolve(cwd, p)
-        const isDir = existsSync(abs) && statSync(abs).isDirectory()
-        files.push(...(isDir ? await catalogue.findScenarioFiles(abs) : [abs]))
-      }
+      const files = await catalogue.scenarioFilesIn(args.paths, { cwd })
       result = await loader.loadScenarioFiles(files, { cwd })
     } else {
       const ws = await openWorkspace({
@@ -56,6 +49,13 @@ export default class Validate extends BaseCommand {
       result = ws.catalogue
     }
     const { scenarios, problems } = result
+    // Validating nothing (an empty catalogue with --no-builtin) is not a pass.
+    if (scenarios.length === 0 && problems.length === 0) {
+      throw new InvalidInputError(
+        'no scenario files found',
+        'name scenario files or directories, or drop --no-builtin / add --scenarios DIR',
+      )
+    }
     const summary = { valid: problems.length === 0, scenarios: scenarios.length, problems }
     if (problems.length > 0) {
       if (this.jsonEnabled()) {

@@ -29,23 +29,29 @@ export function serializeRecord(record: RunRecord): string {
   return JSON.stringify(canonicalRecord(record), null, 2) + '\n'
 }
 
-/** Parses a JSON report; `source` (a file name) is named in the one-line error. */
+/**
+ * Parses a JSON report; `source` (a file name) is named in the one-line error. The error never
+ * quotes the file: it may be any file a user was pointed at (`/etc/passwd`, a planted symlink).
+ */
 export function parseRecord(text: string, source: string): RunRecord {
   let data: unknown
   try {
     data = JSON.parse(text)
-  } catch (err) {
+  } catch {
+    // JSON.parse's message quotes the text near the error: it is deliberately left out.
     throw new InvalidInputError(
-      `${source}: not valid JSON (${(err as Error).message})`,
-      'the file is damaged; pick another report with `chaos report list`',
+      `${source}: not a chaos report (not JSON)`,
+      'pick a report written by `chaos run` (see `chaos report list`)',
     )
   }
   const result = RunRecord.safeParse(upgradeRecordData(data))
   if (!result.success) {
     const issue = result.error.issues[0]!
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)'
+    // An unknown key's message names the key, which is the file's content: say only that it is unknown.
+    const what = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message
     throw new InvalidInputError(
-      `${source}: not a chaos run report (${where}: ${issue.message})`,
+      `${source}: not a chaos report (${where}: ${what})`,
       'pick a report written by `chaos run` (see `chaos report list`)',
     )
   }

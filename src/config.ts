@@ -4,7 +4,6 @@
  * / `CHAOS_TOKEN` override its `target` / `token`. Errors read like scenario errors
  * (`file:line:col field: message (hint: ...)`) and exit 2.
  */
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { configWithoutFile, DEFAULT_REPORTS_DIR, findConfigFile } from './config-files.js'
@@ -20,6 +19,7 @@ import { parseDurationMs } from './duration.js'
 import { InvalidInputError } from './errors.js'
 import { BlastRadius, ExperimentId, MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
 import { formatProblem, validateDocument, type HintFor } from './scenario/document.js'
+import { readInputFile } from './scenario/input-file.js'
 import { displayPath } from './scenario/loader.js'
 import { Category, Workload } from './scenario/schema.js'
 
@@ -330,13 +330,19 @@ export async function loadConfig(options: {
   let parsed: ConfigFile = ConfigFile.parse({})
   if (file) {
     let text: string
+    const shown = displayPath(file, options.cwd)
+    const hint =
+      'check --config / CHAOS_CONFIG, or remove it to use chaos.config.yaml found from the working directory'
     try {
-      text = await readFile(file, 'utf8')
+      const read = await readInputFile(file)
+      if ('refused' in read) throw new InvalidInputError(`config file ${shown} ${read.refused.reason}`, hint)
+      text = read.text
     } catch (err) {
+      if (err instanceof InvalidInputError) throw err
       const code = (err as NodeJS.ErrnoException).code
       throw new InvalidInputError(
-        `config file ${displayPath(file, options.cwd)}: ${code === 'ENOENT' ? 'not found' : (err as Error).message}`,
-        'check --config / CHAOS_CONFIG, or remove it to use chaos.config.yaml found from the working directory',
+        `config file ${shown}: ${code === 'ENOENT' ? 'not found' : (err as Error).message}`,
+        hint,
       )
     }
     const doc = validateDocument(text, displayPath(file, options.cwd), ConfigFile, {

@@ -275,9 +275,21 @@ describe('parseScenario: problems, each positioned', () => {
     })
   })
 
+  it('names a duplicate key and points at its second occurrence', () => {
+    expect(problemsOf(VALID + 'id: again\n')).toEqual([
+      {
+        file: expect.any(String) as string,
+        line: 13,
+        col: 1,
+        field: 'id',
+        message: 'duplicate key "id"',
+        hint: 'each field may appear once; remove one of them',
+      },
+    ])
+  })
+
   it.each([
     ['a tab indent', VALID.replace('  probability', '\tprobability'), 'Tabs', 'indent with spaces'],
-    ['a duplicate key', VALID + 'id: again\n', 'unique', 'each field may appear once'],
     ['two documents', VALID + '---\n' + VALID, 'multiple documents', 'one scenario per file'],
     [
       'an unclosed flow sequence',

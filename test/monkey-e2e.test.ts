@@ -206,7 +206,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     const agent = createChaosAgent({
       service: 'hotel',
       enabled: true,
-      token: 'prod-token',
+      token: 'prod-token-0123456789',
       allowProduction: true,
       env: { NODE_ENV: 'production' },
     })
@@ -219,7 +219,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
     })
     const address = server.address()
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-    const targetArgs = ['--target', url, '--token', 'prod-token', '--once', '--chance', '1']
+    const targetArgs = ['--target', url, '--token', 'prod-token-0123456789', '--once', '--chance', '1']
 
     const refused = await runChaos(['monkey', ...targetArgs], { cwd })
     expect(refused.exitCode, `${refused.stdout}\n${refused.stderr}`).toBe(3)

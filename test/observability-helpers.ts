@@ -54,7 +54,7 @@ export function unattendedMetricNames(): string[] {
  * agent), the agent alone, the pushed results, the monkey and scheduler, plus Prometheus built-ins.
  */
 export async function knownMetricNames(): Promise<Set<string>> {
-  const sandbox = await startSandbox({ token: 'names', port: 0 })
+  const sandbox = await startSandbox({ token: 'names-token-0123456789', port: 0 })
   try {
     const agentOnly = new Registry()
     createAgentMetrics(agentOnly, () => [])

@@ -12,7 +12,11 @@ let cwd: { dir: string; cleanup: () => Promise<void> }
 
 beforeAll(async () => {
   assertBuilt()
-  sandbox = await startSandbox({ token: 'operator-token', baseLatencyMs: 0, defaultMetrics: false })
+  sandbox = await startSandbox({
+    token: 'operator-token-0123456789',
+    baseLatencyMs: 0,
+    defaultMetrics: false,
+  })
   cwd = await tempCwd()
 })
 afterAll(async () => {
@@ -20,7 +24,7 @@ afterAll(async () => {
   await cwd.cleanup()
 })
 
-const target = () => ['--target', sandbox.url, '--token', 'operator-token']
+const target = () => ['--target', sandbox.url, '--token', 'operator-token-0123456789']
 
 describe('chaos status and chaos stop', () => {
   it('status lists the active experiment; stop --all rolls it back and verifies; status then shows none', async () => {

@@ -3,7 +3,7 @@
  * reports directory written by the store. Build first: npx tsc -p tsconfig.build.json
  */
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -139,7 +139,9 @@ describe('chaos report list', () => {
       expect(runs.map((s) => [s.run_id, s.outcome, s.experiments, s.passed, s.failed])).toEqual([
         [older.run_id, 'FAILED', 1, 0, 1],
       ])
-      expect(r.stderr).toMatch(new RegExp(`^Warning: skipped ${join(dir, 'torn.json')}: not valid JSON`))
+      expect(r.stderr).toMatch(
+        new RegExp(`^Warning: skipped ${join(dir, 'torn.json')}: not a chaos report \\(not JSON\\)`),
+      )
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -177,8 +179,20 @@ describe('chaos report show', () => {
     await writeFile(join(project, 'notes.json'), '{"hello": 1}')
     const notReport = await chaos(['report', 'show', 'notes.json'])
     expect(notReport.exitCode).toBe(2)
-    expect(notReport.stderr).toMatch(/^Error: .*notes\.json: not a chaos run report \(/)
+    expect(notReport.stderr).toMatch(/^Error: .*notes\.json: not a chaos report \(/)
     expect(notReport.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('says "not a chaos report" for any other file without echoing a byte of it (defect 13)', async () => {
+    const secret = 'root:x:0:0:hunter2-secret-line:/root:/bin/bash'
+    await writeFile(join(project, 'passwd'), `${secret}\ndaemon:x:1:1::/:/usr/sbin/nologin\n`)
+    await symlink(join(project, 'passwd'), join(project, 'planted.json'))
+    for (const name of ['passwd', 'planted.json']) {
+      const r = await chaos(['report', 'show', name])
+      expect(r.exitCode, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(new RegExp(`^Error: .*${name}: not a chaos report \\(not JSON\\)`))
+      expect(r.stdout + r.stderr).not.toMatch(/hunter2|daemon|x:0:0/)
+    }
   })
 
   it('rejects an unknown format as a usage error (exit 2)', async () => {

@@ -125,7 +125,9 @@ describe('parseRecord', () => {
     }
     expect(error).toBeInstanceOf(InvalidInputError)
     expect((error as InvalidInputError).exitCode).toBe(2)
-    expect((error as Error).message).toMatch(/^runs\/a\.json: not a chaos run report \(outcome: /)
-    expect(() => parseRecord('{"schema_version": 1,', 'b.json')).toThrow(/^b\.json: not valid JSON/)
+    expect((error as Error).message).toMatch(/^runs\/a\.json: not a chaos report \(outcome: /)
+    expect(() => parseRecord('{"schema_version": 1,', 'b.json')).toThrow(
+      /^b\.json: not a chaos report \(not JSON\)$/,
+    )
   })
 })

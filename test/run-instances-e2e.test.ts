@@ -38,7 +38,17 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
       const b = await openSandbox()
       const before = await Promise.all([a, b].map((s) => requestsByRoute(s.url)))
       const result = await runChaos(
-        ['run', fixture(SCENARIO), '--target', a.url, '--target', b.url, '--token', 'test-token', ...RUN],
+        [
+          'run',
+          fixture(SCENARIO),
+          '--target',
+          a.url,
+          '--target',
+          b.url,
+          '--token',
+          'test-token-0123456789',
+          ...RUN,
+        ],
         { cwd },
       )
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
@@ -81,7 +91,7 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
         '--target',
         b.url,
         '--token',
-        'test-token',
+        'test-token-0123456789',
         '--workload-url',
         a.url,
         ...RUN,

@@ -28,7 +28,7 @@ const scenario = Scenario.parse({
 let sandbox: Sandbox
 let dir: string
 beforeEach(async () => {
-  sandbox = await startSandbox({ token: 'test-token', defaultMetrics: false })
+  sandbox = await startSandbox({ token: 'test-token-0123456789', defaultMetrics: false })
   dir = await mkdtemp(join(tmpdir(), 'chaos-run-service-'))
 })
 afterEach(async () => {
@@ -41,7 +41,7 @@ function input(): RunInput {
     scenarios: [scenario],
     selection: ['network_latency'],
     targets: [sandbox.url],
-    token: 'test-token',
+    token: 'test-token-0123456789',
     sandbox: true,
     options: {
       baselineMs: 1000,

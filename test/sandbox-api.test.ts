@@ -9,7 +9,7 @@ import { availabilityPath, booking, call, dayFromNow, sample, scrape } from './s
 let sandbox: Sandbox
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ token: 'api-token', baseLatencyMs: 0 })
+  sandbox = await startSandbox({ token: 'api-token-0123456789', baseLatencyMs: 0 })
 })
 afterAll(() => sandbox.close())
 
@@ -171,7 +171,7 @@ describe('metrics', () => {
     await call(sandbox, '/api/bookings', { body: booking() })
     await call(sandbox, '/api/bookings', { body: {} })
     await call(sandbox, '/api/sessions/guest-1')
-    await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer api-token' } })
+    await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer api-token-0123456789' } })
     const after = await scrape(sandbox)
     expect(requests(after, '/api/availability', '200') - requests(before, '/api/availability', '200')).toBe(2)
     expect(requests(after, '/api/bookings', '201') - requests(before, '/api/bookings', '201')).toBe(1)
@@ -189,7 +189,9 @@ describe('control endpoint at /chaos', () => {
     expect((await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer nope' } })).status).toBe(
       401,
     )
-    const res = await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer api-token' } })
+    const res = await fetch(`${sandbox.url}/chaos`, {
+      headers: { authorization: 'Bearer api-token-0123456789' },
+    })
     expect(res.status).toBe(200)
     const info = (await res.json()) as { service: string; services: string[] }
     expect(info.service).toBe('agente_hotelero')
@@ -205,7 +207,7 @@ describe('control endpoint at /chaos', () => {
   it('refuses an experiment on a service the sandbox does not have (400)', async () => {
     const res = await fetch(`${sandbox.url}/chaos/experiments`, {
       method: 'POST',
-      headers: { authorization: 'Bearer api-token', 'content-type': 'application/json' },
+      headers: { authorization: 'Bearer api-token-0123456789', 'content-type': 'application/json' },
       body: JSON.stringify({
         id: 'nope',
         target_service: 'payment_gateway',

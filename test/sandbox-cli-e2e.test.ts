@@ -32,14 +32,14 @@ async function firstLines(child: ResultPromise): Promise<[string, string]> {
 
 describe('chaos sandbox', () => {
   it('prints the listening line and the token, serves, and stops cleanly on SIGINT (exit 0)', async () => {
-    const child = spawnSandbox(['--port', '0', '--token', 'cli-token'])
+    const child = spawnSandbox(['--port', '0', '--token', 'cli-token-0123456789'])
     const [first, second] = await firstLines(child)
     const url = /^sandbox listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1]
     expect(url, first).toBeDefined()
-    expect(second).toBe('token: cli-token')
+    expect(second).toBe('token: cli-token-0123456789')
 
     expect((await fetch(`${url}/health`)).status).toBe(200)
-    const control = controlClient(url!, 'cli-token')
+    const control = controlClient(url!, 'cli-token-0123456789')
     expect((await control.info()).active_experiments).toEqual([])
     // An experiment left running is rolled back by the shutdown.
     await control.start('left-running', 'pms_adapter', {
@@ -63,8 +63,8 @@ describe('chaos sandbox', () => {
   })
 
   it('takes the token from CHAOS_TOKEN, else generates one; SIGTERM stops it too', async () => {
-    const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token' })
-    expect((await firstLines(fromEnv))[1]).toBe('token: env-token')
+    const fromEnv = spawnSandbox(['--port', '0'], { CHAOS_TOKEN: 'env-token-0123456789' })
+    expect((await firstLines(fromEnv))[1]).toBe('token: env-token-0123456789')
     fromEnv.kill('SIGTERM')
     const envResult = await fromEnv
     expect(envResult.exitCode, `signal ${envResult.signal}: ${envResult.stderr}`).toBe(0)
@@ -87,13 +87,27 @@ describe('chaos sandbox', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('refuses a --token (or CHAOS_TOKEN) shorter than 16 characters with exit 2 (issue 10, defect 13)', async () => {
+    for (const [args, env] of [
+      [['--port', '0', '--token', 'short-token'], {}],
+      [['--port', '0'], { CHAOS_TOKEN: 'short-token' }],
+    ] as const) {
+      const result = await spawnSandbox([...args], env)
+      expect(result.exitCode).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toMatch(
+        /^Error: --token \(or CHAOS_TOKEN\) is 11 characters; the agent needs at least 16$/m,
+      )
+    }
+  })
+
   it('a port already in use is a runtime error (exit 4) with a hint', async () => {
     const blocker = createServer()
     blocker.listen(0, '127.0.0.1')
     await once(blocker, 'listening')
     const { port } = blocker.address() as { port: number }
     try {
-      const result = await spawnSandbox(['--port', String(port), '--token', 't'])
+      const result = await spawnSandbox(['--port', String(port), '--token', 'test-token-0123456789'])
       expect(result.exitCode).toBe(4)
       expect(result.stderr).toContain(`Error: port ${port} on 127.0.0.1 is already in use`)
       expect(result.stderr).toContain('Hint: pick another with --port')

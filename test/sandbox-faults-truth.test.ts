@@ -23,7 +23,7 @@ let running: string | undefined
 
 beforeAll(async () => {
   sandbox = await startSandbox({
-    token: 'test-token',
+    token: 'test-token-0123456789',
     baseLatencyMs: 0,
     retryBaseDelayMs: 5,
     callTimeoutMs: { session_store: 50 },
@@ -71,7 +71,7 @@ describe('each fault type on a sandbox route', () => {
   it('EXCEPTION on pms_adapter: retried 3 times, then the booking is queued (202) naming the error', async () => {
     // Its own sandbox with an idle outbox drain, so the counters are this one request's attempts.
     const quiet = await startSandbox({
-      token: 'test-token',
+      token: 'test-token-0123456789',
       baseLatencyMs: 0,
       retryBaseDelayMs: 5,
       outboxDrainIntervalMs: 3_600_000,
@@ -231,7 +231,9 @@ describe('rollback', () => {
     }
     expect(faults(await scrape(sandbox))).toBe(faultsAtRollback)
     expect((await getExperiment(sandbox, id)).faults_injected).toBe(stopped.faults_injected)
-    const info = await fetch(`${sandbox.url}/chaos`, { headers: { authorization: 'Bearer test-token' } })
+    const info = await fetch(`${sandbox.url}/chaos`, {
+      headers: { authorization: 'Bearer test-token-0123456789' },
+    })
     expect(((await info.json()) as { active_experiments: unknown[] }).active_experiments).toEqual([])
   })
 

@@ -261,7 +261,11 @@ describe('service_unavailable: every dependency failing (ENTIRE_SYSTEM)', () => 
 describe('production guard', () => {
   it('refuses to start the agent when NODE_ENV=production', async () => {
     await expect(
-      startSandbox({ token: 't', env: { NODE_ENV: 'production' }, defaultMetrics: false }),
+      startSandbox({
+        token: 'test-token-0123456789',
+        env: { NODE_ENV: 'production' },
+        defaultMetrics: false,
+      }),
     ).rejects.toThrow(/production/)
   })
 

@@ -15,6 +15,7 @@ import {
   EXPERIMENT_HEADER,
   FAULTS_HEADER,
   MAX_EXPERIMENT_SECONDS,
+  MIN_TOKEN_LENGTH,
   PROTOCOL_VERSION,
   RenewLeaseRequest,
   ServiceName,
@@ -32,6 +33,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.js'
 
 /** Ended experiments kept so that GET /chaos/experiments/:id can still report their final state. */
 export const HISTORY_LIMIT = 32
+
 /** Injections are logged as one aggregated chaos_fault_injected line per experiment per this period. */
 export const FAULT_LOG_INTERVAL_MS = 1000
 
@@ -193,6 +195,11 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       if (/\s/.test(options.token)) {
         throw new Error(
           'chaos agent: `token` must not contain whitespace (it travels as "Authorization: Bearer <token>")',
+        )
+      }
+      if (options.token.length < MIN_TOKEN_LENGTH) {
+        throw new Error(
+          `chaos agent: \`token\` is ${options.token.length} characters; use at least ${MIN_TOKEN_LENGTH} (a random one, e.g. \`openssl rand -hex 32\`)`,
         )
       }
     }
@@ -405,6 +412,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       heapLimitBytes: getHeapStatistics().heap_size_limit,
     })
     // An id may be reused once its previous run has ended: the new run replaces it in the history.
+    const previous = this.experiments.get(request.id)
+    if (previous !== undefined) this.forgetSeries(previous, experiment)
     this.experiments.delete(request.id)
     this.experiments.set(request.id, experiment)
     this.running = experiment
@@ -542,15 +551,27 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       if (e.state === 'RUNNING') continue
       this.experiments.delete(e.id)
       ended--
-      // Keep metric label sets bounded along with the history.
-      this.metrics.active.remove(this.activeLabels(e))
-      for (const service of e.counters.keys()) {
-        this.metrics.faults.remove({
-          experiment: e.id,
-          target_service: service,
-          fault_type: e.config.fault_type,
-        })
-      }
+      this.forgetSeries(e)
+    }
+  }
+
+  /**
+   * Removes an experiment's labelled series when it leaves the history (evicted, or replaced by a
+   * run reusing its id), so the label sets stay bounded: per id in the history, one
+   * `chaos_agent_experiment_active` series and one `chaos_agent_faults_injected_total` series per
+   * wrapped service (docs/control-protocol.md). Series the replacing run `next` writes again (same
+   * labels) are kept, so its counter continues rather than resets under a scraper.
+   */
+  private forgetSeries(e: Experiment, next?: Experiment): void {
+    const sameType = next !== undefined && next.config.fault_type === e.config.fault_type
+    if (!sameType || next.targetService !== e.targetService) this.metrics.active.remove(this.activeLabels(e))
+    if (sameType) return
+    for (const service of e.counters.keys()) {
+      this.metrics.faults.remove({
+        experiment: e.id,
+        target_service: service,
+        fault_type: e.config.fault_type,
+      })
     }
   }
 

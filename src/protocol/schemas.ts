@@ -10,6 +10,9 @@ import { FaultConfig, MAX_EXPERIMENT_SECONDS } from './faults.js'
 /** Control protocol version spoken by this package. */
 export const PROTOCOL_VERSION = 1
 
+/** The shortest bearer token an agent accepts (and `chaos sandbox --token`): a short one can be guessed. */
+export const MIN_TOKEN_LENGTH = 16
+
 export {
   BLAST_RADII,
   BlastRadius,

@@ -14,6 +14,7 @@ import {
   displayPath,
   formatProblems,
   isScenarioFileName,
+  SCENARIO_EXTENSIONS,
   type LoadedScenario,
   type Problem,
 } from './files.js'
@@ -100,6 +101,31 @@ export async function findScenarioFiles(dir: string): Promise<string[]> {
     .sort()
 }
 
+/**
+ * The scenario files named by `paths` (files as given, directories searched recursively), for
+ * `chaos validate PATH...`. A directory holding no scenario file throws {@link InvalidInputError}:
+ * a CI gate that validates nothing must fail, not pass.
+ */
+export async function scenarioFilesIn(paths: readonly string[], options: { cwd: string }): Promise<string[]> {
+  const files: string[] = []
+  for (const p of paths) {
+    const abs = resolve(options.cwd, p)
+    if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+      files.push(abs)
+      continue
+    }
+    const found = await findScenarioFiles(abs)
+    if (found.length === 0) {
+      throw new InvalidInputError(
+        `no scenario files found in ${displayPath(abs, options.cwd)}`,
+        `scenario files end in ${SCENARIO_EXTENSIONS.join(', ')}; name the files or a directory holding them`,
+      )
+    }
+    files.push(...found)
+  }
+  return files
+}
+
 /** Loaded scenarios in catalogue order, with the problems of files that failed to load. */
 export interface Catalogue {
   scenarios: LoadedScenario[]
@@ -132,7 +158,8 @@ export async function loadCatalogue(options: {
   cacheDir?: string
 }): Promise<Catalogue> {
   const dirs: string[] = []
-  if (options.builtin !== false) dirs.push(options.builtinDir ?? builtinScenarioDir())
+  const builtinDir = options.builtin !== false ? (options.builtinDir ?? builtinScenarioDir()) : undefined
+  if (builtinDir !== undefined) dirs.push(builtinDir)
   for (const d of options.dirs ?? []) {
     const abs = resolve(options.cwd, d)
     if (!existsSync(abs) || !statSync(abs).isDirectory()) {
@@ -160,7 +187,10 @@ export async function loadCatalogue(options: {
     return { scenarios: scenarios.sort(compareScenarios), problems: [], dirs }
   }
   const { loadScenarioFiles } = await loader()
-  const { scenarios, problems } = await loadScenarioFiles(files, { cwd: options.cwd })
+  const { scenarios, problems } = await loadScenarioFiles(files, {
+    cwd: options.cwd,
+    ...(builtinDir !== undefined && { builtinDir }),
+  })
   if (cache && problems.length === 0) {
     const entries = scenarios.map(({ file, scenario }) => ({ file, scenario }))
     writeCatalogueCache(cache.dir, dirs, cache.key, entries)

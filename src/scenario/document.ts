@@ -3,7 +3,18 @@
  * every problem pointed at its line and column in the source: `file:line:col field: message (hint: ...)`.
  * JSON is parsed with the YAML parser (JSON is YAML 1.2), so both formats get positions.
  */
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import {
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  Parser,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml'
 import type { z } from 'zod'
 import type { Problem } from './files.js'
 
@@ -50,6 +61,14 @@ export interface ValidatedDocument<T> {
 
 const zodMessages = /^(Invalid input|Too big|Too small|Invalid string|Invalid option)/
 
+/** Deepest nesting of mappings and lists accepted; scenario and config files nest four levels at most. */
+export const MAX_NESTING_DEPTH = 64
+
+/** Aliases (`*name`) expanded at most this many times in all; more is a "billion laughs" bomb. */
+export const MAX_ALIAS_COUNT = 100
+
+const tooDeepHint = 'scenario and config files nest a few levels deep; flatten the structure'
+
 /** Parses `text` as YAML or JSON and validates it against `schema`, collecting every problem. */
 export function validateDocument<S extends z.ZodType>(
   text: string,
@@ -58,7 +77,9 @@ export function validateDocument<S extends z.ZodType>(
   options: { hintFor?: HintFor; what?: string } = {},
 ): ValidatedDocument<z.output<S>> {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  // Measured on the syntax tree first (which also counts the lines): composing recurses per level.
+  const deepAt = offsetTooDeep(text, lineCounter)
+  const doc = parseDocument(deepAt === undefined ? text : '', { prettyErrors: false, uniqueKeys: true })
   const pos = (offset: number) => lineCounter.linePos(Math.max(0, Math.min(offset, text.length)))
   const locate = (p: Omit<RawProblem, 'code'>): Problem => {
     const at = pos(offsetFor(doc, p))
@@ -73,22 +94,58 @@ export function validateDocument<S extends z.ZodType>(
     return problem
   }
 
+  if (deepAt !== undefined) {
+    const at = pos(deepAt)
+    const message = `nested more than ${MAX_NESTING_DEPTH} levels deep`
+    const problem: Problem = { file, line: at.line, col: at.col, field: '', message, hint: tooDeepHint }
+    return { data: undefined, problems: [problem], locate }
+  }
+
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((err) => {
+    const problems = doc.errors.map((err): Problem => {
       const at = pos(err.pos[0])
-      return {
-        file,
-        line: at.line,
-        col: at.col,
-        field: '',
-        message: `YAML syntax error: ${err.message}`,
-        hint: syntaxHint(err.code),
+      const problem = { file, line: at.line, col: at.col, field: '' }
+      // The parser recurses per nesting level and reports running out of stack as an error.
+      if (/call stack/i.test(err.message)) {
+        return {
+          ...problem,
+          message: `nested too deeply to parse (over ${MAX_NESTING_DEPTH} levels)`,
+          hint: tooDeepHint,
+        }
       }
+      if (err.code === 'DUPLICATE_KEY') {
+        const key = duplicateKeyAt(text, err.pos[0])
+        if (key)
+          return {
+            ...problem,
+            field: formatPath(key.path),
+            message: `duplicate key "${key.name}"`,
+            hint: syntaxHint(err.code),
+          }
+      }
+      return { ...problem, message: `YAML syntax error: ${err.message}`, hint: syntaxHint(err.code) }
     })
     return { data: undefined, problems, locate }
   }
 
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown
+  } catch (err) {
+    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...") or a bad alias.
+    if (!(err instanceof ReferenceError || err instanceof RangeError)) throw err
+    const excessive = /excessive alias count/i.test(err.message)
+    const problem = locate({
+      path: firstAliasPath(doc) ?? [],
+      message: excessive
+        ? `aliases expand to more than ${MAX_ALIAS_COUNT} copies (a resource exhaustion "alias bomb")`
+        : `cannot read the document: ${err.message}`,
+      hint: excessive
+        ? 'write the values out instead of nesting aliases (*name) of aliases'
+        : 'check the anchors (&name) and aliases (*name)',
+    })
+    return { data: undefined, problems: [problem], locate }
+  }
   if (data === null || data === undefined) {
     const problem: Problem = {
       file,
@@ -281,6 +338,75 @@ export function knownKeys(schema: z.ZodType, path: Path, data: unknown): string[
     def = child && unwrap(child._zod.def, getIn(data, path.slice(0, i + 1)))
   }
   return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((k) => !k.startsWith('$')) : []
+}
+
+type CstToken = ReturnType<Parser['parse']> extends Generator<infer T> ? T : never
+
+/**
+ * The offset of the first collection nested deeper than {@link MAX_NESTING_DEPTH} in `text`, from
+ * yaml's concrete syntax tree: its parser keeps an explicit stack, and so does this walk, so a
+ * 5,000-deep file is measured without running out of call stack. Counts the lines into `lineCounter`.
+ */
+function offsetTooDeep(text: string, lineCounter: LineCounter): number | undefined {
+  const stack: Array<{ token: CstToken | undefined; depth: number }> = []
+  for (const token of new Parser(lineCounter.addNewLine).parse(text)) stack.push({ token, depth: 0 })
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!
+    if (!token) continue
+    if (token.type === 'document') stack.push({ token: token.value, depth })
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth >= MAX_NESTING_DEPTH) return token.offset
+      for (const item of token.items) {
+        stack.push({ token: item.key ?? undefined, depth: depth + 1 })
+        stack.push({ token: item.value, depth: depth + 1 })
+      }
+    }
+  }
+  return undefined
+}
+
+/** The path of the first alias (`*name`) in the document, to point an alias problem at. */
+function firstAliasPath(doc: Document): Path | undefined {
+  let found: Path | undefined
+  visit(doc, {
+    Alias(_key, node, ancestors) {
+      found = pathOf([...ancestors, node])
+      return visit.BREAK
+    },
+  })
+  return found
+}
+
+/** The path a node has, from the ancestors `visit` passes (pairs give keys, sequences indices). */
+function pathOf(ancestors: readonly unknown[]): Path {
+  const path: Array<string | number> = []
+  for (let i = 0; i < ancestors.length; i++) {
+    const a = ancestors[i]
+    if (isPair(a)) path.push(isScalar(a.key) ? String(a.key.value) : '?')
+    else if (isCollection(a) && !isMap(a)) {
+      const child = ancestors[i + 1]
+      if (child !== undefined) path.push(a.items.indexOf(child))
+    }
+  }
+  return path
+}
+
+/**
+ * The name and path of the duplicate key starting at `offset`: the text parsed again with
+ * duplicates allowed, and the pair whose key starts there found.
+ */
+function duplicateKeyAt(text: string, offset: number): { name: string; path: Path } | undefined {
+  let found: { name: string; path: Path } | undefined
+  const doc = parseDocument(text, { uniqueKeys: false })
+  if (doc.errors.length > 0) return undefined
+  visit(doc, {
+    Pair(_key, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined
+      found = { name: String(pair.key.value), path: pathOf([...ancestors, pair]) }
+      return visit.BREAK
+    },
+  })
+  return found
 }
 
 /** The source offset a problem points at. */

@@ -3,8 +3,7 @@
  * every problem of every file, each positioned in its source, so one `chaos validate` run shows
  * everything there is to fix.
  */
-import { readFile } from 'node:fs/promises'
-import { basename, dirname, resolve } from 'node:path'
+import { basename, dirname, relative, resolve, sep } from 'node:path'
 import {
   BLAST_RADII,
   FAULT_TABLE,
@@ -15,6 +14,7 @@ import {
 } from '../protocol/schemas.js'
 import { getIn, validateDocument, type HintFor, type RawProblem } from './document.js'
 import { displayPath, type LoadedScenario, type LoadResult, type Problem } from './files.js'
+import { readInputFile, type InputFile } from './input-file.js'
 import { CATEGORIES, Scenario } from './schema.js'
 
 // The light helpers live in files.ts (no YAML, no zod) so a cached catalogue loads without this module.
@@ -117,19 +117,29 @@ export function parseScenario(
   return { scenario: doc.value, problems, locateId }
 }
 
+/** `scenarios/network/network_latency.yaml` when `file` is inside the built-in directory `builtinDir`. */
+function builtinDisplay(file: string, builtinDir: string | undefined): string | undefined {
+  if (builtinDir === undefined) return undefined
+  const rel = relative(builtinDir, file)
+  if (!rel || rel.startsWith('..') || rel.startsWith(sep) || /^[A-Za-z]:/.test(rel)) return undefined
+  return ['scenarios', ...rel.split(sep)].join('/')
+}
+
 /**
  * Loads and validates scenario files (in the given order). Every problem of every file is
- * collected, including ids used by more than one file.
+ * collected, including ids used by more than one file; a file that cannot be read (missing, not a
+ * regular file, larger than the input limit) is one problem, and the other files still load.
+ * `builtinDir`, when the built-in catalogue is among the files, words a clash with a built-in id.
  */
 export async function loadScenarioFiles(
   files: readonly string[],
-  options: { cwd: string },
+  options: { cwd: string; builtinDir?: string },
 ): Promise<LoadResult> {
   const absolute = [...new Set(files.map((f) => resolve(options.cwd, f)))]
   const texts = await Promise.all(
-    absolute.map(async (file) => {
+    absolute.map(async (file): Promise<{ file: string; read?: InputFile; error?: NodeJS.ErrnoException }> => {
       try {
-        return { file, text: await readFile(file, 'utf8') }
+        return { file, read: await readInputFile(file) }
       } catch (err) {
         return { file, error: err as NodeJS.ErrnoException }
       }
@@ -137,36 +147,44 @@ export async function loadScenarioFiles(
   )
   const scenarios: LoadedScenario[] = []
   const problems: Problem[] = []
-  const seen = new Map<string, Problem>()
+  const seen = new Map<string, { at: Problem; file: string }>()
   for (const entry of texts) {
     const display = displayPath(entry.file, options.cwd)
-    if (entry.error) {
-      const reason = entry.error.code === 'ENOENT' ? 'no such file' : entry.error.message
-      problems.push({
-        file: display,
-        line: 1,
-        col: 1,
-        field: '',
-        message: `cannot read: ${reason}`,
-        hint: 'check the path',
-      })
+    const unreadable = (reason: string, hint: string) =>
+      problems.push({ file: display, line: 1, col: 1, field: '', message: reason, hint })
+    if (entry.error || !entry.read) {
+      const reason = entry.error?.code === 'ENOENT' ? 'no such file' : entry.error?.message
+      unreadable(`cannot read: ${reason ?? 'unknown error'}`, 'check the path')
       continue
     }
-    const parsed = parseScenario(entry.text ?? '', entry.file, display)
+    if ('refused' in entry.read) {
+      unreadable(`not read: the file ${entry.read.refused.reason}`, entry.read.refused.hint)
+      continue
+    }
+    const parsed = parseScenario(entry.read.text, entry.file, display)
     problems.push(...parsed.problems)
     if (!parsed.scenario) continue
     const id = parsed.scenario.id
     const first = seen.get(id)
     if (first) {
       const here = parsed.locateId()
-      problems.push({
-        ...here,
-        message: `duplicate id "${id}" (also in ${first.file}:${first.line}:${first.col})`,
-        hint: 'scenario ids must be unique across every loaded directory; rename one',
-      })
+      const builtin = builtinDisplay(first.file, options.builtinDir)
+      problems.push(
+        builtin
+          ? {
+              ...here,
+              message: `id "${id}" is also the built-in scenario ${builtin}`,
+              hint: 'give your scenario its own id (or load without the built-ins: --no-builtin)',
+            }
+          : {
+              ...here,
+              message: `duplicate id "${id}" (also in ${first.at.file}:${first.at.line}:${first.at.col})`,
+              hint: 'scenario ids must be unique across every loaded directory; rename one',
+            },
+      )
       continue
     }
-    seen.set(id, parsed.locateId())
+    seen.set(id, { at: parsed.locateId(), file: entry.file })
     scenarios.push({ file: entry.file, display, scenario: parsed.scenario })
   }
   return { scenarios, problems }

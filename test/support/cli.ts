@@ -215,7 +215,10 @@ export interface ExternalSandbox {
 }
 
 /** Starts `chaos sandbox` in `cwd` and resolves when it prints its listening line. */
-export async function startExternalSandbox(cwd: string, token = 'e2e-token'): Promise<ExternalSandbox> {
+export async function startExternalSandbox(
+  cwd: string,
+  token = 'e2e-token-0123456789',
+): Promise<ExternalSandbox> {
   // Runs until killed; the process timeout only stops one a crashed test forgot.
   const cli = chaos(['sandbox', '--port', '0', '--token', token], { cwd, timeoutMs: 600_000 })
   const url = (await cli.waitFor(/^sandbox listening on (http:\/\/\S+)$/))[1]!

@@ -13,9 +13,9 @@ import { controlClient, type ControlClient } from './control.js'
 export interface Fixtures {
   /** A fresh temporary working directory, removed afterwards. */
   workdir: string
-  /** `chaos sandbox` as a child process (token `e2e-token`) in {@link workdir}, killed afterwards. */
+  /** `chaos sandbox` as a child process (token `e2e-token-0123456789`) in {@link workdir}, killed afterwards. */
   externalSandbox: ExternalSandbox & { control: ControlClient }
-  /** Starts in-process sandboxes (token `test-token`, no base latency by default), closed afterwards. */
+  /** Starts in-process sandboxes (token `test-token-0123456789`, no base latency by default), closed afterwards. */
   openSandbox: (options?: SandboxOptions) => Promise<Sandbox & { control: ControlClient }>
 }
 
@@ -36,7 +36,7 @@ export const test = base.extend<Fixtures>({
     const opened: Sandbox[] = []
     await use(async (options = {}) => {
       const sandbox = await startSandbox({
-        token: 'test-token',
+        token: 'test-token-0123456789',
         baseLatencyMs: 0,
         defaultMetrics: false,
         ...options,
