@@ -33,6 +33,7 @@ export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
   pushgateway?: string
   'keep-going'?: boolean
   quiet?: boolean
+  'allow-production'?: boolean
 }
 
 /** What a GameDay is about to run. */

@@ -26,6 +26,8 @@ export interface PerformRunInput {
     pushgateway?: string
     'keep-going'?: boolean
     quiet?: boolean
+    /** Inject into a target that reports environment production (else refused at preflight). */
+    'allow-production'?: boolean
   }
   leaseSeconds: number
   /** An abort signal owned by the caller (long-running modes handle signals themselves). */
@@ -98,6 +100,7 @@ export async function performRun(
         prometheus: input.flags.prometheus ?? config.prometheus,
         metricsUrls: target.metricsUrls,
         controlPrefix: target.controlPrefix,
+        allowProduction: input.flags['allow-production'] ?? false,
       },
       {
         clock: systemClock,

@@ -66,6 +66,11 @@ export interface RunInput {
   metricsUrls?: string[]
   /** Control endpoint prefix (default `/chaos`). */
   controlPrefix?: string
+  /**
+   * Inject into a target whose agent reports environment production (`--allow-production`);
+   * without it such a target is refused at preflight (exit 3). Default false.
+   */
+  allowProduction?: boolean
 }
 
 export interface RunDeps {
@@ -155,6 +160,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         leaseSeconds: input.leaseSeconds,
         keepGoing: input.keepGoing,
         allowEntireSystem: input.options.allowEntireSystem,
+        allowProduction: input.allowProduction ?? false,
       },
       {
         clients,
