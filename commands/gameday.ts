@@ -1,5 +1,6 @@
 import { BaseCommand } from '../src/cli/base-command.js'
 import {
+  allowProductionFlag,
   catalogueFlags,
   categoriesFlag,
   dryRunFlag,
@@ -46,6 +47,7 @@ export default class Gameday extends BaseCommand {
     ...runTargetFlags,
     ...overrideFlags,
     ...keepGoingFlag,
+    ...allowProductionFlag,
     ...leaseFlag,
     ...catalogueFlags,
     ...outputFlags,

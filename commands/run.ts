@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import {
+  allowProductionFlag,
   catalogueFlags,
   dryRunFlag,
   keepGoingFlag,
@@ -53,6 +54,7 @@ export default class Run extends BaseCommand {
     ...runTargetFlags,
     ...overrideFlags,
     ...keepGoingFlag,
+    ...allowProductionFlag,
     ...leaseFlag,
     ...catalogueFlags,
     ...outputFlags,

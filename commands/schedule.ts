@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
 import {
+  allowProductionFlag,
   catalogueFlags,
   dryRunFlag,
   keepGoingFlag,
@@ -54,6 +55,7 @@ export default class Schedule extends BaseCommand {
     ...runTargetFlags,
     ...overrideFlags,
     ...keepGoingFlag,
+    ...allowProductionFlag,
     ...catalogueFlags,
     ...outputFlags,
   }

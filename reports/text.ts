@@ -207,6 +207,9 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
     c.bold(`Chaos run ${record.run_id}`) + (record.partial ? ` ${c.yellow('[PARTIAL]')}` : ''),
     `Outcome: ${outcomeColor(c, record.outcome)} (exit ${record.exit_code})`,
     `Target: ${record.target.urls.join(', ')}${record.target.sandbox ? ' (built-in sandbox)' : ''}`,
+    ...(record.target.environment
+      ? [`Environment: ${record.target.environment.map((e) => e ?? 'unknown').join(', ')}`]
+      : []),
     ...(record.target.workload_url ? [`Workload: ${record.target.workload_url}`] : []),
     `Selection: ${record.selection.join(' ') || '-'}`,
     `Started: ${record.started_at} | Finished: ${record.finished_at} (${seconds(runSeconds)})`,

@@ -297,17 +297,17 @@ const configHints: HintFor = (p) => {
   }
 }
 
-/** Parses `CHAOS_TARGET`: one URL or several separated by commas. */
+/** Parses `CHAOS_TARGET`: one URL or several separated by commas and/or spaces. */
 function envTargets(value: string): string[] {
   const targets = value
-    .split(',')
+    .split(/[\s,]+/)
     .map((t) => t.trim())
     .filter(Boolean)
   for (const t of targets) {
     if (!HttpUrl.safeParse(t).success) {
       throw new InvalidInputError(
         `CHAOS_TARGET: "${t}" is not an http(s) URL`,
-        'set CHAOS_TARGET=http://host:port (several instances: comma-separated)',
+        'set CHAOS_TARGET=http://host:port (several instances: comma- or space-separated)',
       )
     }
   }

@@ -260,6 +260,12 @@ export const RunTarget = z.object({
   urls: z.array(z.string()).min(1).describe('Control/target base URLs, one per instance'),
   instances: z.array(z.string()).optional().describe('Agent instance names, in the order of urls'),
   sandbox: z.boolean().describe('true when the runner started the built-in sandbox'),
+  environment: z
+    .array(z.string().nullable())
+    .optional()
+    .describe(
+      "The environment each instance's agent reported at preflight (GET /chaos, normalised: lower case, prod → production), in the order of urls; null when it reported none or could not be read; absent when no preflight read it",
+    ),
   workload_url: z
     .string()
     .optional()

@@ -14,8 +14,10 @@ import { silentLogger, type Logger } from '../logger.js'
 import {
   EXPERIMENT_HEADER,
   FAULTS_HEADER,
+  isProductionEnvironment,
   MAX_EXPERIMENT_SECONDS,
   MIN_TOKEN_LENGTH,
+  normalizeEnvironment,
   PROTOCOL_VERSION,
   RenewLeaseRequest,
   ServiceName,
@@ -46,9 +48,15 @@ export interface ChaosAgentOptions {
   token?: string
   /** Off by default: when false every control route answers 404 and wrap() is a pass-through. */
   enabled: boolean
-  /** The agent refuses to enable when NODE_ENV=production unless this is true. */
+  /**
+   * The agent refuses to enable in production unless this is true: when NODE_ENV or `environment`
+   * names production in any case or spacing (`PRODUCTION`, ` production`, `prod`).
+   */
   allowProduction?: boolean
-  /** Reported by GET /chaos as `environment`; default env.NODE_ENV ?? 'development'. */
+  /**
+   * Reported by GET /chaos as `environment`, normalised (trimmed, lower case, `prod` →
+   * `production`); default env.NODE_ENV, else 'development'.
+   */
   environment?: string
   /**
    * Environment variables; default process.env. Together with the default instance name (pid) this is
@@ -182,9 +190,16 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       )
     }
     if (options.enabled) {
-      if (env.NODE_ENV === 'production' && options.allowProduction !== true) {
+      // Either source naming production counts: a staging label must not hide NODE_ENV=production.
+      const production = isProductionEnvironment(env.NODE_ENV)
+        ? { source: `NODE_ENV=${env.NODE_ENV}`, raw: env.NODE_ENV }
+        : isProductionEnvironment(options.environment)
+          ? { source: `environment: ${JSON.stringify(options.environment)}`, raw: options.environment }
+          : null
+      if (production !== null && options.allowProduction !== true) {
+        const readAs = production.raw === 'production' ? '' : ' (read as production)'
         throw new Error(
-          'chaos agent refused to enable: NODE_ENV=production. Pass allowProduction: true to run chaos experiments in production deliberately, or set enabled: false',
+          `chaos agent refused to enable: ${production.source}${readAs}. Pass allowProduction: true to run chaos experiments in production deliberately, or set enabled: false`,
         )
       }
       if (typeof options.token !== 'string' || options.token.trim() === '') {
@@ -206,7 +221,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     this.enabled = options.enabled === true
     this.service = options.service
     this.instance = options.instance ?? defaultInstance()
-    this.environment = options.environment ?? env.NODE_ENV ?? 'development'
+    this.environment =
+      normalizeEnvironment(options.environment) ?? normalizeEnvironment(env.NODE_ENV) ?? 'development'
     this.prefix = prefix
     this.logger = options.logger ?? silentLogger
     this.random = options.random ?? Math.random

@@ -221,6 +221,7 @@ export function runArgs(
     pushgateway?: string
     scenarios?: string[]
     builtin?: boolean
+    'allow-production'?: boolean
   },
   resolvePath: (path: string) => string,
 ): string[] {
@@ -242,5 +243,6 @@ export function runArgs(
   if (flags['blast-radius'] !== undefined) args.push('--blast-radius', flags['blast-radius'])
   if (flags.rate !== undefined) args.push('--rate', String(flags.rate))
   if (flags['allow-entire-system']) args.push('--allow-entire-system')
+  if (flags['allow-production']) args.push('--allow-production')
   return args
 }

@@ -57,8 +57,11 @@ export const targetFlags = {
   target: Flags.custom<string>({
     parse: async (input, _ctx, opts) => (await values()).parseTargetUrl(input, `--${opts.name}`),
   })({
-    description: 'base URL of the target service with the chaos agent (repeat per instance)',
-    env: 'CHAOS_TARGET',
+    description:
+      'base URL of the target service with the chaos agent (repeat per instance) [env: CHAOS_TARGET]',
+    // No oclif `env:` here: oclif hands an env value of a `multiple` flag to the parser as a string
+    // it then iterates, one character per "URL". src/config.ts reads CHAOS_TARGET (one URL, or a
+    // comma- or space-separated list) and resolveTarget lets this flag win over it.
     multiple: true,
     delimiter: ',',
     helpValue: 'URL',
@@ -204,6 +207,17 @@ export function runOverrides(flags: OverrideFlagValues): RunOverrides {
 // ---------------------------------------------------------------------------------------------
 // Output and safety switches (run, monkey, schedule, gameday)
 
+/**
+ * `--allow-production` of every command that injects (run, gameday, monkey, schedule): without it a
+ * target whose agent reports environment production is refused (exit 3) before anything is injected.
+ */
+export const allowProductionFlag = {
+  'allow-production': Flags.boolean({
+    description: 'inject into a target whose agent reports environment "production" (refused without it)',
+    default: false,
+  }),
+}
+
 export const dryRunFlag = {
   'dry-run': Flags.boolean({
     description: 'show what would be injected and inject nothing',
@@ -290,10 +304,7 @@ export const monkeyFlags = {
     helpValue: 'N',
     description: 'seed the coin and the picks (reproducible)',
   }),
-  'allow-production': Flags.boolean({
-    description: 'allow a target whose agent reports environment "production"',
-    default: false,
-  }),
+  ...allowProductionFlag,
 }
 
 /**

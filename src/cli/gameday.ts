@@ -16,7 +16,7 @@ import { categoryTable, summarizeByCategory, type CategorySummary } from '../../
 import { acquireLock } from '../store/run-lock.js'
 import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
-import { isAlive, performRun, type PerformRunInput } from './perform-run.js'
+import { checkReportsDir, isAlive, performRun, type PerformRunInput } from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 import { runOverrides, type OverrideFlagValues } from './flags.js'
@@ -33,6 +33,7 @@ export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
   pushgateway?: string
   'keep-going'?: boolean
   quiet?: boolean
+  'allow-production'?: boolean
 }
 
 /** What a GameDay is about to run. */
@@ -97,6 +98,7 @@ export async function performGameday(
 ): Promise<RunResult> {
   const { config } = plan.workspace
   const onExperimentDone = resultPushHook(flags.pushgateway, config, out)
+  await checkReportsDir(config)
   await refuseOverlap(config.reportsDir, plan.categories)
   const input: PerformRunInput = {
     workspace: plan.workspace,

@@ -12,6 +12,7 @@ import { applyOverrides } from '../engine/run-service.js'
 import { InvalidInputError, RuntimeFailure, SafetyError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { RunOptions } from '../plan.js'
+import { normalizeEnvironment, PRODUCTION } from '../protocol/schemas.js'
 import { selectEligible, type Exclusion } from '../unattended/eligibility.js'
 import {
   createMonkeyMetrics,
@@ -59,23 +60,30 @@ export interface MonkeySummary extends MonkeySessionResult {
  * The environment each target's agent reports (GET /chaos); refuses production unless allowed. Not
  * tied to the session's abort signal: a Ctrl-C this early must stop the session, not fail it.
  */
-export async function checkEnvironment(session: TargetSession, allowProduction: boolean): Promise<string[]> {
+export async function checkEnvironment(
+  session: TargetSession,
+  allowProduction: boolean,
+  who = 'the chaos monkey',
+): Promise<string[]> {
   const environments: string[] = []
   for (const target of session.targets) {
     let environment: string
     try {
+      // Normalised as the engine's preflight does: "Production" or "prod" is production too.
       environment =
-        (await createControlClient({ target, token: session.token, prefix: session.controlPrefix }).info())
-          .environment ?? 'unknown'
+        normalizeEnvironment(
+          (await createControlClient({ target, token: session.token, prefix: session.controlPrefix }).info())
+            .environment,
+        ) ?? 'unknown'
     } catch (err) {
       throw new RuntimeFailure(
         `cannot read the chaos agent at ${target}: ${(err as Error).message}`,
         'check --target and --token, and that the service mounts the chaos agent',
       )
     }
-    if (environment === 'production' && !allowProduction) {
+    if (environment === PRODUCTION && !allowProduction) {
       throw new SafetyError(
-        `${target} reports environment "production": the chaos monkey runs only in non-production environments`,
+        `${target} reports environment "production": ${who} runs only in non-production environments`,
         'guide section 6: "USE WITH EXTREME CAUTION - ONLY IN NON-PROD ENVIRONMENTS"; pass --allow-production to override deliberately',
       )
     }
@@ -151,7 +159,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
             scenarios: [scenario],
             selection: [scenario.id],
             options: input.options,
-            flags: input.flags,
+            flags: { ...input.flags, 'allow-production': input.allowProduction },
             leaseSeconds: LEASE_SECONDS,
             signal,
             onExperimentDone,

@@ -5,10 +5,14 @@
  */
 import { systemClock } from '../clock.js'
 import type { ChaosConfig } from '../config.js'
-import { executeRun, type RunResult } from '../engine/run-service.js'
+import { serializeRecord } from '../../reports/json.js'
+import { renderText } from '../../reports/text.js'
+import { executeRun, ReportNotWrittenError, type RunResult } from '../engine/run-service.js'
 import type { RunOptions } from '../plan.js'
-import type { ExperimentRecord } from '../record.js'
+import { InvalidInputError } from '../errors.js'
+import type { ExperimentRecord, RunRecord } from '../record.js'
 import type { Scenario } from '../scenario/schema.js'
+import { probeReportsDir, ReportWriteError } from '../store/report-store.js'
 import type { Workspace } from '../workspace.js'
 import type { Output } from './output.js'
 import { createRunView } from './run-view.js'
@@ -26,6 +30,8 @@ export interface PerformRunInput {
     pushgateway?: string
     'keep-going'?: boolean
     quiet?: boolean
+    /** Inject into a target that reports environment production (else refused at preflight). */
+    'allow-production'?: boolean
   }
   leaseSeconds: number
   /** An abort signal owned by the caller (long-running modes handle signals themselves). */
@@ -50,12 +56,47 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Resolves the configured target or, when none is configured, starts the sandbox (one line says so). */
+/**
+ * Prints a run record whose report could not be written, so the results are not lost: the JSON
+ * report with --json, else the text report (also with --quiet: it is the only copy).
+ */
+export function printUnsavedRecord(record: RunRecord, out: Output): void {
+  try {
+    if (out.json) out.stdout.write(serializeRecord(record))
+    else out.line('\n' + renderText(record, { color: out.color.level > 0 }))
+  } catch {
+    // A record the renderers refuse (off-schema) is still the run's only copy: print it raw.
+    out.stdout.write(JSON.stringify(record, null, 2) + '\n')
+  }
+}
+
+/**
+ * Throws InvalidInputError (exit 2) naming reports_dir when reports cannot be written there (a file,
+ * a file as a parent, no permission): a configuration error, found before anything is started.
+ */
+export async function checkReportsDir(config: ChaosConfig): Promise<void> {
+  try {
+    await probeReportsDir(config.reportsDir)
+  } catch (err) {
+    if (!(err instanceof ReportWriteError)) throw err
+    throw new InvalidInputError(
+      `reports_dir ${err.file}: ${err.reason}`,
+      `point reports_dir in ${config.file ?? 'chaos.config.yaml'} at a writable directory (default .playbook/chaos_reports), or move what is in the way`,
+    )
+  }
+}
+
+/**
+ * Resolves the configured target or, when none is configured, starts the sandbox (one line says
+ * so). First checks the reports directory ({@link checkReportsDir}): a run that could not keep its
+ * results must not start a sandbox or inject anything.
+ */
 export async function openTarget(
   flags: TargetFlagValues & { quiet?: boolean },
   config: ChaosConfig,
   out: Output,
 ): Promise<TargetSession> {
+  await checkReportsDir(config)
   const target = resolveTarget(flags, config)
   if (target) return { ...target, sandbox: false, close: async () => {} }
   const sandbox = await startSandboxProcess()
@@ -98,6 +139,7 @@ export async function performRun(
         prometheus: input.flags.prometheus ?? config.prometheus,
         metricsUrls: target.metricsUrls,
         controlPrefix: target.controlPrefix,
+        allowProduction: input.flags['allow-production'] ?? false,
       },
       {
         clock: systemClock,
@@ -114,6 +156,12 @@ export async function performRun(
         onPause: (ms, next) => view.onPause(ms, next),
       },
     )
+  } catch (err) {
+    if (err instanceof ReportNotWrittenError) {
+      view.close()
+      printUnsavedRecord(err.record, out)
+    }
+    throw err
   } finally {
     view.close()
     await owned?.close()

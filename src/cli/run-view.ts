@@ -21,7 +21,8 @@ export interface RunView {
   close(): void
 }
 
-const QUIET_EVENTS = new Set(['chaos_preflight_passed', 'chaos_recovered', 'chaos_experiment_finished'])
+// chaos_preflight_passed is printed also under the spinner: it names the target's environment.
+const QUIET_EVENTS = new Set(['chaos_recovered', 'chaos_experiment_finished'])
 
 export function createRunView(out: Output, options: { quiet: boolean }): RunView {
   const c = out.color

@@ -36,6 +36,8 @@ export interface ScheduleSessionInput {
     pushgateway?: string
     'keep-going'?: boolean
     quiet?: boolean
+    /** Run against a target that reports environment production (else refused, exit 3). */
+    'allow-production'?: boolean
   }
   /** Time zone of cron patterns without their own; default the machine's. */
   timezone?: string
@@ -83,7 +85,11 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
   let server: MetricsServer | undefined
   const session = await openTarget(input.flags, config, out)
   try {
-    const environments = await checkEnvironment(session, true)
+    const environments = await checkEnvironment(
+      session,
+      input.flags['allow-production'] ?? false,
+      'chaos schedule',
+    )
     const registry = createRegistry()
     const metrics = createScheduleMetrics(registry)
     if (input.metrics) {

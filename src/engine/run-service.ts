@@ -9,7 +9,8 @@ import { createPromqlClient } from '../metrics/promql.js'
 import type { RunOptions } from '../plan.js'
 import { createRunId, type ExperimentRecord, type RunRecord } from '../record.js'
 import type { Scenario, WorkloadRequest } from '../scenario/schema.js'
-import { ReportStore, type WrittenRun } from '../store/report-store.js'
+import { RuntimeFailure } from '../errors.js'
+import { fsReason, ReportStore, ReportWriteError, type WrittenRun } from '../store/report-store.js'
 import { acquireLock } from '../store/run-lock.js'
 import { analyseExperiment } from '../interpretation/rules.js'
 import { createControlClient } from './control-client.js'
@@ -66,6 +67,11 @@ export interface RunInput {
   metricsUrls?: string[]
   /** Control endpoint prefix (default `/chaos`). */
   controlPrefix?: string
+  /**
+   * Inject into a target whose agent reports environment production (`--allow-production`);
+   * without it such a target is refused at preflight (exit 3). Default false.
+   */
+  allowProduction?: boolean
 }
 
 export interface RunDeps {
@@ -85,6 +91,25 @@ export interface RunDeps {
 export interface RunResult {
   record: RunRecord
   written: WrittenRun
+}
+
+/**
+ * The run ended (rollback included) but its report could not be written: the error names the file
+ * and why, and carries the record so that the caller can still show it (exit 4).
+ */
+export class ReportNotWrittenError extends RuntimeFailure {
+  constructor(
+    /** The run's record, complete: the only copy. */
+    readonly record: RunRecord,
+    /** The file (or directory) whose write failed. */
+    readonly file: string,
+    reason: string,
+  ) {
+    super(
+      `the run ended (${record.outcome}) but its report was not written: ${file}: ${reason}`,
+      'the record is printed on stdout; check the reports directory (reports_dir in the config): free space, permissions, not a file',
+    )
+  }
 }
 
 /** Applies the run's overrides (`--duration`, `--probability`, `--blast-radius`) to a scenario. */
@@ -155,6 +180,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         leaseSeconds: input.leaseSeconds,
         keepGoing: input.keepGoing,
         allowEntireSystem: input.options.allowEntireSystem,
+        allowProduction: input.allowProduction ?? false,
       },
       {
         clients,
@@ -186,11 +212,25 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
       },
       signal,
     )
-    const written = await store.writeRun(record)
+    let written: WrittenRun
+    try {
+      written = await store.writeRun(record)
+    } catch (err) {
+      const failed = err instanceof ReportWriteError ? err : null
+      throw new ReportNotWrittenError(
+        record,
+        failed?.file ?? input.reportsDir,
+        failed?.reason ?? fsReason(err),
+      )
+    }
     return { record, written }
   } finally {
     await Promise.all(probes.map((p) => p.close()))
     await promql?.close()
-    await lock.release()
+    // A lock that cannot be released (the directory went away or became read-only) must not replace
+    // the run's result or its own error: a warning, and the next run takes the stale lock over.
+    await lock.release().catch((err: unknown) => {
+      events.warn('chaos_lock_release_failed', { lock: lock.path, error: fsReason(err) })
+    })
   }
 }

@@ -23,6 +23,8 @@ export interface SuiteOptions {
   leaseSeconds: number
   keepGoing: boolean
   allowEntireSystem: boolean
+  /** Inject into a target that reports environment production (`--allow-production`); default false. */
+  allowProduction?: boolean
 }
 
 export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
@@ -45,6 +47,16 @@ export async function runSuite(
   const startedAt = new Date(clock.now()).toISOString()
   const experiments: ExperimentRecord[] = []
   let stopRest: string | null = null
+  // What each instance's agent said its environment was, from the preflights (the latest wins).
+  const environment: Array<string | null> = options.target.urls.map(() => null)
+  let environmentRead = false
+  const experimentDeps: ExperimentDeps = {
+    ...deps,
+    onEnvironment: (read) => {
+      read.forEach((e, i) => (environment[i] = e))
+      environmentRead = true
+    },
+  }
   for (const [index, scenario] of scenarios.entries()) {
     if (signal.aborted || stopRest) {
       experiments.push(skipped(scenario, signal.aborted ? 'suite interrupted' : stopRest!))
@@ -67,8 +79,9 @@ export async function runSuite(
       leaseSeconds: options.leaseSeconds,
       allowEntireSystem: options.allowEntireSystem,
       sandbox: options.target.sandbox,
+      allowProduction: options.allowProduction ?? false,
     }
-    const record = await runExperiment(scenario, experimentOptions, deps, signal)
+    const record = await runExperiment(scenario, experimentOptions, experimentDeps, signal)
     record.analysis = deps.analyse?.(record) ?? []
     experiments.push(record)
     try {
@@ -93,7 +106,7 @@ export async function runSuite(
     partial:
       outcome === 'ABORTED' || outcome === 'INTERRUPTED' || experiments.some((e) => e.state === 'SKIPPED'),
     selection: options.selection,
-    target: options.target,
+    target: environmentRead ? { ...options.target, environment } : options.target,
     outcome,
     exit_code: exitCode,
     options: {

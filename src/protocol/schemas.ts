@@ -1,11 +1,13 @@
 /**
  * Wire-protocol schemas shared by the runner and the agent (control protocol v1), and reused by
  * scenario files: `fault_config` is the same object in a scenario file and in a POST body.
- * This module (with the fault table in ./faults.ts, re-exported here) is the only thing the runner
- * and the agent have in common.
+ * This module (with the fault table in ./faults.ts and the environment names in ./environment.ts,
+ * both re-exported here) is the only thing the runner and the agent have in common.
  */
 import { z } from 'zod'
 import { FaultConfig, MAX_EXPERIMENT_SECONDS } from './faults.js'
+
+export { isProductionEnvironment, normalizeEnvironment, PRODUCTION } from './environment.js'
 
 /** Control protocol version spoken by this package. */
 export const PROTOCOL_VERSION = 1

@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import { createChaosAgent, type ChaosAgent } from '../agent/index.js'
 import { systemClock, type Clock } from '../clock.js'
 import { silentLogger, type Logger } from '../logger.js'
+import { isProductionEnvironment } from '../protocol/schemas.js'
 import { AvailabilityCache } from './availability-cache.js'
 import { DependencyClient } from './client.js'
 import {
@@ -67,6 +68,13 @@ export interface SandboxOptions {
   clock?: Clock
   /** Environment the agent checks for NODE_ENV=production (default: the agent's own default). */
   env?: Record<string, string | undefined>
+  /**
+   * What the agent reports as its environment (GET /chaos `environment`; default from NODE_ENV), to
+   * test a runner's production refusal against a real target. A `production` label is accepted
+   * only together with an explicit `env` whose NODE_ENV is not production: the label is then a
+   * deliberate test setting, while a sandbox really started in production is still refused.
+   */
+  environment?: string
   /** Instance name the agent reports. */
   instance?: string
   /** false: no agent at all (no /chaos route, no wrapping), the baseline for overhead benchmarks. */
@@ -136,7 +144,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         service: SANDBOX_SERVICE,
         token: options.token ?? '',
         enabled: true,
-        allowProduction: false,
+        allowProduction:
+          options.environment !== undefined &&
+          options.env !== undefined &&
+          !isProductionEnvironment(options.env.NODE_ENV),
         prefix: CONTROL_PREFIX,
         registry,
         logger,
@@ -144,6 +155,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         clock,
         ...(options.instance !== undefined ? { instance: options.instance } : {}),
         ...(options.env !== undefined ? { env: options.env } : {}),
+        ...(options.environment !== undefined ? { environment: options.environment } : {}),
       })
     : null
 

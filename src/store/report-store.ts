@@ -8,7 +8,8 @@
  * previous file or the new one, never a torn one, even when the runner dies mid-write. Temp files
  * start with a dot and end in `.tmp`; readers ignore them.
  */
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { basename, extname, isAbsolute, join } from 'node:path'
 import { parseRecord } from '../../reports/json.js'
 import { REPORT_FORMAT_NAMES, REPORT_FORMATS, type ReportFormatName } from '../../reports/formats.js'
@@ -17,6 +18,70 @@ import { silentLogger, type Logger } from '../logger.js'
 import { ChaosEvent, compactTimestamp, type RunRecord } from '../record.js'
 import { isNotFound, writeFileAtomic } from './atomic-write.js'
 import { LOCK_FILE } from './run-lock.js'
+
+/**
+ * A report file (or the reports directory) that could not be written: which one, and why in one
+ * line (`ENOTDIR: not a directory`), without the temp file's name Node puts in its message.
+ */
+export class ReportWriteError extends Error {
+  override readonly name = 'ReportWriteError'
+  constructor(
+    /** The file (or directory) that could not be written. */
+    readonly file: string,
+    /** Why, e.g. `ENOSPC: no space left on device`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot write ${file}: ${reason}`, options)
+  }
+}
+
+/** The first part of a filesystem error's message (`EISDIR: illegal operation on a directory`). */
+export function fsReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return message.split(/, (?:open|mkdir|rename|link|unlink|write|scandir) '/)[0]!.trim()
+}
+
+/** `mkdir -p dir`, failing with a {@link ReportWriteError} that says when a file is in the way. */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const reason =
+      code === 'EEXIST'
+        ? 'it is a file, not a directory'
+        : code === 'ENOTDIR'
+          ? 'a parent of it is a file, not a directory'
+          : fsReason(err)
+    throw new ReportWriteError(dir, reason, { cause: err })
+  }
+}
+
+/** Runs one write, turning its failure into a {@link ReportWriteError} that names `file`. */
+async function writing<T>(file: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    throw new ReportWriteError(file, fsReason(err), { cause: err })
+  }
+}
+
+/**
+ * Checks that reports can be written to `dir` before a run starts anything: creates it (with its
+ * parents) and writes and deletes a probe file. Throws {@link ReportWriteError} naming `dir`, with
+ * a reason a person can act on when the path or one of its parents is a file.
+ */
+export async function probeReportsDir(dir: string): Promise<void> {
+  await makeDir(dir)
+  const probe = join(dir, `.probe-${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    await writeFile(probe, '', { flag: 'wx' })
+  } catch (err) {
+    throw new ReportWriteError(dir, `cannot create a file in it (${fsReason(err)})`, { cause: err })
+  }
+  await rm(probe, { force: true })
+}
 
 /** File names inside the reports directory. */
 export const STORE_FILES = {
@@ -107,7 +172,8 @@ export class ReportStore {
    * Writes `<timestamp>-<selection>.<extension>` for every report format (`.json`, `.txt`), then
    * `latest.<extension>` for every format, each atomically. Writing the same run again (same
    * `run_id`) replaces its files, so a runner may save progress and then the final record. Throws
-   * if the record does not match the schema, before writing anything.
+   * if the record does not match the schema, before writing anything; a write that fails throws
+   * {@link ReportWriteError} naming the file (files written before it stay).
    */
   async writeRun(record: RunRecord): Promise<WrittenRun> {
     const rendered = REPORT_FORMAT_NAMES.map((name) => ({
@@ -115,18 +181,18 @@ export class ReportStore {
       extension: REPORT_FORMATS[name].extension,
       text: REPORT_FORMATS[name].render(record, { color: false }),
     }))
-    await mkdir(this.dir, { recursive: true })
+    await makeDir(this.dir)
     // The JSON file claims the run's file name; the other formats follow it.
     const stem = await this.claimStem(record, rendered.find((r) => r.name === 'json')!.text)
     const files = {} as Record<ReportFormatName, string>
     const latest = {} as Record<ReportFormatName, string>
     for (const { name, extension, text } of rendered) {
-      files[name] = join(this.dir, `${stem}.${extension}`)
-      if (name !== 'json') await writeFileAtomic(files[name], text)
+      const file = (files[name] = join(this.dir, `${stem}.${extension}`))
+      if (name !== 'json') await writing(file, () => writeFileAtomic(file, text))
     }
     for (const { name, extension, text } of rendered) {
-      latest[name] = join(this.dir, `latest.${extension}`)
-      await writeFileAtomic(latest[name], text)
+      const file = (latest[name] = join(this.dir, `latest.${extension}`))
+      await writing(file, () => writeFileAtomic(file, text))
     }
     return { files, latest, json: files.json, text: files.text }
   }
@@ -141,9 +207,9 @@ export class ReportStore {
     for (let n = 1; ; n++) {
       const stem = n === 1 ? base : `${base}-${n}`
       const file = join(this.dir, `${stem}.json`)
-      if (await writeFileAtomic(file, json, { exclusive: true })) return stem
+      if (await writing(file, () => writeFileAtomic(file, json, { exclusive: true }))) return stem
       if ((await runIdOf(file)) === record.run_id) {
-        await writeFileAtomic(file, json)
+        await writing(file, () => writeFileAtomic(file, json))
         return stem
       }
     }

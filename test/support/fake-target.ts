@@ -41,6 +41,8 @@ export interface FakeTargetKnobs {
   noMetrics: boolean
   /** Metric families its /metrics exports (false: the family is absent from the scrape). */
   exports: { breaker_trips?: boolean; faults_injected?: boolean }
+  /** GET /chaos `environment`, as the agent spells it (undefined: the field is absent). */
+  environment: string | undefined
 }
 
 interface Active {
@@ -96,6 +98,7 @@ export class FakeTarget {
       keepsInjectingAfterDelete: false,
       noMetrics: false,
       exports: {},
+      environment: undefined,
       ...knobs,
     }
   }
@@ -224,6 +227,7 @@ export class FakeTarget {
       protocol: 1,
       service: 'fake',
       instance: 'fake-1',
+      ...(this.knobs.environment !== undefined && { environment: this.knobs.environment }),
       services: this.knobs.services,
       active_experiments: this.isActive ? [this.view(this.active!, 'RUNNING')] : [],
     }

@@ -41,6 +41,11 @@ export interface ExperimentOptions {
   allowEntireSystem: boolean
   /** True when the target is the built-in sandbox (ENTIRE_SYSTEM allowed). */
   sandbox: boolean
+  /**
+   * A target whose agent reports environment production (any spelling) is refused at preflight
+   * unless this is true (`--allow-production`: production only on purpose). Default false.
+   */
+  allowProduction?: boolean
 }
 
 /** The ports an experiment drives: the target's control endpoints, its metrics, the workload. */
@@ -57,6 +62,11 @@ export interface ExperimentDeps {
   /** Event journal: one entry per lifecycle event (`chaos_experiment_started`, ...). */
   events: Logger
   onProgress?: (progress: Progress) => void
+  /**
+   * The environment each instance's agent reported at preflight (GET /chaos `environment`,
+   * normalised; null when it reports none), in the order of `clients`.
+   */
+  onEnvironment?: (environments: ReadonlyArray<string | null>) => void
 }
 
 /** Why an experiment stopped before its time, and what that means for its state. */

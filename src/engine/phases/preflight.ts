@@ -1,5 +1,5 @@
 /** Phase 1, preflight (guide section 7): nothing is injected unless every condition holds. */
-import { BLAST_RADII } from '../../protocol/schemas.js'
+import { BLAST_RADII, normalizeEnvironment, PRODUCTION } from '../../protocol/schemas.js'
 import type { MeasureName } from '../../scenario/checks.js'
 import { ControlError, UnreachableError } from '../control-client.js'
 import { PROBE_METRICS, type ProbeSample } from '../probe.js'
@@ -23,6 +23,7 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
   }
   if (!BLAST_RADII.includes(fault.blast_radius))
     throw new Stop('ABORTED', `unknown blast radius ${String(fault.blast_radius)}`)
+  const environments: Array<string | null> = []
   for (const client of deps.clients) {
     let info
     try {
@@ -40,6 +41,16 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
         throw new Stop('FAILED', `preflight: ${client.target} refused the token (401)`)
       throw new Stop('FAILED', `preflight: ${(err as Error).message}`)
     }
+    // Normalised here too: an agent in another language may still say "Production" or "prod".
+    const environment = normalizeEnvironment(info.environment) ?? null
+    environments.push(environment)
+    deps.onEnvironment?.(environments)
+    if (environment === PRODUCTION && options.allowProduction !== true) {
+      throw new Stop(
+        'ABORTED',
+        `preflight: ${client.target} reports environment "production"; nothing was injected (pass --allow-production to run experiments in production deliberately)`,
+      )
+    }
     if (!info.services.includes(scenario.target_service)) {
       throw new Stop(
         'ABORTED',
@@ -54,7 +65,10 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
     }
   }
   await preflightMetrics(ctx)
-  log(ctx, 'chaos_preflight_passed', { instances: deps.clients.length })
+  log(ctx, 'chaos_preflight_passed', {
+    instances: deps.clients.length,
+    environment: environments.map((e) => e ?? 'unknown').join(', '),
+  })
 }
 
 /** The built-in measures read from a target counter, and the probe field that holds it. */
