@@ -5,11 +5,21 @@
  * minus its own requests, per phase), and `collateral_error_rate` checks bound it.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../src/clock.js'
+import { evaluateCheck } from '../src/engine/evaluate.js'
+import { EMPTY_SAMPLE } from '../src/engine/phases/context.js'
+import { collateral } from '../src/engine/phases/measure.js'
+import type { ProbeSample } from '../src/engine/probe.js'
 import { executeRun, type RunInput } from '../src/engine/run-service.js'
+import { createScrapeProbe } from '../src/engine/scrape-probe.js'
+import type { WorkloadSummary } from '../src/engine/timeline.js'
+import type { PhaseMetrics } from '../src/record.js'
+import { parseCheck } from '../src/scenario/checks.js'
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
 import { Scenario } from '../src/scenario/schema.js'
 
@@ -157,3 +167,107 @@ describe('collateral: the traffic that is not the runner’s', () => {
     expect(experiment.hypothesis_held).toBe(true)
   })
 })
+
+describe('collateral arithmetic and the probe', () => {
+  /** Serves `body()` as /metrics on a free port. */
+  async function metricsServer(body: () => string) {
+    const server = createServer((_req, res) => res.end(body()))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+
+  it('reads http_requests_total by status or code label, leaving out the /metrics route', async () => {
+    let text = [
+      '# TYPE http_requests_total counter',
+      'http_requests_total{handler="/api",code="200"} 90',
+      'http_requests_total{handler="/api",code="503"} 10',
+      'http_requests_total{handler="/metrics",code="200"} 1000',
+      'http_requests_total{handler="/api",code="404"} 5',
+    ].join('\n')
+    const server = await metricsServer(() => text)
+    const probe = createScrapeProbe({ target: server.url })
+    try {
+      expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: 105, http_errors: 15 })
+      // Without a status label, errors cannot be told apart: unknown, not 0.
+      text = '# TYPE http_requests_total counter\nhttp_requests_total{route="/a"} 7'
+      expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: 7, http_errors: null })
+      text = '# TYPE other_total counter\nother_total 1'
+      expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: null, http_errors: null })
+    } finally {
+      await probe.close()
+      await server.close()
+    }
+  })
+
+  const sample = (requests: number | null, errors: number | null): ProbeSample => ({
+    ...EMPTY_SAMPLE,
+    http_requests: requests,
+    http_errors: errors,
+  })
+  const summary = (total: number, failed: number) =>
+    ({ total_requests: total, failed_requests: failed }) as WorkloadSummary
+
+  it("subtracts the runner's own requests and failures, clamped at 0; null when not measured", () => {
+    expect(collateral(summary(40, 4), sample(100, 10), sample(200, 30))).toEqual({
+      requests: 60,
+      errors: 16,
+      error_rate: 0.266667,
+    })
+    // The runner's count may run ahead of the target's at a boundary: never below 0.
+    expect(collateral(summary(40, 4), sample(100, 10), sample(130, 12))).toEqual({
+      requests: 0,
+      errors: 0,
+      error_rate: null,
+    })
+    expect(collateral(summary(40, 4), sample(null, null), sample(130, 12))).toBeNull()
+    expect(collateral(summary(40, 4), sample(100, null), sample(130, null))).toBeNull()
+    expect(collateral(summary(1, 0), { ...EMPTY_SAMPLE }, { ...EMPTY_SAMPLE })).toBeNull()
+  })
+
+  it('a collateral_error_rate check reads the other traffic, and says why when it cannot', () => {
+    const check = (expression: string) => ({ name: expression, ...parseCheck(expression) })
+    const phase = (c: PhaseMetrics['collateral']) => ({ ...PHASE, collateral: c }) as PhaseMetrics
+    const during = check('collateral_error_rate < 1% during')
+    expect(
+      evaluateCheck(during, { phase: phase({ requests: 50, errors: 5, error_rate: 0.1 }), baseline: null }),
+    ).toMatchObject({ actual: 0.1, expected: 0.01, passed: false })
+    expect(
+      evaluateCheck(during, { phase: phase({ requests: 50, errors: 0, error_rate: 0 }), baseline: null }),
+    ).toMatchObject({ actual: 0, passed: true })
+    expect(evaluateCheck(during, { phase: phase(null), baseline: null })).toMatchObject({
+      passed: null,
+      detail:
+        "not evaluated: http_requests_total (with a status label) could not be read from the target's /metrics",
+    })
+    expect(
+      evaluateCheck(during, { phase: phase({ requests: 0, errors: 0, error_rate: null }), baseline: null }),
+    ).toMatchObject({
+      passed: null,
+      detail: 'not evaluated: the target served no other traffic in the during phase',
+    })
+    const relative = check('collateral_error_rate <= 2x baseline during')
+    expect(
+      evaluateCheck(relative, {
+        phase: phase({ requests: 50, errors: 2, error_rate: 0.04 }),
+        baseline: phase({ requests: 50, errors: 1, error_rate: 0.02 }),
+      }),
+    ).toMatchObject({ actual: 0.04, expected: 0.04, passed: true })
+  })
+})
+
+/** A phase with nothing remarkable but its collateral. */
+const PHASE: Omit<PhaseMetrics, 'collateral'> = {
+  total_requests: 100,
+  affected_requests: null,
+  faults_injected: 0,
+  successful_requests: 100,
+  failed_requests: 0,
+  dropped_requests: 0,
+  error_rate: 0,
+  availability: 1,
+  latency_ms: { p50: 1, p95: 2, p99: 3, max: 4 },
+  throughput_rps: 20,
+  circuit_breaker_trips: 0,
+  failures_by_class: {},
+}
