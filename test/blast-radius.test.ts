@@ -4,7 +4,7 @@
  * The runner reports that other traffic's errors as `collateral` (the target's http_requests_total
  * minus its own requests, per phase), and `collateral_error_rate` checks bound it.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -130,7 +130,6 @@ describe('collateral: the traffic that is not the runner’s', () => {
     expect(duringCheck!.actual).toBe(during!.collateral!.error_rate)
     expect(record.outcome).toBe('FAILED')
     const text = await readFile(written.text, 'utf8')
-    if (process.env.BLAST_RADIUS_REPORT) await writeFile(process.env.BLAST_RADIUS_REPORT, text)
     expect(text).toMatch(
       /Collateral \(other traffic\): during \d+ of \d+ failed \(\d+(\.\d+)?%\); baseline 0 of \d+ failed \(0%\)/,
     )
