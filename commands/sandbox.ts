@@ -28,6 +28,13 @@ export default class Sandbox extends BaseCommand {
       description: 'Bearer token of the control endpoint (default: CHAOS_TOKEN, else a random one)',
       env: 'CHAOS_TOKEN',
     }),
+    'background-rps': Flags.integer({
+      description:
+        'background "real user" traffic: requests per second to its own routes, untagged (0 = none); shows a SINGLE_REQUEST experiment\'s collateral',
+      default: 0,
+      min: 0,
+      max: 1000,
+    }),
   }
 
   async run(): Promise<SandboxResult> {
@@ -70,6 +77,7 @@ export default class Sandbox extends BaseCommand {
         token,
         logger,
         env: process.env,
+        backgroundRps: flags['background-rps'],
       }).catch((err: Error & { code?: string }) => {
         if (err.code === 'EADDRINUSE') {
           throw new RuntimeFailure(

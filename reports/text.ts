@@ -43,6 +43,31 @@ function phaseLine(label: string, m: PhaseMetrics | null): string | undefined {
   return `${label}: ${m.total_requests} requests, availability ${pct(m.availability)}, error rate ${pct(m.error_rate)}, p95 ${ms(m.latency_ms.p95)}`
 }
 
+/** One phase's other traffic: `errors of requests failed (rate)`. */
+function collateralPart(label: string, m: PhaseMetrics | null): string | undefined {
+  const c = m?.collateral
+  if (!c) return undefined
+  if (c.requests === 0) return `${label} no other traffic`
+  return `${label} ${c.errors} of ${c.requests} failed (${pct(c.error_rate ?? 0)})`
+}
+
+/**
+ * The blast radius as measured: the error rate of the traffic that was not the runner's, during
+ * the injection next to its baseline (absent for reports written before it was measured).
+ */
+function collateralLine(e: ExperimentRecord): string | undefined {
+  const { baseline, during, recovery } = e.metrics
+  if (during?.collateral === undefined) return undefined
+  if (during.collateral === null)
+    return '  - Collateral (other traffic): not measured (the target exports no http_requests_total with a status label)'
+  const parts = [
+    collateralPart('during', during),
+    collateralPart('baseline', baseline),
+    collateralPart('recovery', recovery),
+  ].filter((p): p is string => p !== undefined)
+  return `  - Collateral (other traffic): ${parts.join('; ')}`
+}
+
 function resultLines(e: ExperimentRecord): string[] {
   const m = e.metrics.during
   if (!m) return ['Results: not measured (the fault was never injected)']
@@ -68,6 +93,8 @@ function resultLines(e: ExperimentRecord): string[] {
     `  - Circuit Breaker Trips: ${m.circuit_breaker_trips ?? 'not measured (no circuit_breaker_trips_total)'}`,
     `  - MTTR: ${mttr}`,
   ]
+  const collateral = collateralLine(e)
+  if (collateral !== undefined) lines.push(collateral)
   if (m.dropped_requests > 0) lines.push(`  - Dropped (not sent): ${m.dropped_requests}`)
   const classes = Object.entries(m.failures_by_class).sort(([a], [b]) => a.localeCompare(b))
   if (classes.length > 0)

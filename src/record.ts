@@ -70,6 +70,21 @@ export const LatencyMs = z.object({
 })
 export type LatencyMs = z.infer<typeof LatencyMs>
 
+/**
+ * The traffic that is not the runner's in one phase ("collateral": real users and anything else the
+ * target served), measured by subtraction: the target's `http_requests_total` increase (its own
+ * `/metrics` route left out) minus the runner's requests of the phase. Approximate: the target
+ * counts a request when it is answered, the runner by intended send time, and the scrapes at the
+ * phase boundaries are not instantaneous, so requests in flight at a boundary may land on the
+ * other side.
+ */
+export const PhaseCollateral = z.object({
+  requests: Count.describe('Requests the target served that were not the runner’s'),
+  errors: Count.describe('Of those, answered with a status of 400 or more'),
+  error_rate: Ratio.nullable().describe('errors / requests, 0..1; null when there was no other traffic'),
+})
+export type PhaseCollateral = z.infer<typeof PhaseCollateral>
+
 /** Measurements of one phase (baseline, during injection, recovery). */
 export const PhaseMetrics = z.object({
   total_requests: Count.describe('Requests the workload sent (and completed or failed) in the phase'),
@@ -92,6 +107,11 @@ export const PhaseMetrics = z.object({
   failures_by_class: z
     .record(z.string(), Count)
     .describe('Failed requests by class, e.g. http_503, timeout, connection_error'),
+  collateral: PhaseCollateral.nullable()
+    .optional()
+    .describe(
+      'The other traffic the target served in the phase (blast radius); null when not measured (the target exports no http_requests_total with a status label); absent in older reports',
+    ),
 })
 export type PhaseMetrics = z.infer<typeof PhaseMetrics>
 

@@ -106,6 +106,12 @@ describe('chaos agent check', () => {
       /x-chaos-faults: "some" on a tagged response: expected a non-negative integer/,
     ],
     [
+      'unsigned-tag',
+      'gives the fault to any request tagged with the id, signed or not',
+      'single_request',
+      /without a valid x-chaos-signature were in the blast radius \(calls_seen \d+, faults_injected \d+\)/,
+    ],
+    [
       'no-metrics',
       'has no /metrics',
       'metrics',

@@ -6,13 +6,14 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { afterEach, describe, expect, it } from 'vitest'
 import { systemClock, type Clock } from '../src/clock.js'
-import { EXPERIMENT_HEADER, ExperimentView, PRESSURE_LIMITS } from '../src/protocol/schemas.js'
+import { ExperimentView, PRESSURE_LIMITS } from '../src/protocol/schemas.js'
 import { createChaosAgent, isInjectedError, MEMORY_STEP_BYTES } from '../src/agent/index.js'
 import {
   experiment,
   request,
   seededRandom,
   startHost,
+  tag,
   type CallResult,
   type Host,
   TOKEN,
@@ -347,10 +348,10 @@ describe('selection and blast radius', () => {
       host,
       experiment('one_req', { fault_type: 'CIRCUIT_BREAK', probability: 1, blast_radius: 'SINGLE_REQUEST' }),
     )
-    const tagged = await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'one_req' })
+    const tagged = await call(host, 'pms_adapter', 1, tag('one_req'))
     const untagged = await call(host, 'pms_adapter', 2)
-    const otherTag = await call(host, 'pms_adapter', 3, { [EXPERIMENT_HEADER]: 'another_experiment' })
-    const taggedOtherService = await call(host, 'database', 4, { [EXPERIMENT_HEADER]: 'one_req' })
+    const otherTag = await call(host, 'pms_adapter', 3, tag('another_experiment'))
+    const taggedOtherService = await call(host, 'database', 4, tag('one_req'))
     expect(tagged.error).toMatchObject({ name: 'ConnectionError' })
     expect(untagged).toEqual({ ok: true, value: { service: 'pms_adapter', value: 4 } })
     expect(otherTag).toEqual({ ok: true, value: { service: 'pms_adapter', value: 6 } })
@@ -362,13 +363,13 @@ describe('selection and blast radius', () => {
 
     // After a stop (which turns context tracking off) a new SINGLE_REQUEST experiment works again.
     await request(host.url, 'DELETE', '/chaos/experiments/one_req')
-    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'one_req' })).ok).toBe(true)
+    expect((await call(host, 'pms_adapter', 1, tag('one_req'))).ok).toBe(true)
     await start(
       host,
       experiment('two_req', { fault_type: 'CIRCUIT_BREAK', probability: 1, blast_radius: 'SINGLE_REQUEST' }),
     )
-    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'two_req' })).ok).toBe(false)
-    expect((await call(host, 'pms_adapter', 1, { [EXPERIMENT_HEADER]: 'one_req' })).ok).toBe(true)
+    expect((await call(host, 'pms_adapter', 1, tag('two_req'))).ok).toBe(false)
+    expect((await call(host, 'pms_adapter', 1, tag('one_req'))).ok).toBe(true)
   })
 
   it('ENTIRE_SYSTEM hits every wrapped service, including services wrapped after the start', async () => {

@@ -6,10 +6,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createChaosAgent, type ChaosAgent, type ChaosAgentOptions } from '../src/agent/index.js'
+import { tagHeaders } from '../src/protocol/tag.js'
 import { mulberry32 } from '../src/unattended/random.js'
 import { request as rawRequest, type Reply } from './support/index.js'
 
 export const TOKEN = 'test-token-0123456789'
+
+/**
+ * The headers that tag a request for experiment `id` as the runner does: `x-chaos-experiment` and its
+ * signature `x-chaos-signature` (HMAC-SHA256 keyed with the token; this host's by default).
+ */
+export function tag(id: string, token: string = TOKEN): Record<string, string> {
+  return tagHeaders(token, id)
+}
 
 /** Seeded PRNG (mulberry32), the same one `chaos monkey --seed` uses. */
 export const seededRandom = mulberry32
@@ -67,7 +76,9 @@ export async function startHost(options: Partial<ChaosAgentOptions> = {}): Promi
   const server = createServer((req, res) => {
     agent
       .handle(req, res)
-      .then((handled) => (handled ? undefined : agent.runWithRequest(req.headers, () => hostRoute(req, res))))
+      .then((handled) =>
+        handled ? undefined : agent.runWithRequest(req.headers, () => hostRoute(req, res), res),
+      )
       .catch((error: unknown) => send(res, 500, { error: String(error) }))
   })
 

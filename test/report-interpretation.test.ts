@@ -404,6 +404,46 @@ describe('instances (defect 8)', () => {
   })
 })
 
+describe('collateral (the blast radius)', () => {
+  const withCollateral = (
+    during: PhaseMetrics['collateral'],
+    baseline: PhaseMetrics['collateral'] = { requests: 50, errors: 0, error_rate: 0 },
+  ) => {
+    const base = guideExperiment()
+    return {
+      ...base,
+      metrics: {
+        ...base.metrics,
+        baseline: phase({ ...base.metrics.baseline, collateral: baseline }),
+        during: phase({ ...base.metrics.during, collateral: during }),
+      },
+    }
+  }
+
+  it('OK when the other traffic fails no more than 1 point above its baseline', () => {
+    expect(rule('collateral', withCollateral({ requests: 100, errors: 1, error_rate: 0.01 }))).toEqual([
+      { level: 'OK', message: "Blast radius contained: other traffic's error rate 1% (baseline 0%)" },
+    ])
+  })
+
+  it('WARN + ACTION when the fault reached other users', () => {
+    const lines = rule('collateral', withCollateral({ requests: 30, errors: 10, error_rate: 0.333333 }))
+    expect(levels(lines)).toEqual(['WARN', 'ACTION'])
+    expect(lines[0]!.message).toBe(
+      "The fault reached other traffic: 10 of 30 requests that were not the runner's failed (33.33%, baseline 0%)",
+    )
+    expect(lines[1]!.message).toMatch(
+      /^Contain the blast radius of pms_adapter: a \w+ fault still fails other users/,
+    )
+  })
+
+  it('says nothing when not measured, absent (older reports) or with no other traffic', () => {
+    expect(rule('collateral', withCollateral(null))).toEqual([])
+    expect(rule('collateral', guideExperiment())).toEqual([])
+    expect(rule('collateral', withCollateral({ requests: 0, errors: 0, error_rate: null }))).toEqual([])
+  })
+})
+
 describe('the rule table', () => {
   it('has a test for every rule (this file)', () => {
     // Runs last in this file: every rule id must have been exercised above.

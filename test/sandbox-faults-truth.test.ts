@@ -14,6 +14,7 @@ import {
   seededRandom,
   startExperiment,
   stopExperiment,
+  tag,
 } from './sandbox-helpers.js'
 import { pollUntil } from './support/index.js'
 
@@ -194,12 +195,12 @@ describe('blast radius through the inbound hook', () => {
     expect(untagged.status).toBe(200)
     expect(untagged.body.stale).toBe(false)
     const otherTag = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
-      headers: { 'x-chaos-experiment': 'someone-else' },
+      headers: tag(sandbox, 'someone-else'),
     })
     expect(otherTag.body.stale).toBe(false)
     expect((await getExperiment(sandbox, id)).faults_injected).toBe(0)
     const tagged = await call<{ stale: boolean }>(sandbox, availabilityPath(), {
-      headers: { 'x-chaos-experiment': id },
+      headers: tag(sandbox, id),
     })
     expect(tagged.status).toBe(200)
     expect(tagged.body.stale).toBe(true)

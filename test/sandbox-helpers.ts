@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest'
 import type { Sandbox } from '../src/sandbox/index.js'
+import { tagHeaders } from '../src/protocol/tag.js'
 import { mulberry32 } from '../src/unattended/random.js'
 import { controlClient, type ExperimentView } from './support/index.js'
 
@@ -11,6 +12,11 @@ import { controlClient, type ExperimentView } from './support/index.js'
 export const seededRandom = mulberry32
 
 export type { ExperimentView as ExperimentJson } from './support/index.js'
+
+/** The headers that tag a request for experiment `id` as the runner does: the id and its signature. */
+export function tag(sandbox: Sandbox, id: string): Record<string, string> {
+  return tagHeaders(sandbox.token ?? '', id)
+}
 
 /** POST /chaos/experiments through the shared control client; expects 201. */
 export function startExperiment(

@@ -15,6 +15,7 @@ import {
   scrape,
   seededRandom,
   startExperiment,
+  tag,
 } from './sandbox-helpers.js'
 import { pollUntil, test as it } from './support/index.js'
 
@@ -214,7 +215,7 @@ describe('SINGLE_REQUEST through the database bulkhead queue', () => {
       everyMs: 10,
     })
     const tagged = Array.from({ length: 3 }, (_, i) =>
-      call(sb, '/api/bookings', { body: booking(`T${i}`), headers: { 'x-chaos-experiment': 'tagged-db' } }),
+      call(sb, '/api/bookings', { body: booking(`T${i}`), headers: tag(sb, 'tagged-db') }),
     )
     expect((await Promise.all(untagged)).map((a) => a.status)).toEqual(Array(10).fill(201))
     expect((await Promise.all(tagged)).map((a) => a.status)).toEqual([503, 503, 503])

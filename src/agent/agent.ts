@@ -25,6 +25,7 @@ import {
   type AgentInfo,
   type ExperimentState,
 } from '../protocol/schemas.js'
+import { SIGNATURE_HEADER, expectedSignature, signatureMatches } from '../protocol/tag.js'
 import { fastifyPlugin, type FastifyLikePlugin } from './adapters.js'
 import { handleControl, sendJson, type ControlTarget } from './control.js'
 import { defaultEnv, defaultInstance } from './defaults.js'
@@ -106,9 +107,11 @@ export interface ChaosAgent {
   fastify(): FastifyLikePlugin
   /**
    * Inbound-request hook: runs `fn` with the request's headers as context. Requests tagged with the
-   * running experiment's id (`x-chaos-experiment`) are the only ones a SINGLE_REQUEST fault
-   * touches; given the response, the agent also sets `x-chaos-faults: <n>` on it (the faults
-   * injected while serving it), so the runner can count the requests that met a fault.
+   * running experiment's id (`x-chaos-experiment`) and its signature (`x-chaos-signature`, the
+   * HMAC-SHA256 of the id keyed with the token) are the only ones a SINGLE_REQUEST fault touches;
+   * given the response, the agent also sets `x-chaos-faults: <n>` on it (the faults injected
+   * while serving it), so the runner can count the requests that met a fault. A tag without a
+   * valid signature is ignored, as if absent.
    */
   runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T, res?: ResponseHeadLike): T
   readonly registry: Registry
@@ -142,7 +145,8 @@ export interface ResponseHeadLike {
 
 /** What the agent knows about one tagged inbound request while it is served. */
 interface RequestScope {
-  headers: IncomingHttpHeaders
+  /** The experiment the request was tagged (and signed) for. */
+  experiment: Experiment
   /** Faults injected while serving it. */
   faults: number
 }
@@ -166,6 +170,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   private readonly clock: Clock
   private readonly maxLeaseMs: number
   private readonly tokenDigest: Buffer | null
+  /** Key of the workload tag's signature (the token); null when disabled. */
+  private readonly tagKey: string | null
   private readonly slots = new Map<string, ServiceSlot>()
   /** Running and recently ended experiments, oldest first. */
   private readonly experiments = new Map<string, Experiment>()
@@ -229,6 +235,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     this.clock = options.clock ?? systemClock
     this.maxLeaseMs = maxLeaseSeconds * 1000
     this.tokenDigest = this.enabled ? digest(options.token!) : null
+    this.tagKey = this.enabled ? options.token! : null
     this.registry = options.registry ?? new Registry()
     this.metrics = createAgentMetrics(this.registry, () => this.slots.values())
   }
@@ -266,9 +273,17 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T, res?: ResponseHeadLike): T {
     // Only requests tagged for the running experiment (the runner's own workload) pay for async
     // context tracking; real users' requests and every request outside an experiment do not.
+    // The id is public (a /metrics label): only the signature proves the tag comes from the token's
+    // holder, so an unsigned or wrongly signed tag counts as no tag.
     const running = this.running
-    if (running === null || headers[EXPERIMENT_HEADER] !== running.id) return fn()
-    const scope: RequestScope = { headers, faults: 0 }
+    if (
+      running === null ||
+      headers[EXPERIMENT_HEADER] !== running.id ||
+      running.tagSignature === null ||
+      !signatureMatches(headers[SIGNATURE_HEADER], running.tagSignature)
+    )
+      return fn()
+    const scope: RequestScope = { experiment: running, faults: 0 }
     if (res) tagResponse(res, scope)
     return this.requestContext.run(scope, fn)
   }
@@ -303,7 +318,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     args: A,
   ): Promise<R> {
     const scope = this.requestContext.getStore()
-    const tagged = scope !== undefined && scope.headers[EXPERIMENT_HEADER] === experiment.id
+    const tagged = scope !== undefined && scope.experiment === experiment
     if (experiment.singleRequest && !tagged) return Reflect.apply(fn, self, args)
     experiment.callsSeen++
     if (!experiment.injecting || !(this.random() < experiment.probability))
@@ -421,6 +436,8 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       leaseExpiresAt,
       hardDeadline,
     )
+    // Computed once per experiment: each tagged request costs one constant-time compare.
+    experiment.tagSignature = this.tagKey === null ? null : expectedSignature(this.tagKey, request.id)
     experiment.fault = createFault(request.fault_config, {
       experiment: request.id,
       random: this.random,

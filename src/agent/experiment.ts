@@ -46,6 +46,8 @@ export class Experiment {
   readonly probability: number
   readonly injecting: boolean
   fault: Fault | null = null
+  /** HMAC-SHA256(token, id): what a tagged request's x-chaos-signature must be (src/protocol/tag.ts). */
+  tagSignature: Buffer | null = null
 
   constructor(
     readonly id: string,

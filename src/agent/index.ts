@@ -34,3 +34,4 @@ export {
   type FaultConfig,
   type FaultConfigInput,
 } from '../protocol/schemas.js'
+export { SIGNATURE_HEADER, signExperimentId, tagHeaders } from '../protocol/tag.js'

@@ -22,6 +22,7 @@ import {
   FAULTS_HEADER,
   PROTOCOL_VERSION,
 } from '../protocol/schemas.js'
+import { SIGNATURE_HEADER, tagHeaders } from '../protocol/tag.js'
 import { expandDates } from '../engine/workload-dates.js'
 import { NoAnswerError, send, type RawReply } from './http.js'
 
@@ -54,7 +55,7 @@ export const CASES = {
   gone: 'an ended experiment: 410 on PUT lease and DELETE',
   rollback: 'DELETE rolls back: COMPLETED, nothing active, no fault after',
   emergency_stop: 'emergency stop: DELETE /experiments stops everything',
-  single_request: 'SINGLE_REQUEST: only requests tagged x-chaos-experiment meet faults',
+  single_request: 'SINGLE_REQUEST: only requests tagged x-chaos-experiment and signed meet faults',
   metrics: 'metrics contract: chaos_agent_faults_injected_total{experiment} rises with faults',
 } as const
 
@@ -133,8 +134,10 @@ interface Context {
     path: string,
     options?: { body?: unknown; token?: string | null; headers?: Record<string, string> },
   ): Promise<RawReply>
-  /** GET of the probe route, tagged with `tag` when given. */
+  /** GET of the probe route, tagged with `tag` (and signed with the token) when given. */
   probe(tag: string | null): Promise<RawReply>
+  /** GET of the probe route with exactly these extra headers (a forged or unsigned tag). */
+  probeWith(headers: Record<string, string>): Promise<RawReply>
   scrape(): Promise<Families>
   /** The wrapped service the suite targets (null when GET /chaos lists none). */
   service(): Promise<string>
@@ -556,6 +559,21 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
       otherTag.faults_injected === 0,
       () => `requests tagged with another id met ${otherTag.faults_injected} fault(s), expected 0`,
     )
+    // The id is public (a /metrics label): a tag without the token's signature must count as none.
+    const forged: RawReply[] = []
+    const wrongKey = tagHeaders(`${ctx.token}-not-the-token`, id)
+    for (let i = 0; i < SETTLE_PROBES; i++) {
+      forged.push(await ctx.probeWith({ [EXPERIMENT_HEADER]: id }))
+      forged.push(await ctx.probeWith(wrongKey))
+    }
+    const unsigned = await getView(ctx, id)
+    check(
+      unsigned.faults_injected === 0 && unsigned.calls_seen === 0,
+      () =>
+        `requests tagged ${EXPERIMENT_HEADER}: ${id} without a valid ${SIGNATURE_HEADER} were in the blast radius ` +
+        `(calls_seen ${unsigned.calls_seen}, faults_injected ${unsigned.faults_injected}): expected 0 and 0 — ` +
+        `anyone who reads the id on /metrics could opt into the fault`,
+    )
     const replies: RawReply[] = []
     const faults = await injectThroughProbe(ctx, id, replies)
     const tagged = await getView(ctx, id)
@@ -563,7 +581,14 @@ const CASE_FNS: Record<CaseId, CaseFn> = {
       tagged.calls_seen >= faults,
       () => `calls_seen ${tagged.calls_seen} < faults_injected ${faults}: a fault acts on a call it saw`,
     )
-    return [faultsHeaderNote(replies)]
+    const note = faultsHeaderNote(replies)
+    const leaked = forged.find((r) => r.headers[FAULTS_HEADER] !== undefined)
+    check(
+      leaked === undefined,
+      () =>
+        `${FAULTS_HEADER}: ${leaked?.headers[FAULTS_HEADER]} on a request whose tag was not signed: expected no header`,
+    )
+    return [note]
   },
 
   async metrics(ctx) {
@@ -658,9 +683,11 @@ export async function runAgentCheck(
         method: 'GET',
         url: probeUrl,
         token: null,
-        headers: tag === null ? {} : { [EXPERIMENT_HEADER]: tag },
+        // Signed with the token, as the runner signs its workload: an unsigned tag is no tag.
+        headers: tag === null ? {} : tagHeaders(options.token, tag),
         signal,
       }),
+    probeWith: (headers) => send({ method: 'GET', url: probeUrl, token: null, headers, signal }),
     async scrape() {
       let text: string
       try {

@@ -26,6 +26,7 @@ export interface MeasureSource {
 /** The target metric a built-in measure is read from, where one is (others come from the workload). */
 const TARGET_METRIC: Partial<Record<MeasureName, string>> = {
   circuit_breaker_trips: PROBE_METRICS.breaker_trips,
+  collateral_error_rate: `${PROBE_METRICS.http_requests} (with a status label)`,
 }
 
 /** Reads a built-in measure from phase metrics. */
@@ -36,6 +37,8 @@ export function measureValue(
 ): number | null {
   if (name === 'mttr_seconds') return mttrSeconds ?? null
   if (!metrics) return null
+  // The other traffic's, which the runner's own request count says nothing about.
+  if (name === 'collateral_error_rate') return metrics.collateral?.error_rate ?? null
   // With no finished request there is no rate and no latency to speak of: say so rather than 0.
   if (metrics.total_requests === 0 && name !== 'circuit_breaker_trips' && name !== 'faults_injected')
     return null
@@ -78,6 +81,10 @@ export function evaluateCheck(check: ScenarioCheck, source: MeasureSource): Chec
     actual = measureValue(name, source.phase, source.mttrSeconds)
     // A counter of the target that is null in a measured phase was not read: say which one.
     const metric = TARGET_METRIC[name]
+    if (actual === null && name === 'collateral_error_rate' && source.phase?.collateral) {
+      const detail = `not evaluated: the target served no other traffic in the ${check.phase} phase`
+      return { ...base, expected: null, actual: null, passed: null, detail }
+    }
     if (actual === null && source.phase && metric !== undefined) {
       const detail = `not evaluated: ${metric} could not be read from the target's /metrics`
       return { ...base, expected: null, actual: null, passed: null, detail }

@@ -11,6 +11,7 @@ import type { BreakerState } from '../record.js'
 export const PROBE_METRICS = {
   breaker_trips: 'circuit_breaker_trips_total',
   faults_injected: 'chaos_agent_faults_injected_total',
+  http_requests: 'http_requests_total',
 } as const
 
 /** One reading of a target instance's metrics (cumulative counters). */
@@ -23,6 +24,13 @@ export interface ProbeSample {
   breaker_state: BreakerState | null
   /** True when a counter went down since the last sample: the target restarted. */
   restarted: boolean
+  /**
+   * Requests the target served, from http_requests_total (every series but its `/metrics` route's);
+   * null (or absent) when not exported.
+   */
+  http_requests?: number | null
+  /** Of those, the ones answered with a status ≥ 400 (`status` or `code` label); null when unknown. */
+  http_errors?: number | null
 }
 
 /** Reads one target instance's metrics; resolves null when they cannot be read. */
@@ -42,13 +50,24 @@ export function combineSamples(samples: ReadonlyArray<ProbeSample | null>): Prob
   let trips: number | null = 0
   let faults: number | null = 0
   let restarted = false
+  let requests: number | null = 0
+  let errors: number | null = 0
   for (const s of samples as ProbeSample[]) {
     trips = add(trips, s.breaker_trips)
     faults = add(faults, s.faults_injected)
+    requests = add(requests, s.http_requests ?? null)
+    errors = add(errors, s.http_errors ?? null)
     restarted ||= s.restarted
     if (s.breaker_state && (state === null || rank[s.breaker_state] > rank[state])) state = s.breaker_state
   }
-  return { breaker_trips: trips, faults_injected: faults, breaker_state: state, restarted }
+  return {
+    breaker_trips: trips,
+    faults_injected: faults,
+    breaker_state: state,
+    restarted,
+    http_requests: requests,
+    http_errors: errors,
+  }
 }
 
 /** A counter's increase between two readings; null when either reading is missing or lacks it. */

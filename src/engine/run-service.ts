@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js'
 import { createJsonLogger, type Logger, type LogFields, type LogLevel } from '../logger.js'
 import { createPromqlClient } from '../metrics/promql.js'
 import type { RunOptions } from '../plan.js'
+import { tagHeaders } from '../protocol/tag.js'
 import { createRunId, type ExperimentRecord, type RunRecord } from '../record.js'
 import type { Scenario, WorkloadRequest } from '../scenario/schema.js'
 import { RuntimeFailure } from '../errors.js'
@@ -188,6 +189,8 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         clock,
         events,
         promql: promql ? (query, s) => promql.query(query, { signal: s }) : undefined,
+        // The token signs the workload's tag, so only this runner's requests meet SINGLE_REQUEST faults.
+        tagHeaders: (id) => tagHeaders(input.token, id),
         createWorkload: (headers) =>
           createWorkload({
             // Every configured instance, as users behind a balancer would spread (docs/reports.md).

@@ -4,6 +4,7 @@
  * target service's circuit breaker state.
  */
 import type { Clock } from '../clock.js'
+import { counterSeries, findFamily, type Families } from '../metrics/prom-text.js'
 import { createScraper, type MetricsScraper } from '../metrics/scraper.js'
 import type { BreakerState } from '../record.js'
 import { PROBE_METRICS, type MetricsProbe, type ProbeSample } from './probe.js'
@@ -56,6 +57,7 @@ export function createScrapeProbe(options: {
         faults_injected: faults.present ? faults.value : null,
         breaker_state: raw === undefined ? null : (BREAKER_STATES[raw] ?? null),
         restarted: outcome.restarted,
+        ...httpTotals(outcome.families),
       }
     },
     async close() {
@@ -63,4 +65,30 @@ export function createScrapeProbe(options: {
       scrapers.clear()
     },
   }
+}
+
+/** Labels that name a request's route, and its status code, in common exporters. */
+const ROUTE_LABELS = ['route', 'handler', 'path'] as const
+const STATUS_LABELS = ['status', 'code', 'status_code'] as const
+
+/**
+ * Cumulative requests and error answers (status ≥ 400, as the runner counts its own) from
+ * `http_requests_total`, leaving out the `/metrics` route: the probe's own scrapes are not traffic.
+ * Errors are unknown (null) when the series carry no status label.
+ */
+function httpTotals(families: Families): { http_requests: number | null; http_errors: number | null } {
+  if (findFamily(families, PROBE_METRICS.http_requests) === undefined)
+    return { http_requests: null, http_errors: null }
+  let requests = 0
+  let errors = 0
+  let unlabelled = false
+  for (const s of counterSeries(families, PROBE_METRICS.http_requests)) {
+    const route = ROUTE_LABELS.map((l) => s.labels[l]).find((v) => v !== undefined)
+    if (route === '/metrics') continue
+    requests += s.value
+    const status = STATUS_LABELS.map((l) => s.labels[l]).find((v) => v !== undefined)
+    if (status === undefined) unlabelled = true
+    else if (Number(status) >= 400) errors += s.value
+  }
+  return { http_requests: requests, http_errors: unlabelled ? null : errors }
 }

@@ -261,6 +261,27 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
     },
   },
   {
+    id: 'collateral',
+    description:
+      "The blast radius: the other traffic's error rate during injection against its baseline (OK within 1 point, WARN + ACTION above); nothing when not measured",
+    applies(e) {
+      const c = e.metrics.during?.collateral
+      if (!c || c.error_rate === null) return []
+      const baseline = e.metrics.baseline?.collateral?.error_rate ?? null
+      const was = baseline === null ? 'no baseline' : `baseline ${pct(baseline)}`
+      if (c.error_rate - (baseline ?? 0) <= THRESHOLDS.error_rate.normal)
+        return [ok(`Blast radius contained: other traffic's error rate ${pct(c.error_rate)} (${was})`)]
+      return [
+        warn(
+          `The fault reached other traffic: ${c.errors} of ${c.requests} requests that were not the runner's failed (${pct(c.error_rate)}, ${was})`,
+        ),
+        action(
+          `Contain the blast radius of ${e.target_service}: a ${e.blast_radius} fault still fails other users through what they share (circuit breakers, pools, caches)`,
+        ),
+      ]
+    },
+  },
+  {
     id: 'rollback',
     description: 'Rollback verified after injection (ACTION when not verified or never attempted)',
     applies(e) {

@@ -4,6 +4,7 @@
  */
 export { startSandbox, SANDBOX_SERVICE, CONTROL_PREFIX, DB_POOL_SIZE, DB_QUEUE_SIZE } from './server.js'
 export type { Sandbox, SandboxOptions } from './server.js'
+export type { BackgroundStats } from './background.js'
 export { DEPENDENCIES, DEFAULT_BASE_LATENCY_MS, DEFAULT_CALL_TIMEOUT_MS } from './dependencies.js'
 export type { DependencyName } from './dependencies.js'
 export { ROOM_TYPES, ROOM_INVENTORY } from './systems.js'

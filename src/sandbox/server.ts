@@ -23,6 +23,7 @@ import {
 } from './dependencies.js'
 import { Hotel, type BookingInput, type EmailPayload, type MessagePayload, type Reply } from './hotel.js'
 import { HttpError, readJson, sendJson } from './http.js'
+import { startBackgroundTraffic, type BackgroundStats, type BackgroundTraffic } from './background.js'
 import { createSandboxMetrics } from './metrics.js'
 import { Outbox } from './outbox.js'
 import { ConnectionPool } from './pool.js'
@@ -83,6 +84,12 @@ export interface SandboxOptions {
   registry?: Registry
   /** Node default metrics on the registry (default true). */
   defaultMetrics?: boolean
+  /**
+   * Background "real user" traffic: this many requests per second, untagged, to its own
+   * availability and booking routes over HTTP (default 0: none). Makes a SINGLE_REQUEST
+   * experiment's collateral visible.
+   */
+  backgroundRps?: number
 }
 
 export interface Sandbox {
@@ -93,6 +100,8 @@ export interface Sandbox {
   token: string | undefined
   agent: ChaosAgent | null
   registry: Registry
+  /** What the background users met so far (zeros without `backgroundRps`). */
+  background(): BackgroundStats
   /** Stops the server (keep-alive sockets included) and rolls back and stops the agent. */
   close(): Promise<void>
 }
@@ -393,7 +402,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   scheduleDrain()
   const port = (server.address() as AddressInfo).port
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
-  logger.info('sandbox_started', { url, agent: agent !== null, service: SANDBOX_SERVICE })
+  const rps = options.backgroundRps ?? 0
+  const background: BackgroundTraffic | null = rps > 0 ? startBackgroundTraffic(url, rps, clock) : null
+  logger.info('sandbox_started', {
+    url,
+    agent: agent !== null,
+    service: SANDBOX_SERVICE,
+    ...(rps > 0 && { background_rps: rps }),
+  })
 
   let closing: Promise<void> | undefined
   return {
@@ -403,8 +419,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     token: options.token,
     agent,
     registry,
+    background: () => background?.stats() ?? { requests: 0, errors: 0 },
     close() {
       closing ??= (async () => {
+        background?.stop()
         lifetime.abort()
         if (drainTimer) clock.clearTimeout(drainTimer)
         // Roll back first, so no request still in flight keeps a fault.

@@ -4,6 +4,7 @@
  *   check   = measure op bound phase
  *   measure = availability | error_rate | latency_p50_ms | latency_p95_ms | latency_p99_ms
  *           | throughput_rps | circuit_breaker_trips | faults_injected | mttr_seconds
+ *           | collateral_error_rate          (the error rate of the traffic that is not the runner's)
  *           | `PromQL expression`            (in backticks; evaluated with --prometheus)
  *   op      = < | <= | > | >= | == | !=
  *   bound   = NUMBER [ms | s | m | %]        (absolute, converted to the measure's unit)
@@ -35,6 +36,7 @@ export const MEASURES = {
   circuit_breaker_trips: 'count',
   faults_injected: 'count',
   mttr_seconds: 'seconds',
+  collateral_error_rate: 'ratio',
 } as const satisfies Record<string, MeasureKind>
 export type MeasureName = keyof typeof MEASURES
 

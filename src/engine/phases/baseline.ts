@@ -1,5 +1,6 @@
 /** Phase 2, baseline: the steady state must hold before anything is broken. */
 import { sleep } from '../../clock.js'
+import { EXPERIMENT_HEADER } from '../../protocol/schemas.js'
 import { allHeld } from '../evaluate.js'
 import { checksIn, log, progress, recentWindow, sampleAll, Stop, type ExperimentContext } from './context.js'
 import { evaluateChecks, fetchPromql, promqlQueries } from './checks.js'
@@ -14,7 +15,7 @@ import { settle } from './settle.js'
  */
 export async function baseline(ctx: ExperimentContext): Promise<void> {
   const { clock, signal, options, scenario } = ctx
-  const workload = ctx.deps.createWorkload({ 'x-chaos-experiment': ctx.id })
+  const workload = ctx.deps.createWorkload(ctx.deps.tagHeaders?.(ctx.id) ?? { [EXPERIMENT_HEADER]: ctx.id })
   ctx.workload = workload
   const timeline = workload.start()
   ctx.marks.start = timeline.t0

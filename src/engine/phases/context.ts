@@ -54,8 +54,14 @@ export interface ExperimentDeps {
   clients: readonly ControlClient[]
   /** One metrics probe per target instance, in the order of `clients`. */
   probes: readonly MetricsProbe[]
-  /** Creates the workload for this experiment; the header tags every request with the experiment id. */
+  /** Creates the workload for this experiment; the headers tag every request with the experiment id. */
   createWorkload(headers: Record<string, string>): Workload
+  /**
+   * The headers that tag the workload for experiment `id`: `x-chaos-experiment` and its signature
+   * (`x-chaos-signature`, keyed with the token: src/protocol/tag.ts). Without it, the bare id
+   * header only, which an agent of protocol v1 ignores.
+   */
+  tagHeaders?: (id: string) => Record<string, string>
   /** Instant PromQL query (checks written as PromQL); absent without --prometheus. */
   promql?: (query: string, signal?: AbortSignal) => Promise<number | null>
   clock: Clock

@@ -2,7 +2,7 @@
  * Pure arithmetic of a run's numbers: a phase's metrics from the timeline and the probe's counter
  * deltas, the time series, the default recovery rule. No I/O, no clock: unit-testable as is.
  */
-import type { PhaseMetrics, TimeseriesPhase, TimeseriesPoint } from '../../record.js'
+import type { PhaseCollateral, PhaseMetrics, TimeseriesPhase, TimeseriesPoint } from '../../record.js'
 import { counterDelta, type ProbeSample } from '../probe.js'
 import type { SeriesPoint, WorkloadSummary } from '../timeline.js'
 import type { PhaseMarks, PollSample } from './context.js'
@@ -37,7 +37,27 @@ export function phaseMetrics(
     throughput_rps: round(summary.throughput_rps, 3),
     circuit_breaker_trips: counterDelta(from, to, (s) => s.breaker_trips),
     failures_by_class: summary.failures_by_class,
+    collateral: collateral(summary, from, to),
   }
+}
+
+/**
+ * The other traffic of a phase: the target's request and error counts over the phase minus the
+ * runner's own (each clamped at 0). Approximate at the edges: the target counts a request when it
+ * answers it, the runner by intended send time, and the boundary scrapes take a moment. Null when
+ * the target does not export http_requests_total with a status label.
+ */
+export function collateral(
+  summary: WorkloadSummary,
+  from: ProbeSample | null,
+  to: ProbeSample | null,
+): PhaseCollateral | null {
+  const served = counterDelta(from, to, (s) => s.http_requests ?? null)
+  const failed = counterDelta(from, to, (s) => s.http_errors ?? null)
+  if (served === null || failed === null) return null
+  const requests = Math.max(0, served - summary.total_requests)
+  const errors = Math.min(requests, Math.max(0, failed - summary.failed_requests))
+  return { requests, errors, error_rate: requests === 0 ? null : round(errors / requests, 6) }
 }
 
 /** Without explicit after-checks: recovered when errors are back to the baseline level (or under 1 %). */
