@@ -50,15 +50,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Resolves the configured target or, when none is configured, starts the sandbox (one line says so). */
+/**
+ * Resolves the configured target or, when none is configured, starts the sandbox (one line says
+ * so). `signal` (Ctrl-C) during the sandbox's start-up stops it and rejects with exit 130.
+ */
 export async function openTarget(
   flags: TargetFlagValues & { quiet?: boolean },
   config: ChaosConfig,
   out: Output,
+  signal?: AbortSignal,
 ): Promise<TargetSession> {
   const target = resolveTarget(flags, config)
   if (target) return { ...target, sandbox: false, close: async () => {} }
-  const sandbox = await startSandboxProcess()
+  const sandbox = await startSandboxProcess({ signal })
   if (!flags.quiet) {
     out.line(`no target configured: started the built-in sandbox at ${sandbox.url} (stopped afterwards)`)
   }
@@ -81,7 +85,7 @@ export async function performRun(
     : abortOnSignals((text) => view.notice(text))
   let owned: TargetSession | undefined
   try {
-    const target = session ?? (owned = await openTarget(input.flags, config, out))
+    const target = session ?? (owned = await openTarget(input.flags, config, out, signals.signal))
     return await executeRun(
       {
         scenarios: input.scenarios,
