@@ -10,10 +10,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { fixture, latestReport } from './run-helpers.js'
+import { rollbackBudgetMs } from '../src/engine/phases/rollback.js'
+import { fixture, latestReport, readEvents } from './run-helpers.js'
 import {
   assertBuilt,
   BIN,
+  chaos,
   ENV,
   pollUntil,
   runBudgetMs,
@@ -203,5 +205,79 @@ describe.skipIf(!hasScript).concurrent('Ctrl-C in a real terminal (pty via `scri
       }
     },
     BUDGET,
+  )
+})
+
+/**
+ * A frozen target (SIGSTOP) holds the runner at most: one unanswered poll (5 s) plus an interval,
+ * the rollback budget (the default lease, 15 s), and the bookkeeping after it (settle 2 s, a last
+ * scrape 3 s), with slack for a loaded machine.
+ */
+/** The issue's timings, with an injection phase long enough to freeze the target in it. */
+const LONG = FAST.map((v, i) => (FAST[i - 1] === '--duration' ? '20s' : v))
+
+const FROZEN_EXIT_MS = 5_000 + 250 + rollbackBudgetMs(15) + 5_000 + 10_000
+
+describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
+  test(
+    `frozen during injection: exit 4 within ${FROZEN_EXIT_MS / 1000} s, "did not answer within 5 s", retries journaled, the lease then removes the fault`,
+    async ({ workdir: cwd, externalSandbox: sandbox }) => {
+      const args = ['run', fixture('e2e_pass'), ...LONG]
+      const run = chaos([...args, '--target', sandbox.url, '--token', sandbox.token], { cwd })
+      await run.waitFor(/chaos_experiment_started\b/)
+      const pid = sandbox.cli.child.pid!
+      process.kill(pid, 'SIGSTOP')
+      const frozenAt = performance.now()
+      try {
+        const result = await run.child
+        const tookMs = performance.now() - frozenAt
+        expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(4)
+        expect(tookMs, 'frozen to exit').toBeLessThan(FROZEN_EXIT_MS)
+        const [experiment] = (await latestReport(cwd)).experiments
+        expect(experiment!.state).toBe('FAILED')
+        expect(experiment!.error).toContain('did not answer within 5 s')
+        expect(experiment!.rollback.verified).toBe(false)
+        expect(experiment!.rollback.error).toContain('rollback gave up after its budget of 15 s')
+        expect(experiment!.rollback.error).toContain("the agent's lease (15 s) removes the fault")
+        expect(`${result.stdout}${JSON.stringify(experiment)}`).not.toMatch(/unreachable: \d+/)
+        const retries = (await readEvents(cwd)).filter((e) => e.event === 'chaos_rollback_retry')
+        expect(retries.length).toBeGreaterThan(0)
+        for (const r of retries) expect(r.error).toBe(`${sandbox.url} did not answer within 5 s`)
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+      // Thawed, the agent finds the lease expired and removes the fault by itself.
+      await pollUntil(async () => (await sandbox.control.info()).active_experiments.length === 0, {
+        what: 'the lease to remove the fault',
+      })
+    },
+    runBudgetMs(LONG),
+  )
+
+  test(
+    'frozen before the run: preflight fails (exit 4) after one unanswered call, nothing injected',
+    async ({ workdir: cwd, externalSandbox: sandbox }) => {
+      const pid = sandbox.cli.child.pid!
+      process.kill(pid, 'SIGSTOP')
+      try {
+        const started = performance.now()
+        const run = chaos(
+          ['run', fixture('e2e_pass'), ...FAST, '--target', sandbox.url, '--token', sandbox.token],
+          {
+            cwd,
+          },
+        )
+        const result = await run.child
+        expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(4)
+        // One 5 s control call, plus a node start-up.
+        expect(performance.now() - started).toBeLessThan(15_000)
+        const [experiment] = (await latestReport(cwd)).experiments
+        expect(experiment!.error).toBe(`preflight: ${sandbox.url} did not answer within 5 s`)
+        expect(experiment!.injected_at).toBeNull()
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+    },
+    runBudgetMs(FAST),
   )
 })

@@ -209,7 +209,7 @@ export async function rollback(
     bounded(clock, budget, client.target, fn)
   const verify = () => verifyNothingActive(clients, id, call)
   const failed = (target: string, method: 'DELETE' | 'STOP_ALL', error: string) => {
-    record.error = `${target}: ${error}`
+    record.error = error.startsWith(target) ? error : `${target}: ${error}`
     bounds?.onRetry?.({ target, method, attempt: record.attempts, error })
   }
   try {
