@@ -20,6 +20,7 @@ import {
   pollUntil,
   runBudgetMs,
   stopStragglers,
+  tempCwd,
   test,
   type ControlClient,
 } from './support/index.js'
@@ -279,5 +280,44 @@ describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
       }
     },
     runBudgetMs(FAST),
+  )
+})
+
+describe('two runners on one target (issue 10, item 5)', () => {
+  test(
+    'the one whose start is refused (409) exits 3 and leaves the winner alone: its experiment completes, rolled back by DELETE',
+    async ({ workdir: cwd, externalSandbox: sandbox }) => {
+      const target = ['--target', sandbox.url, '--token', sandbox.token]
+      // Both pass preflight while nothing runs; the winner's shorter baseline makes it inject first,
+      // and its injection lasts past the loser's start call.
+      const loserArgs = [
+        'run',
+        fixture('e2e_pass'),
+        ...FAST.map((v, i) => (FAST[i - 1] === '--baseline' ? '5s' : v)),
+      ]
+      const winnerArgs = ['run', fixture('e2e_pass'), ...LONG]
+      const loser = chaos([...loserArgs, ...target], { cwd })
+      await loser.waitFor(/chaos_preflight_passed\b/)
+      const other = await tempCwd()
+      try {
+        const winner = chaos([...winnerArgs, ...target], { cwd: other.dir })
+        await winner.waitFor(/chaos_experiment_started\b/)
+        const lost = await loser.child
+        expect(lost.exitCode, `${lost.stdout}\n${lost.stderr}`).toBe(3)
+        const [refused] = (await latestReport(cwd)).experiments
+        expect(refused!.state).toBe('ABORTED')
+        expect(refused!.abort_reason).toContain(`another experiment is running on ${sandbox.url} (409)`)
+        expect(refused!.rollback.attempted).toBe(false)
+
+        const won = await winner.child
+        expect(won.exitCode, `${won.stdout}\n${won.stderr}`).toBe(0)
+        const [completed] = (await latestReport(other.dir)).experiments
+        expect(completed!.state).toBe('COMPLETED')
+        expect(completed!.rollback).toMatchObject({ verified: true, method: 'DELETE', attempts: 1 })
+      } finally {
+        await other.cleanup()
+      }
+    },
+    runBudgetMs(LONG) + runBudgetMs(FAST),
   )
 })
