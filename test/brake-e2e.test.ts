@@ -40,6 +40,9 @@ const hasScript = (() => {
 /** The timings of the issue: short phases, polls every 250 ms. */
 const FAST = ['--duration', '3s', '--baseline', '1s', '--interval', '250ms', '--recovery-timeout', '5s']
 
+/** The issue's timings, with an injection phase long enough to act during it. */
+const LONG = FAST.map((v, i) => (FAST[i - 1] === '--duration' ? '20s' : v))
+
 /** Key press to exit: "within ~1 s"; a loaded 2-core machine gets some slack on top. */
 const BRAKE_MS = 2000
 
@@ -185,6 +188,19 @@ describe.skipIf(!hasScript).concurrent('Ctrl-C in a real terminal (pty via `scri
   }
 
   test(
+    'built-in sandbox in its own process group still stops when the runner is SIGKILLed (its stdin pipe closes)',
+    async ({ workdir: cwd }) => {
+      const run = chaos(['run', fixture('e2e_pass'), ...LONG], { cwd })
+      await run.waitFor(/started the built-in sandbox/)
+      const sandboxPid = await pollUntil(() => childrenOf(run.child.pid!)[0], { what: 'the sandbox child' })
+      run.child.kill('SIGKILL')
+      await run.child
+      await pollUntil(() => !isRunning(sandboxPid), { what: 'the sandbox to stop by itself' })
+    },
+    runBudgetMs(LONG),
+  )
+
+  test(
     `built-in sandbox, while it is still starting: ${REPETITIONS}× exit 130 (not 4), no sandbox left`,
     async ({ workdir: cwd }) => {
       for (let i = 0; i < REPETITIONS; i++) {
@@ -214,9 +230,6 @@ describe.skipIf(!hasScript).concurrent('Ctrl-C in a real terminal (pty via `scri
  * the rollback budget (the default lease, 15 s), and the bookkeeping after it (settle 2 s, a last
  * scrape 3 s), with slack for a loaded machine.
  */
-/** The issue's timings, with an injection phase long enough to freeze the target in it. */
-const LONG = FAST.map((v, i) => (FAST[i - 1] === '--duration' ? '20s' : v))
-
 const FROZEN_EXIT_MS = 5_000 + 250 + rollbackBudgetMs(15) + 5_000 + 10_000
 
 describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
