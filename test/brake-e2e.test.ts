@@ -118,6 +118,27 @@ function childrenOf(pid: number): number[] {
   return found
 }
 
+/** The command line of `pid` (Linux /proc), empty when it is gone. */
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  } catch {
+    return []
+  }
+}
+
+/** The first descendant of `pid` (children first) that runs `chaos <command>`. */
+function chaosDescendant(pid: number, command: 'run' | 'sandbox'): number | undefined {
+  const queue = childrenOf(pid)
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    const argv = cmdline(next)
+    const bin = argv.findIndex((a) => a.endsWith('bin/run.js'))
+    if (bin >= 0 && argv[bin + 1] === command) return next
+    queue.push(...childrenOf(next))
+  }
+  return undefined
+}
+
 /** Whether `pid` runs (a zombie left to be reaped counts as gone). */
 function isRunning(pid: number): boolean {
   try {
@@ -192,7 +213,9 @@ describe.skipIf(!hasScript).concurrent('Ctrl-C in a real terminal (pty via `scri
     async ({ workdir: cwd }) => {
       const run = chaos(['run', fixture('e2e_pass'), ...LONG], { cwd })
       await run.waitFor(/started the built-in sandbox/)
-      const sandboxPid = await pollUntil(() => childrenOf(run.child.pid!)[0], { what: 'the sandbox child' })
+      const sandboxPid = await pollUntil(() => chaosDescendant(run.child.pid!, 'sandbox'), {
+        what: 'the sandbox child',
+      })
       run.child.kill('SIGKILL')
       await run.child
       await pollUntil(() => !isRunning(sandboxPid), { what: 'the sandbox to stop by itself' })
@@ -207,8 +230,8 @@ describe.skipIf(!hasScript).concurrent('Ctrl-C in a real terminal (pty via `scri
         const run = inPty(['run', fixture('e2e_pass'), ...FAST], cwd)
         // The sandbox child exists (so the runner is past its signal set-up) but is a fresh node
         // process that has not printed its listening line yet.
-        const runner = await pollUntil(() => childrenOf(run.child.pid!)[0], { what: 'the runner' })
-        const sandboxPid = await pollUntil(() => childrenOf(runner)[0], {
+        // (script's shell runs `stty` first, then becomes the runner: found by command line.)
+        const sandboxPid = await pollUntil(() => chaosDescendant(run.child.pid!, 'sandbox'), {
           what: 'the sandbox child',
           everyMs: 5,
         })
