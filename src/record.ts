@@ -370,6 +370,7 @@ export const CHAOS_EVENTS = [
   'chaos_experiment_failed',
   'chaos_experiment_interrupted',
   'chaos_experiment_completed',
+  'chaos_rollback_retry',
   'chaos_rollback_failed',
   'chaos_experiment_context_exited',
   'chaos_recovered',

@@ -111,7 +111,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
   // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
   const onExperimentDone = resultPushHook(input.flags.pushgateway, config, out)
   let server: MetricsServer | undefined
-  const session = await openTarget(input.flags, config, out)
+  const session = await openTarget(input.flags, config, out, signal)
   try {
     const environments = await checkEnvironment(session, input.allowProduction)
     const registry = createRegistry()

@@ -89,17 +89,19 @@ export async function checkReportsDir(config: ChaosConfig): Promise<void> {
 /**
  * Resolves the configured target or, when none is configured, starts the sandbox (one line says
  * so). First checks the reports directory ({@link checkReportsDir}): a run that could not keep its
- * results must not start a sandbox or inject anything.
+ * results must not start a sandbox or inject anything. `signal` (Ctrl-C) during the sandbox's start-up
+ * stops it and rejects with exit 130.
  */
 export async function openTarget(
   flags: TargetFlagValues & { quiet?: boolean },
   config: ChaosConfig,
   out: Output,
+  signal?: AbortSignal,
 ): Promise<TargetSession> {
   await checkReportsDir(config)
   const target = resolveTarget(flags, config)
   if (target) return { ...target, sandbox: false, close: async () => {} }
-  const sandbox = await startSandboxProcess()
+  const sandbox = await startSandboxProcess({ signal })
   if (!flags.quiet) {
     out.line(`no target configured: started the built-in sandbox at ${sandbox.url} (stopped afterwards)`)
   }
@@ -122,7 +124,7 @@ export async function performRun(
     : abortOnSignals((text) => view.notice(text))
   let owned: TargetSession | undefined
   try {
-    const target = session ?? (owned = await openTarget(input.flags, config, out))
+    const target = session ?? (owned = await openTarget(input.flags, config, out, signals.signal))
     return await executeRun(
       {
         scenarios: input.scenarios,

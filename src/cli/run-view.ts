@@ -26,7 +26,10 @@ const QUIET_EVENTS = new Set(['chaos_recovered', 'chaos_experiment_finished'])
 
 export function createRunView(out: Output, options: { quiet: boolean }): RunView {
   const c = out.color
-  const spinner: Ora | null = out.tty && !out.json && !options.quiet ? ora({ stream: out.stdout }) : null
+  // discardStdin off: ora's default puts stdin in raw mode, where Ctrl-C no longer sends SIGINT,
+  // so the brake (rollback, exit 130) would be ignored while the spinner runs.
+  const spinner: Ora | null =
+    out.tty && !out.json && !options.quiet ? ora({ stream: out.stdout, discardStdin: false }) : null
   let label = ''
   const print = (text: string) => {
     if (options.quiet) return

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { execa, type ResultPromise } from 'execa'
 import { parseDurationMs } from '../duration.js'
-import { InvalidInputError, RuntimeFailure } from '../errors.js'
+import { ChaosError, InvalidInputError, RuntimeFailure } from '../errors.js'
+import { ExitCode } from '../exit-codes.js'
 
 export interface SandboxProcess {
   url: string
@@ -44,9 +45,18 @@ export function sandboxStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): num
 /**
  * Starts `chaos sandbox` as a child process and resolves once it prints its listening line. Rejects
  * when the child exits first (with its last stderr line) or, if it hangs, after `timeoutMs`
- * (default {@link sandboxStartTimeoutMs}); a child that missed the deadline is stopped.
+ * (default {@link sandboxStartTimeoutMs}); a child that missed the deadline is stopped. When
+ * `signal` aborts first (Ctrl-C during start-up) the child is stopped and the promise rejects with
+ * exit code 130 (interrupted).
+ *
+ * The child runs in its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground
+ * group) reaches only the runner, which rolls back first and then stops the sandbox itself.
  */
-export async function startSandboxProcess(options: { timeoutMs?: number } = {}): Promise<SandboxProcess> {
+export async function startSandboxProcess(
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<SandboxProcess> {
+  const { signal } = options
+  if (signal?.aborted) throw interrupted(signal)
   const timeoutMs = options.timeoutMs ?? sandboxStartTimeoutMs()
   const token = randomBytes(24).toString('base64url')
   const child: ResultPromise = execa(
@@ -58,7 +68,10 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
       stdout: 'pipe',
       stderr: 'pipe',
       reject: false,
-      // The sandbox stops when its stdin pipe closes, i.e. when we exit, even by SIGKILL.
+      // Its own process group, so the terminal's SIGINT does not stop it before our rollback.
+      detached: true,
+      // The sandbox stops when its stdin pipe closes, i.e. when we exit, even by SIGKILL (execa's
+      // own exit cleanup does not apply to a detached child; the pipe does).
       cleanup: true,
     },
   )
@@ -76,6 +89,7 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     await child
     clearTimeout(timer)
   }
+  let onAbort = () => {}
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = ''
     const timer = setTimeout(() => {
@@ -88,6 +102,14 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
       void stop()
     }, timeoutMs)
     timer.unref()
+    let aborting = false
+    onAbort = () => {
+      aborting = true
+      clearTimeout(timer)
+      // Stopped before rejecting, so the command exits with no sandbox left behind.
+      void stop().finally(() => reject(interrupted(signal!)))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8')
       const m = LISTENING.exec(buffered)
@@ -98,6 +120,7 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
     })
     void child.then((result) => {
       clearTimeout(timer)
+      if (aborting) return
       const why = stderrTail.trim().split('\n').at(-1)
       reject(
         new RuntimeFailure(
@@ -105,8 +128,17 @@ export async function startSandboxProcess(options: { timeoutMs?: number } = {}):
         ),
       )
     })
-  })
+  }).finally(() => signal?.removeEventListener('abort', onAbort))
   return { url, token, pid: child.pid, stop }
+}
+
+/** The start-up was interrupted (SIGINT/SIGTERM): nothing was injected; exit 130. */
+function interrupted(signal: AbortSignal): ChaosError {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'signal'
+  return new ChaosError(
+    `interrupted (${name}) while the built-in sandbox was starting; nothing was injected`,
+    ExitCode.INTERRUPTED,
+  )
 }
 
 /** bin/run.js of this package, whether this file runs from src/cli (tsx) or dist/src/cli (compiled). */

@@ -83,7 +83,7 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
   // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
   const onExperimentDone = resultPushHook(input.flags.pushgateway, config, out)
   let server: MetricsServer | undefined
-  const session = await openTarget(input.flags, config, out)
+  const session = await openTarget(input.flags, config, out, signal)
   try {
     const environments = await checkEnvironment(
       session,

@@ -35,7 +35,21 @@ export class ControlError extends Error {
 
 /** The control endpoint could not be reached at all (connection refused, timeout, DNS). */
 export class UnreachableError extends Error {
-  override readonly name = 'UnreachableError'
+  override readonly name: string = 'UnreachableError'
+}
+
+/** Default timeout of one control call (ms). */
+export const CONTROL_TIMEOUT_MS = 5000
+
+/**
+ * A control call that got no answer in time (a frozen or overloaded target): "<target> did not
+ * answer within 5 s". An {@link UnreachableError}, so every caller treats it as one.
+ */
+export class ControlTimeoutError extends UnreachableError {
+  override readonly name = 'ControlTimeoutError'
+  constructor(target: string, timeoutMs: number) {
+    super(`${target} did not answer within ${timeoutMs / 1000} s`)
+  }
 }
 
 export interface ControlClientOptions {
@@ -84,7 +98,7 @@ class HttpControlClient implements ControlClient {
     this.target = options.target.replace(/\/+$/, '')
     this.base = this.target + (options.prefix ?? '/chaos')
     this.token = options.token
-    this.timeoutMs = options.timeoutMs ?? 5000
+    this.timeoutMs = options.timeoutMs ?? CONTROL_TIMEOUT_MS
   }
 
   /** `GET /chaos`: agent info, wrapped services and active experiments. Checks the protocol version. */
@@ -160,11 +174,23 @@ class HttpControlClient implements ControlClient {
         signal: combined,
       })
     } catch (err) {
-      if (signal?.aborted) throw err
-      const code = (err as { code?: string }).code
-      throw new UnreachableError(`${this.target} unreachable: ${code ?? (err as Error).message}`)
+      // The caller's own reason (Ctrl-C, a rollback budget) when it was the caller that aborted.
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : err
+      if (timeout.aborted) throw new ControlTimeoutError(this.target, this.timeoutMs)
+      const code = (err as { code?: unknown }).code
+      throw new UnreachableError(
+        `${this.target} unreachable: ${typeof code === 'string' ? code : (err as Error).message}`,
+      )
     }
-    const text = await res.body.text()
+    let text: string
+    try {
+      text = await res.body.text()
+    } catch (err) {
+      // Headers came, the body did not (the target froze mid-answer).
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : err
+      if (timeout.aborted) throw new ControlTimeoutError(this.target, this.timeoutMs)
+      throw new UnreachableError(`${this.target} unreachable: ${(err as Error).message}`)
+    }
     let json: unknown
     try {
       json = text ? JSON.parse(text) : undefined

@@ -4,7 +4,13 @@
  * target can take (a lost experiment, a restart, a failing DELETE, unreadable metrics...).
  */
 import type { Clock } from '../../src/clock.js'
-import { ControlError, UnreachableError, type ControlClient } from '../../src/engine/control-client.js'
+import {
+  CONTROL_TIMEOUT_MS,
+  ControlError,
+  ControlTimeoutError,
+  UnreachableError,
+  type ControlClient,
+} from '../../src/engine/control-client.js'
 import type { MetricsProbe, ProbeSample } from '../../src/engine/probe.js'
 import { Timeline, type FailureClass } from '../../src/engine/timeline.js'
 import type { Workload, WorkloadCounts } from '../../src/engine/workload.js'
@@ -43,7 +49,20 @@ export interface FakeTargetKnobs {
   exports: { breaker_trips?: boolean; faults_injected?: boolean }
   /** GET /chaos `environment`, as the agent spells it (undefined: the field is absent). */
   environment: string | undefined
+  /**
+   * Ms after the start from which the target is frozen (SIGSTOP): no control call, scrape or
+   * request gets an answer. A control call then ends only by its caller's signal or, as with the
+   * HTTP client, its own {@link CONTROL_TIMEOUT_MS}; a scrape fails after the probe's 3 s.
+   */
+  frozenAfterMs: number | null
+  /** The start call answers 409 (another runner's experiment started between preflight and start). */
+  startConflict: boolean
 }
+
+/** The scrape probe's own timeout (ms), as in src/engine/scrape-probe.ts. */
+const SCRAPE_TIMEOUT_MS = 3000
+/** The workload's per-request timeout (ms), as in src/engine/workload.ts. */
+const REQUEST_TIMEOUT_MS = 10_000
 
 interface Active {
   request: StartExperimentRequest
@@ -60,7 +79,7 @@ export interface ControlCall {
 }
 
 /** Answers asynchronously, as a network call would: a throw becomes a rejection. */
-function answer<T>(fn: () => T): Promise<T> {
+function answerNow<T>(fn: () => T): Promise<T> {
   return Promise.resolve().then(fn)
 }
 
@@ -99,6 +118,8 @@ export class FakeTarget {
       noMetrics: false,
       exports: {},
       environment: undefined,
+      frozenAfterMs: null,
+      startConflict: false,
       ...knobs,
     }
   }
@@ -115,6 +136,7 @@ export class FakeTarget {
 
   /** Serves one workload request: the outcome, how long it takes, the faults it met (if tagged). */
   serve(): { latencyMs: number; failure: FailureClass | null; faults: number | null } {
+    if (this.frozen()) return { latencyMs: REQUEST_TIMEOUT_MS, failure: 'TIMEOUT', faults: null }
     const n = this.served++
     let failure: FailureClass | null =
       this.knobs.failEvery > 0 && n % this.knobs.failEvery === 0 ? 'HTTP_500' : null
@@ -143,34 +165,48 @@ export class FakeTarget {
     return { latencyMs, failure, faults: this.knobs.tagsResponses && a ? met : null }
   }
 
+  /** Whether the target is frozen now (knob `frozenAfterMs`, counted from the experiment's start). */
+  frozen(): boolean {
+    const at = this.knobs.frozenAfterMs
+    return at !== null && this.startedAt !== null && this.clock.monotonic() - this.startedAt >= at
+  }
+
+  /** When the experiment was started (monotonic), null before. */
+  private startedAt: number | null = null
+
   /** The control client the runner uses. */
   client(): ControlClient {
+    const answer = <T>(fn: () => T, signal?: AbortSignal): Promise<T> =>
+      this.frozen() ? this.noAnswer(signal) : answerNow(fn)
     return {
       target: this.target,
-      info: () =>
+      info: (signal) =>
         answer(() => {
           this.note('info')
           return this.info()
-        }),
+        }, signal),
       start: (body) =>
         answer(() => {
           this.note('start', body.id)
+          if (this.knobs.startConflict)
+            throw new ControlError('POST /experiments → 409: another experiment is running', 409)
           if (this.active && !this.lost())
             throw new ControlError(`POST /experiments → 409: ${this.active.request.id} running`, 409)
           this.active = { request: body, startedAt: this.clock.monotonic(), calls: 0, faults: 0 }
+          this.startedAt ??= this.clock.monotonic()
           return this.view(this.active, 'RUNNING')
         }),
-      get: (id) =>
+      get: (id, signal) =>
         answer(() => {
           this.note('get', id)
           return this.viewOf(id)
-        }),
-      renew: (id) =>
+        }, signal),
+      renew: (id, _lease, signal) =>
         answer(() => {
           this.note('renew', id)
           return this.viewOf(id)
-        }),
-      stop: (id) =>
+        }, signal),
+      stop: (id, signal) =>
         answer(() => {
           this.note('stop', id)
           if (this.knobs.deleteFails) throw new ControlError(`DELETE /experiments/${id} → 500: boom`, 500)
@@ -179,40 +215,74 @@ export class FakeTarget {
           this.active = null
           this.rolledBackAt = this.clock.monotonic()
           return { ...view, state: 'COMPLETED' }
-        }),
-      stopAll: () =>
+        }, signal),
+      stopAll: (signal) =>
         answer(() => {
           this.note('stopAll')
           if (this.knobs.stopAllFails) throw new ControlError('DELETE /experiments → 500: boom', 500)
           const stopped = this.active ? [this.view(this.active, 'COMPLETED')] : []
           this.active = null
           return stopped
-        }),
+        }, signal),
     }
   }
+
+  /** A frozen target's answer: none. The call ends by its signal or its own timeout, like over HTTP. */
+  private noAnswer<T>(signal?: AbortSignal): Promise<T> {
+    this.frozenCalls++
+    return new Promise<T>((_, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error)
+      const timer = this.clock.setTimeout(
+        () => reject(new ControlTimeoutError(this.target, CONTROL_TIMEOUT_MS)),
+        CONTROL_TIMEOUT_MS,
+      )
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.clock.clearTimeout(timer)
+          reject(signal.reason as Error)
+        },
+        { once: true },
+      )
+    })
+  }
+
+  /** Control calls made while frozen (none of them was answered). */
+  frozenCalls = 0
 
   /** The metrics probe the runner uses (cumulative counters, like a Prometheus scrape). */
   probe(): MetricsProbe {
     return {
-      sample: (experimentId) =>
-        answer<ProbeSample | null>(() => {
-          const since = this.active ? this.clock.monotonic() - this.active.startedAt : -1
-          if (this.knobs.noMetrics) return null
-          if (this.knobs.metricsDownAfterMs !== null && since >= this.knobs.metricsDownAfterMs) return null
-          const restarted = this.knobs.restartAfterMs !== null && since >= this.knobs.restartAfterMs
-          const exports = this.knobs.exports
-          return {
-            breaker_trips: exports.breaker_trips === false ? null : this.breakerTrips,
-            faults_injected:
-              exports.faults_injected === false
-                ? null
-                : restarted
-                  ? 0
-                  : (this.faultsById.get(experimentId) ?? 0),
-            breaker_state: this.isActive && this.knobs.resilient ? 'OPEN' : 'CLOSED',
-            restarted,
-          }
-        }),
+      sample: (experimentId, _service, signal) =>
+        this.frozen()
+          ? new Promise<ProbeSample | null>((resolve) => {
+              if (signal?.aborted) return resolve(null)
+              // The scrape probe's timeout: an unreadable scrape is null.
+              const timer = this.clock.setTimeout(() => resolve(null), SCRAPE_TIMEOUT_MS)
+              signal?.addEventListener('abort', () => {
+                this.clock.clearTimeout(timer)
+                resolve(null)
+              })
+            })
+          : answerNow<ProbeSample | null>(() => {
+              const since = this.active ? this.clock.monotonic() - this.active.startedAt : -1
+              if (this.knobs.noMetrics) return null
+              if (this.knobs.metricsDownAfterMs !== null && since >= this.knobs.metricsDownAfterMs)
+                return null
+              const restarted = this.knobs.restartAfterMs !== null && since >= this.knobs.restartAfterMs
+              const exports = this.knobs.exports
+              return {
+                breaker_trips: exports.breaker_trips === false ? null : this.breakerTrips,
+                faults_injected:
+                  exports.faults_injected === false
+                    ? null
+                    : restarted
+                      ? 0
+                      : (this.faultsById.get(experimentId) ?? 0),
+                breaker_state: this.isActive && this.knobs.resilient ? 'OPEN' : 'CLOSED',
+                restarted,
+              }
+            }),
     }
   }
 

@@ -2,12 +2,15 @@
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
 import type { StartExperimentRequest } from '../../protocol/schemas.js'
-import type { ControlClient } from '../control-client.js'
-import { isoNow, log, type ExperimentContext } from './context.js'
+import { ControlError, type ControlClient } from '../control-client.js'
+import { isoNow, log, Stop, type ExperimentContext } from './context.js'
 
 /**
  * Starts the experiment on each reached instance. An instance is listed in `ctx.injected` before
- * its start call, so a start that timed out after the target took it is rolled back too.
+ * its start call, so a start that timed out after the target took it is rolled back too. A 4xx
+ * answer means the target did not take it: the instance leaves `ctx.injected`, so the rollback
+ * never touches it (its stop-all fallback could end another runner's experiment). A 409 is a
+ * refusal (another experiment runs there: ABORTED, exit 3), as at preflight.
  */
 export async function inject(ctx: ExperimentContext): Promise<void> {
   const { scenario, signal, options } = ctx
@@ -22,7 +25,19 @@ export async function inject(ctx: ExperimentContext): Promise<void> {
   ctx.marks.inject = ctx.clock.monotonic()
   for (const client of ctx.reach) {
     ctx.injected.push(client)
-    await client.start(body, signal)
+    try {
+      await client.start(body, signal)
+    } catch (err) {
+      if (err instanceof ControlError && err.status >= 400 && err.status < 500) {
+        ctx.injected.pop()
+        if (err.status === 409)
+          throw new Stop(
+            'ABORTED',
+            `another experiment is running on ${client.target} (409); nothing was injected there`,
+          )
+      }
+      throw err
+    }
   }
   ctx.record.injected_at = isoNow(ctx)
   log(ctx, 'chaos_experiment_started', {

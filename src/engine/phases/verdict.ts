@@ -60,7 +60,8 @@ export async function measureDuring(ctx: ExperimentContext): Promise<void> {
 export async function finish(ctx: ExperimentContext): Promise<void> {
   const { workload, marks, record, probe } = ctx
   if (workload) {
-    await workload.stop({ abort: ctx.signal.aborted })
+    // A failed experiment (e.g. a frozen target) does not wait out its requests' own timeouts.
+    await workload.stop({ abort: ctx.signal.aborted || record.state === 'FAILED' })
     marks.end = workload.stoppedAt ?? ctx.clock.monotonic()
     const timeline = workload.timeline
     const tags = tagging(ctx)
