@@ -1,16 +1,19 @@
 /**
- * `npm run proof [-- --count N]`: the safety promises repeated with real processes (the compiled
+ * `npm run proof [-- --count N] [--only WORD]`: the safety promises repeated with real processes (the compiled
  * CLI, `node bin/run.js`; build first), printed as one table — case, tried, as promised — and exit 1
  * if any case broke its promise. Each iteration is independent: its own temporary directory, its own
  * `chaos sandbox` on port 0, waits on a state (never a fixed time), and every child is stopped.
  * Cases run one after another: on a shared machine, timing promises must not race each other.
  */
-import { existsSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   assertBuilt,
+  BIN,
   chaos,
+  ENV,
   ROOT,
   runChaos,
   startExternalSandbox,
@@ -173,6 +176,93 @@ function signalCase(signal: 'SIGINT' | 'SIGTERM'): Case {
       ),
   }
   return self
+}
+
+/** Whether `pid` is still a live process (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0
+const shellQuote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`
+
+/**
+ * Ctrl-C as a user presses it: the runner in a real pseudo-terminal (util-linux `script`), so its
+ * spinner and raw mode are on, and ^C (0x03) typed into the terminal, not a signal sent by pid.
+ */
+const ctrlC: Case = {
+  name: 'Ctrl-C in a pty mid-injection → exit 130, rollback verified, nothing active',
+  measured: [],
+  tries: (n) => n,
+  ...(!HAS_SCRIPT && { skipped: 'util-linux `script` is not installed (needed for a pty)' }),
+  run: (tries) =>
+    repeat(tries, () =>
+      withSandbox(async (cwd, sandbox) => {
+        const args = [BIN, 'run', fixture('e2e_long'), '--target', sandbox.url, ...LONG_RUN]
+        // A pty made by `script` has 0 columns, and the runner's spinner then blocks its event loop:
+        // give it a terminal's size. `exec`: the runner is script's own child, found for the cleanup.
+        const command = `stty cols 120 rows 40; exec ${[process.execPath, ...args, '--lease', `${LEASE_S}s`].map(shellQuote).join(' ')}`
+        // -e: script exits with the runner's code; -f: output flushed at once; /dev/null: no typescript file.
+        const term = spawn('script', ['-qfec', command, '/dev/null'], {
+          cwd,
+          env: { ...ENV, CHAOS_TOKEN: sandbox.token, TERM: 'xterm-256color' },
+          stdio: ['pipe', 'ignore', 'ignore'],
+        })
+        const exited = new Promise<number | null>((resolve) => term.on('exit', (code) => resolve(code)))
+        const runnerPid = () => {
+          try {
+            const children = readFileSync(`/proc/${term.pid}/task/${term.pid}/children`, 'utf8')
+            return Number(children.trim().split(' ')[0]) || undefined
+          } catch {
+            return undefined
+          }
+        }
+        let runner: number | undefined
+        try {
+          const started = await Promise.race([
+            pollUntil(() => activeOn(sandbox), {
+              what: 'the experiment to be active on the agent',
+              everyMs: 100,
+            }),
+            exited.then((code) => `the runner exited ${String(code)} before injecting`),
+          ])
+          if (typeof started === 'string') return started
+          // The run lock names the runner: the pty's process, not a child of this script.
+          const lock = JSON.parse(await readFile(join(cwd, REPORTS, 'run.lock'), 'utf8')) as { pid: number }
+          runner = lock.pid
+          term.stdin.write('\x03')
+          const pressedAt = performance.now()
+          const gone = await Promise.race([
+            exited.then((code) => ({ code })),
+            pollUntil(() => !alive(runner!), { what: 'the runner to stop', timeoutMs: 15_000 })
+              .then(() => exited)
+              .then((code) => ({ code }))
+              .catch(() => undefined),
+          ])
+          ctrlC.measured!.push(performance.now() - pressedAt)
+          if (gone === undefined) return 'Ctrl-C ignored: the runner still ran 15 s after the key press'
+          const problems: string[] = []
+          if (gone.code !== 130) problems.push(`exit ${String(gone.code)}`)
+          const report = await latestJson(cwd)
+          const experiments = (report?.experiments ?? []) as Array<{ rollback?: { verified?: boolean } }>
+          if (report?.outcome !== 'INTERRUPTED') problems.push(`outcome ${String(report?.outcome)}`)
+          if (experiments[0]?.rollback?.verified !== true)
+            problems.push('rollback not verified in latest.json')
+          if (await activeOn(sandbox)) problems.push('an experiment is still active on the agent')
+          return problems.length === 0 ? undefined : problems.join('; ')
+        } finally {
+          // A runner that ignored the key press loses its terminal, and then may not stop by itself.
+          runner ??= runnerPid()
+          if (runner !== undefined && alive(runner)) process.kill(runner, 'SIGKILL')
+          if (term.exitCode === null) term.kill('SIGKILL')
+        }
+      }),
+    ),
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']
@@ -505,6 +595,7 @@ const CASES: Case[] = [
   runnerSigkill,
   signalCase('SIGINT'),
   signalCase('SIGTERM'),
+  ctrlC,
   fuzz,
   corpus,
   racing,
@@ -548,7 +639,10 @@ async function main(): Promise<number> {
   const count = parseCount(process.argv.slice(2))
   const started = performance.now()
   const rows: Row[] = []
-  for (const c of CASES) {
+  // `--only WORD`: the cases whose name contains WORD (e.g. `--only SIGKILL`), to re-measure one promise.
+  const onlyAt = process.argv.indexOf('--only')
+  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined
+  for (const c of CASES.filter((k) => only === undefined || k.name.includes(only))) {
     const tried = c.tries(count)
     if (c.skipped) {
       rows.push({ name: c.name, tried: 0, held: 0, failures: [], ms: 0, skipped: c.skipped })
