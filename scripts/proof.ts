@@ -609,7 +609,7 @@ const CASES: Case[] = [
 function parseCount(argv: readonly string[]): number {
   const i = argv.indexOf('--count')
   const raw = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--count='))?.slice('--count='.length)
-  if (raw === undefined) return 2
+  if (raw === undefined) return 1
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 1) throw new Error(`--count must be a positive integer, got ${raw}`)
   return n
