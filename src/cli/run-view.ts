@@ -28,8 +28,13 @@ export function createRunView(out: Output, options: { quiet: boolean }): RunView
   const c = out.color
   // discardStdin off: ora's default puts stdin in raw mode, where Ctrl-C no longer sends SIGINT,
   // so the brake (rollback, exit 130) would be ignored while the spinner runs.
+  // A terminal that reports no width (a pty nobody sized) makes ora redraw in a busy loop: plain
+  // lines there, as in a log.
+  const width = (out.stdout as { columns?: number }).columns ?? 0
   const spinner: Ora | null =
-    out.tty && !out.json && !options.quiet ? ora({ stream: out.stdout, discardStdin: false }) : null
+    out.tty && width > 0 && !out.json && !options.quiet
+      ? ora({ stream: out.stdout, discardStdin: false })
+      : null
   let label = ''
   const print = (text: string) => {
     if (options.quiet) return

@@ -27,6 +27,13 @@ export const ROLLBACK_BACKOFF_MS = [0, 250, 500, 1000, 2000] as const
 /** How long after the read-back the runner watches for faults that outlive the rollback. */
 export const ROLLBACK_SETTLE_MS = 1000
 
+/**
+ * The settle window after Ctrl-C or SIGTERM: short, so the brake answers within a second. The
+ * evidence is checked again once the workload has stopped, and the agent's lease stays the
+ * backstop.
+ */
+export const INTERRUPTED_SETTLE_MS = 300
+
 /** The longest budget of a rollback phase (ms), whatever the lease. */
 export const ROLLBACK_BUDGET_MAX_MS = 15_000
 
@@ -95,7 +102,11 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
     ctx.record.rolled_back_at = isoNow(ctx)
     ctx.afterRollback = await sampleAll(ctx, budget.signal)
     if (result.record.verified) {
-      await sleep(ROLLBACK_SETTLE_MS, budget.signal, ctx.clock).catch(() => undefined)
+      await sleep(
+        ctx.signal.aborted ? INTERRUPTED_SETTLE_MS : ROLLBACK_SETTLE_MS,
+        budget.signal,
+        ctx.clock,
+      ).catch(() => undefined)
       const controlApi = await controlApiFaultsAfter(ctx, result.perInstance, budget.signal)
       if (!budget.signal.aborted) await checkNoFaultAfterRollback(ctx, controlApi, budget.signal)
       // Verified only with the evidence: a settle cut short by the budget is not.
