@@ -6,40 +6,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import { CONTROL_TIMEOUT_MS } from '../src/engine/control-client.js'
-import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
+import type { ExperimentOptions } from '../src/engine/experiment.js'
 import { ROLLBACK_BUDGET_MAX_MS, rollbackBudgetMs } from '../src/engine/phases/rollback.js'
 import { verdict } from '../src/engine/suite.js'
 import { ExitCode } from '../src/exit-codes.js'
 import type { LogFields, Logger, LogLevel } from '../src/logger.js'
-import { Scenario } from '../src/scenario/schema.js'
-import { FakeTarget, type FakeTargetKnobs } from './support/fake-target.js'
-import { createVirtualClock } from './support/virtual-clock.js'
-
-const OPTIONS: ExperimentOptions = {
-  experimentId: 'pms_api_failure.run1',
-  baselineMs: 5_000,
-  intervalMs: 1_000,
-  recoveryTimeoutMs: 30_000,
-  leaseSeconds: 15,
-  allowEntireSystem: false,
-  sandbox: true,
-}
-
-const SCENARIO = Scenario.parse({
-  id: 'pms_api_failure',
-  name: 'PMS API Failure',
-  category: 'pms',
-  target_service: 'pms_adapter',
-  duration_seconds: 20,
-  steady_state_hypothesis: 'CB opens, uses cached data',
-  fault_config: {
-    fault_type: 'EXCEPTION',
-    probability: 0.2,
-    exception_class: 'PMSError',
-    blast_radius: 'SINGLE_SERVICE',
-  },
-  checks: ['error_rate < 1% before', 'error_rate < 30% during', 'mttr_seconds < 2m after'],
-})
+import { runOnFakeTarget } from './support/engine.js'
+import type { FakeTargetKnobs } from './support/fake-target.js'
+import type { VirtualClock } from './support/virtual-clock.js'
 
 interface Entry {
   at: number
@@ -49,36 +23,27 @@ interface Entry {
 }
 
 async function run(knobs: Partial<FakeTargetKnobs>, options: Partial<ExperimentOptions> = {}) {
-  const vc = createVirtualClock()
-  const target = new FakeTarget(vc.clock, knobs)
   const entries: Entry[] = []
-  const sink = (level: LogLevel, event: string, fields: LogFields = {}) =>
-    entries.push({ at: vc.now(), level, event, fields })
-  const events: Logger = {
-    log: sink,
-    debug: (e, f) => sink('debug', e, f),
-    info: (e, f) => sink('info', e, f),
-    warn: (e, f) => sink('warn', e, f),
-    error: (e, f) => sink('error', e, f),
+  const events = (vc: VirtualClock): Logger => {
+    const sink = (level: LogLevel, event: string, fields: LogFields = {}) =>
+      entries.push({ at: vc.now(), level, event, fields })
+    return {
+      log: sink,
+      debug: (e, f) => sink('debug', e, f),
+      info: (e, f) => sink('info', e, f),
+      warn: (e, f) => sink('warn', e, f),
+      error: (e, f) => sink('error', e, f),
+    }
   }
   let rollbackAt: number | null = null
-  const record = await vc.run(
-    runExperiment(
-      SCENARIO,
-      { ...OPTIONS, ...options },
-      {
-        clients: [target.client()],
-        probes: [target.probe()],
-        createWorkload: () => target.workload(20),
-        clock: vc.clock,
-        events,
-        onProgress: (p) => {
-          if (p.phase === 'rollback') rollbackAt ??= vc.now()
-        },
-      },
-      new AbortController().signal,
-    ),
-  )
+  const { record, target, vc } = await runOnFakeTarget({
+    knobs,
+    options: { leaseSeconds: 15, ...options },
+    events,
+    onProgress: (p, _abort, _target, clock) => {
+      if (p.phase === 'rollback') rollbackAt ??= clock.now()
+    },
+  })
   const at = (event: string) => entries.find((e) => e.event === event)?.at
   return { record, target, entries, rollbackAt, at, vc }
 }

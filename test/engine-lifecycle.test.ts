@@ -4,80 +4,31 @@
  * named after it; they run in milliseconds and complement the end-to-end tests over real HTTP.
  */
 import { describe, expect, it } from 'vitest'
-import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
 import { verdict } from '../src/engine/suite.js'
 import { ExitCode } from '../src/exit-codes.js'
 import { analyseExperiment, withAnalysis } from '../src/interpretation/rules.js'
-import { createMemoryLogger } from '../src/logger.js'
 import type { ExperimentRecord } from '../src/record.js'
 import { renderText } from '../reports/text.js'
 import { runRecord } from './report-fixtures.js'
-import { Scenario, type ScenarioInput } from '../src/scenario/schema.js'
-import { FakeTarget, type FakeTargetKnobs } from './support/fake-target.js'
-import { createVirtualClock } from './support/virtual-clock.js'
+import { runOnFakeTarget, TEST_OPTIONS, testScenario, type FakeRun } from './support/engine.js'
+import type { FakeTarget } from './support/fake-target.js'
 
-const OPTIONS: ExperimentOptions = {
-  experimentId: 'pms_api_failure.run1',
-  baselineMs: 5_000,
-  intervalMs: 1_000,
-  recoveryTimeoutMs: 30_000,
-  leaseSeconds: 30,
-  allowEntireSystem: false,
-  sandbox: true,
-}
+const OPTIONS = TEST_OPTIONS
+const scenario = testScenario
 
-function scenario(overrides: Partial<ScenarioInput> = {}): Scenario {
-  return Scenario.parse({
-    id: 'pms_api_failure',
-    name: 'PMS API Failure',
-    category: 'pms',
-    target_service: 'pms_adapter',
-    duration_seconds: 20,
-    steady_state_hypothesis: 'CB opens, uses cached data',
-    fault_config: {
-      fault_type: 'EXCEPTION',
-      probability: 0.2,
-      exception_class: 'PMSError',
-      blast_radius: 'SINGLE_SERVICE',
-    },
-    checks: ['error_rate < 1% before', 'error_rate < 30% during', 'mttr_seconds < 2m after'],
-    ...overrides,
-  })
-}
-
-interface Setup {
-  knobs?: Partial<FakeTargetKnobs>
-  scenario?: Scenario
-  options?: Partial<ExperimentOptions>
-  promql?: (query: string, signal?: AbortSignal) => Promise<number | null>
+interface Setup extends Omit<FakeRun, 'onProgress'> {
   /** Called on every progress update; may abort. */
   onPhase?: (phase: string, abort: () => void, target: FakeTarget) => void
-  rate?: number
 }
 
 async function run(setup: Setup = {}) {
-  const vc = createVirtualClock()
-  const target = new FakeTarget(vc.clock, setup.knobs)
-  const events = createMemoryLogger()
-  const controller = new AbortController()
-  const record = await vc.run(
-    runExperiment(
-      setup.scenario ?? scenario(),
-      { ...OPTIONS, ...setup.options },
-      {
-        clients: [target.client()],
-        probes: [target.probe()],
-        createWorkload: () => target.workload(setup.rate ?? 20),
-        promql: setup.promql,
-        clock: vc.clock,
-        events,
-        onProgress: (p) => setup.onPhase?.(p.phase, () => controller.abort('SIGINT'), target),
-      },
-      controller.signal,
-    ),
-  )
-  const names = events.entries.map((e) => e.event)
-  return { record, target, names, events, vc }
+  const { onPhase, ...rest } = setup
+  const result = await runOnFakeTarget({
+    ...rest,
+    onProgress: (p, abort, target) => onPhase?.(p.phase, abort, target),
+  })
+  const names = result.events.entries.map((e) => e.event)
+  return { ...result, names }
 }
 
 /** Invariants every record must satisfy, whatever path it took. */

@@ -4,23 +4,18 @@
  * it, and the environment each instance reported is journaled and stored in the run record.
  */
 import { describe, expect, it } from 'vitest'
-import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
+import type { ExperimentOptions } from '../src/engine/experiment.js'
 import { runSuite, type SuiteOptions } from '../src/engine/suite.js'
 import { ExitCode } from '../src/exit-codes.js'
 import { createMemoryLogger } from '../src/logger.js'
 import { RunRecord } from '../src/record.js'
-import { Scenario } from '../src/scenario/schema.js'
 import { renderText } from '../reports/text.js'
 import { FakeTarget, type FakeTargetKnobs } from './support/fake-target.js'
 import { createVirtualClock } from './support/virtual-clock.js'
+import { runOnFakeTarget, testScenario } from './support/engine.js'
 
-const SCENARIO = Scenario.parse({
-  id: 'pms_api_failure',
-  name: 'PMS API Failure',
-  category: 'pms',
-  target_service: 'pms_adapter',
+const SCENARIO = testScenario({
   duration_seconds: 10,
-  steady_state_hypothesis: 'CB opens, uses cached data',
   fault_config: {
     fault_type: 'EXCEPTION',
     probability: 0.1,
@@ -30,34 +25,14 @@ const SCENARIO = Scenario.parse({
   checks: ['error_rate < 1% before', 'error_rate < 30% during'],
 })
 
-const OPTIONS: ExperimentOptions = {
-  experimentId: 'pms_api_failure.run1',
-  baselineMs: 3_000,
-  intervalMs: 1_000,
-  recoveryTimeoutMs: 10_000,
-  leaseSeconds: 30,
-  allowEntireSystem: false,
-  sandbox: false,
-}
+const OPTIONS: Partial<ExperimentOptions> = { baselineMs: 3_000, recoveryTimeoutMs: 10_000, sandbox: false }
 
 async function experiment(knobs: Partial<FakeTargetKnobs>, options: Partial<ExperimentOptions> = {}) {
-  const vc = createVirtualClock()
-  const target = new FakeTarget(vc.clock, knobs)
-  const events = createMemoryLogger()
-  const record = await vc.run(
-    runExperiment(
-      SCENARIO,
-      { ...OPTIONS, ...options },
-      {
-        clients: [target.client()],
-        probes: [target.probe()],
-        createWorkload: () => target.workload(20),
-        clock: vc.clock,
-        events,
-      },
-      new AbortController().signal,
-    ),
-  )
+  const { record, target, events } = await runOnFakeTarget({
+    knobs,
+    scenario: SCENARIO,
+    options: { ...OPTIONS, ...options },
+  })
   return { record, target, events }
 }
 
