@@ -76,7 +76,16 @@ describe('executeRun when the reports directory is replaced by a file mid-run', 
       // After the experiment (rolled back), before the reports: the folder becomes a file.
       onExperimentDone: async () => {
         await rename(dir, join(root, 'moved-away'))
-        await writeFile(dir, 'a file now\n')
+        // An event still being journaled may recreate the folder in between: retry until a file stands there.
+        for (let tries = 0; ; tries++) {
+          try {
+            await writeFile(dir, 'a file now\n', { flag: 'wx' })
+            break
+          } catch (err) {
+            if (tries > 50) throw err
+            await rm(dir, { recursive: true, force: true })
+          }
+        }
       },
     })
     const err = await run.then(
