@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js'
 import { loadCatalogue } from '../src/scenario/catalogue.js'
 import { MAX_INPUT_BYTES } from '../src/scenario/input-file.js'
 import { loadScenarioFiles } from '../src/scenario/loader.js'
+import { MAX_REPORT_BYTES } from '../src/store/report-store.js'
 import { runChaos } from './support/index.js'
 
 let cwd: string
@@ -199,6 +200,26 @@ describe('the loaders, in process', () => {
       const catalogue = await loadCatalogue({ cwd, dirs: [dir], builtin: false, cacheDir })
       expect(catalogue.scenarios.map((s) => s.scenario.id)).toEqual(['cached_good'])
       expect(catalogue.problems.map((p) => p.file)).toEqual(['cached/bomb.yaml'])
+    }
+  })
+})
+
+describe('report show refuses what cannot be a report, before reading it', () => {
+  it('a FIFO or a file larger than any report: exit 2, one line, no hang', async () => {
+    const fifo = join(cwd, 'report-pipe.json')
+    execFileSync('mkfifo', [fifo])
+    const big = join(cwd, 'huge.json')
+    const handle = await open(big, 'w')
+    await handle.truncate(MAX_REPORT_BYTES + 1) // sparse: nothing to read before the refusal
+    await handle.close()
+    for (const [file, why] of [
+      [fifo, 'not a regular file'],
+      [big, 'more than a report can be'],
+    ] as const) {
+      const r = await chaos(['report', 'show', file])
+      expect(r.exitCode, r.stderr).toBe(2)
+      expect(r.stderr).toContain(`${file}: not a chaos report (`)
+      expect(r.stderr).toContain(why)
     }
   })
 })

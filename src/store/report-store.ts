@@ -9,7 +9,8 @@
  * start with a dot and end in `.tmp`; readers ignore them.
  */
 import { randomBytes } from 'node:crypto'
-import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { appendFile, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { basename, extname, isAbsolute, join } from 'node:path'
 import { parseRecord } from '../../reports/json.js'
 import { REPORT_FORMAT_NAMES, REPORT_FORMATS, type ReportFormatName } from '../../reports/formats.js'
@@ -257,7 +258,7 @@ export class ReportStore {
     for (const file of candidates) {
       let text: string
       try {
-        text = await readFile(file, 'utf8')
+        text = await readReportText(file)
       } catch (err) {
         if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') continue
         throw err
@@ -333,5 +334,33 @@ export class ReportStore {
       }
     }
     return events
+  }
+}
+
+/** Largest report file read (a 30-minute run's report is well under 1 MiB). */
+export const MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+/**
+ * A report file's text, refusing what cannot be one before reading it: a FIFO or device (opened
+ * without blocking, so a FIFO cannot hang the command) or a file over {@link MAX_REPORT_BYTES}.
+ */
+async function readReportText(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const stat = await handle.stat()
+    if (stat.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' })
+    const why = !stat.isFile()
+      ? 'not a regular file'
+      : stat.size > MAX_REPORT_BYTES
+        ? `${stat.size} bytes, more than a report can be`
+        : null
+    if (why)
+      throw new InvalidInputError(
+        `${file}: not a chaos report (${why})`,
+        'pick a report written by `chaos run` (see `chaos report list`)',
+      )
+    return await handle.readFile('utf8')
+  } finally {
+    await handle.close()
   }
 }
