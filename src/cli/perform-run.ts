@@ -20,19 +20,22 @@ import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
 import { resolveTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
 
+/** The flags a run reads besides its overrides (shared by `chaos run`, schedule and gameday). */
+export type RunFlagValues = TargetFlagValues & {
+  prometheus?: string
+  pushgateway?: string
+  'keep-going'?: boolean
+  quiet?: boolean
+  /** Inject into a target that reports environment production (else refused at preflight, exit 3). */
+  'allow-production'?: boolean
+}
+
 export interface PerformRunInput {
   workspace: Workspace
   scenarios: readonly Scenario[]
   selection: string[]
   options: RunOptions
-  flags: TargetFlagValues & {
-    prometheus?: string
-    pushgateway?: string
-    'keep-going'?: boolean
-    quiet?: boolean
-    /** Inject into a target that reports environment production (else refused at preflight). */
-    'allow-production'?: boolean
-  }
+  flags: RunFlagValues
   leaseSeconds: number
   /** An abort signal owned by the caller (long-running modes handle signals themselves). */
   signal?: AbortSignal

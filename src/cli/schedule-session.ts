@@ -22,8 +22,7 @@ import { createSchedule, renderCrontab, runScheduler, type SchedulerResult } fro
 import type { Workspace } from '../workspace.js'
 import { checkEnvironment } from './monkey-session.js'
 import type { Output } from './output.js'
-import { openTarget, performRun } from './perform-run.js'
-import type { TargetFlagValues } from './target.js'
+import { openTarget, performRun, type RunFlagValues } from './perform-run.js'
 import { resultPushHook } from './push-results.js'
 
 const LEASE_SECONDS = 15
@@ -31,14 +30,7 @@ const LEASE_SECONDS = 15
 export interface ScheduleSessionInput {
   workspace: Workspace
   options: RunOptions
-  flags: TargetFlagValues & {
-    prometheus?: string
-    pushgateway?: string
-    'keep-going'?: boolean
-    quiet?: boolean
-    /** Run against a target that reports environment production (else refused, exit 3). */
-    'allow-production'?: boolean
-  }
+  flags: RunFlagValues
   /** Time zone of cron patterns without their own; default the machine's. */
   timezone?: string
   maxRuns: number | null
