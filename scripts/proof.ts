@@ -22,6 +22,7 @@ import {
   type ExternalSandbox,
 } from '../test/support/cli.js'
 import { pollUntil } from '../test/support/poll.js'
+import { validScenarioText } from '../test/support/scenario-text.js'
 
 const REPORTS = join('.playbook', 'chaos_reports')
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', 'run', `${name}.yaml`)
@@ -405,19 +406,7 @@ const fuzz: Case = {
     }),
 }
 
-const VALID_SCENARIO = `id: proof_probe
-name: Probe
-category: network
-target_service: pms_adapter
-duration_seconds: 60
-steady_state_hypothesis: P95 latency < 2x baseline
-fault_config:
-  fault_type: LATENCY
-  probability: 0.3
-  latency_ms: 2000
-checks:
-  - latency_p95_ms < 2x baseline during
-`
+const VALID_SCENARIO = validScenarioText('proof_probe', 'Probe')
 
 /** Broken files, each with the field (or line:col) the output must name. */
 const BROKEN: Array<{ name: string; text: string; names: RegExp }> = [

@@ -13,22 +13,11 @@ import { MAX_INPUT_BYTES } from '../src/scenario/input-file.js'
 import { loadScenarioFiles } from '../src/scenario/loader.js'
 import { MAX_REPORT_BYTES } from '../src/store/report-store.js'
 import { runChaos } from './support/index.js'
+import { validScenarioText } from './support/scenario-text.js'
 
 let cwd: string
 
-const VALID = (id: string) => `id: ${id}
-name: Probe
-category: network
-target_service: pms_adapter
-duration_seconds: 60
-steady_state_hypothesis: P95 latency < 2x baseline
-fault_config:
-  fault_type: LATENCY
-  probability: 0.3
-  latency_ms: 2000
-checks:
-  - latency_p95_ms < 2x baseline during
-`
+const VALID = (id: string) => validScenarioText(id, 'Probe')
 
 /** Ten anchors, each a list of ten aliases of the previous one: 10^9 values once expanded. */
 function aliasBomb(): string {

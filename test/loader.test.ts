@@ -11,24 +11,13 @@ import {
   resolveSelection,
 } from '../src/scenario/catalogue.js'
 import { formatProblem, loadScenarioFiles, parseScenario, type Problem } from '../src/scenario/loader.js'
+import { validScenarioText } from './support/scenario-text.js'
 
 const fixtures = join(import.meta.dirname, 'fixtures')
 const cwd = join(import.meta.dirname, '..')
 
 /** A minimal valid scenario; tests derive broken variants from it with string replacements. */
-const VALID = `id: probe_latency
-name: Probe latency
-category: network
-target_service: pms_adapter
-duration_seconds: 60
-steady_state_hypothesis: P95 latency < 2x baseline
-fault_config:
-  fault_type: LATENCY
-  probability: 0.3
-  latency_ms: 2000
-checks:
-  - latency_p95_ms < 2x baseline during
-`
+const VALID = validScenarioText()
 
 /** The same scenario as plain data, for the JSON form. */
 const VALID_DATA = {
