@@ -16,6 +16,7 @@ import { acquireLock } from '../store/run-lock.js'
 import { analyseExperiment } from '../interpretation/rules.js'
 import { createControlClient } from './control-client.js'
 import type { Progress } from './experiment.js'
+import { checkRoutes } from './route-check.js'
 import { createScrapeProbe } from './scrape-probe.js'
 import { expandWorkloadDates } from './workload-dates.js'
 import { runSuite } from './suite.js'
@@ -162,6 +163,9 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
   const scenarios = input.scenarios.map((s) => applyOverrides(s, input.options))
   const byId = new Map(scenarios.map((s) => [s.id, s]))
   let current: Scenario | undefined
+  /** The current experiment's workload: the scenario's, else the config's, else the sandbox's routes. */
+  const workloadRequests = () =>
+    expandWorkloadDates(current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD, clock.now())
   try {
     const record = await runSuite(
       scenarios,
@@ -195,14 +199,18 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
           createWorkload({
             // Every configured instance, as users behind a balancer would spread (docs/reports.md).
             targets: input.workloadUrl !== undefined ? [input.workloadUrl] : input.targets,
-            requests: expandWorkloadDates(
-              current?.workload?.requests ?? input.workload ?? DEFAULT_WORKLOAD,
-              clock.now(),
-            ),
+            requests: workloadRequests(),
             rate: input.options.rate,
             timeoutMs: input.requestTimeoutMs ?? 10_000,
             headers,
             clock,
+          }),
+        // One request per route to where the workload goes first (chaos doctor's check).
+        checkRoutes: (checkSignal) =>
+          checkRoutes({
+            target: input.workloadUrl ?? input.targets[0]!,
+            requests: workloadRequests(),
+            signal: checkSignal,
           }),
         analyse: (experiment) => analyseExperiment(experiment),
         onProgress: deps.onProgress,

@@ -10,6 +10,7 @@ import type { MeasureName } from '../../scenario/checks.js'
 import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
 import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
 import { combineSamples, type MetricsProbe, type ProbeSample } from '../probe.js'
+import type { RouteResult } from '../route-check.js'
 import type { WorkloadSummary } from '../timeline.js'
 import type { Workload } from '../workload.js'
 
@@ -56,6 +57,12 @@ export interface ExperimentDeps {
   probes: readonly MetricsProbe[]
   /** Creates the workload for this experiment; the headers tag every request with the experiment id. */
   createWorkload(headers: Record<string, string>): Workload
+  /**
+   * Sends each route of the workload once, untagged, before the baseline (the doctor's route check,
+   * src/engine/route-check.ts): a route that fails with no fault injected refuses the experiment
+   * at preflight. Absent: not checked.
+   */
+  checkRoutes?: (signal: AbortSignal) => Promise<RouteResult[]>
   /**
    * The headers that tag the workload for experiment `id`: `x-chaos-experiment` and its signature
    * (`x-chaos-signature`, keyed with the token: src/protocol/tag.ts). Without it, the bare id

@@ -3,6 +3,7 @@ import { BLAST_RADII, normalizeEnvironment, PRODUCTION } from '../../protocol/sc
 import type { MeasureName } from '../../scenario/checks.js'
 import { ControlError, UnreachableError } from '../control-client.js'
 import { PROBE_METRICS, type ProbeSample } from '../probe.js'
+import { describeRoute, ROUTE_FIX } from '../route-check.js'
 import { Stop, log, progress, type ExperimentContext } from './context.js'
 
 /** Throws Stop('ABORTED') on a refusal, Stop('FAILED') when a target cannot be asked. */
@@ -65,10 +66,29 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
     }
   }
   await preflightMetrics(ctx)
+  await preflightRoutes(ctx)
   log(ctx, 'chaos_preflight_passed', {
     instances: deps.clients.length,
     environment: environments.map((e) => e ?? 'unknown').join(', '),
   })
+}
+
+/**
+ * The doctor's route check (one request per workload route): a workload that fails before any
+ * fault — routes the service does not have, a service that errors anyway — could only end in
+ * "steady state did not hold" after a whole baseline; refused now with what each route answered.
+ */
+async function preflightRoutes(ctx: ExperimentContext): Promise<void> {
+  const { deps, signal } = ctx
+  if (!deps.checkRoutes) return
+  const results = await deps.checkRoutes(signal)
+  const failed = results.filter((r) => !r.ok)
+  if (failed.length === 0) return
+  const where = failed[0]!.url.slice(0, failed[0]!.url.length - failed[0]!.path.length)
+  throw new Stop(
+    'ABORTED',
+    `preflight: ${failed.length} of ${results.length} workload route${results.length === 1 ? '' : 's'} failed before any fault on ${where}: ${failed.map(describeRoute).join('; ')}; nothing was injected (${ROUTE_FIX}; chaos doctor checks them)`,
+  )
 }
 
 /** The built-in measures read from a target counter, and the probe field that holds it. */
