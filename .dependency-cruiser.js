@@ -7,7 +7,7 @@
 //   3 cli        src/cli/                      process, signals, output, sessions, report helpers
 //   2 runner     src/engine/ src/unattended/   the experiment lifecycle, monkey and schedule loops,
 //                src/observability/            Pushgateway, the agent conformance suite
-//                src/conformance/
+//                src/conformance/ src/onboarding/ chaos init and chaos doctor
 //   1 services   reports/ (renderers only)     report formats; metrics clients; scenario loading;
 //                src/metrics/ src/scenario/    the report store + run lock; the interpretation
 //                src/store/ src/interpretation/ rules; plan and catalogue tables; the config
@@ -34,7 +34,7 @@ const LAYERS = [
     'services',
     '^reports/|^src/(metrics|scenario|store|interpretation|render)/|^src/(plan|config|config-files|workspace)[.]ts$',
   ],
-  ['runner', '^src/(engine|unattended|observability|conformance)/'],
+  ['runner', '^src/(engine|unattended|observability|conformance|onboarding)/'],
   ['cli', '^src/cli/'],
   ['entry', '^commands/|^src/index[.]ts$'],
 ]

@@ -3,8 +3,18 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  // test/fixtures/package imports the built package by name; test/package-entry.test.ts checks it.
-  { ignores: ['dist/**', 'node_modules/**', '.playbook/**', 'coverage/**', 'test/fixtures/package/**'] },
+  // test/fixtures/package and test/fixtures/express-app import the built package by name;
+  // test/package-entry-e2e.test.ts and test/first-hour-e2e.test.ts run them.
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.playbook/**',
+      'coverage/**',
+      'test/fixtures/package/**',
+      'test/fixtures/express-app/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
