@@ -9,11 +9,48 @@ import { ms, pct, plural, seconds } from '../src/wording.js'
 import { checkComparison, experimentPassed } from './junit.js'
 
 /**
- * Plain text inside Markdown: one line, every character with a Markdown or HTML meaning escaped
- * with a backslash (GFM allows it before any ASCII punctuation), `|` included so a table cell holds.
+ * Line breaks to one space; control characters, lone surrogates and non-characters (invisible, or
+ * garbage on the page) removed.
+ */
+function oneLine(value: string): string {
+  return value
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/[^\t\u0020-\u007E\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+}
+
+/**
+ * Plain text inside Markdown, on one line: every character that would start markup is escaped with
+ * a backslash (GFM allows one before any ASCII punctuation), `|` always, so a table cell holds. The
+ * ones that are markup only in some places (`_` inside a word, `<` not opening a tag, `>` or `#`
+ * not at the start, `&` not an entity) are left alone, so the raw text stays readable.
  */
 export function mdText(value: string): string {
-  return value.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\\`*_[\]<>|#~&!]/g, (c) => `\\${c}`)
+  const text = oneLine(value)
+  const word = /[A-Za-z0-9]/
+  return text.replace(/[\\`*_[\]<>|#~&+\-.)]/g, (c: string, i: number) => {
+    const before = text[i - 1] ?? ''
+    const after = text[i + 1] ?? ''
+    switch (c) {
+      case '_':
+        return word.test(before) && word.test(after) ? c : '\\_'
+      case '<':
+        return /[A-Za-z/!?]/.test(after) ? '\\<' : c
+      case '>':
+      case '#':
+      case '+':
+      case '-':
+        // Block markers (quote, heading, list) only at the start of the text.
+        return i === 0 ? `\\${c}` : c
+      case '.':
+      case ')':
+        // `1. ` or `1) ` at the start would be an ordered list.
+        return /^\d+$/.test(text.slice(0, i)) ? `\\${c}` : c
+      case '&':
+        return /^&(#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);/i.test(text.slice(i)) ? '\\&' : c
+      default:
+        return `\\${c}`
+    }
+  })
 }
 
 /**
@@ -21,7 +58,7 @@ export function mdText(value: string): string {
  * the cell (GFM splits rows before parsing spans), so there it is escaped; GitHub drops the backslash.
  */
 export function mdCode(value: string, inTable = false): string {
-  const text = value.replace(/\s*[\r\n]+\s*/g, ' ')
+  const text = oneLine(value)
   const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length))
   const fence = '`'.repeat(longest + 1)
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
