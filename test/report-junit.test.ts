@@ -1,22 +1,18 @@
 /**
  * The JUnit XML and Markdown renderers on hand-built records (test/report-fixtures.ts): every XML
- * document is checked by libxml2 (`xmllint`, Debian libxml2-utils; .ci/run installs it) against the
- * JUnit XSD CI servers use (test/fixtures/junit/junit-10.xsd), and its content is read back with
- * XPath through the same parser, never with a regular expression over the text.
+ * document is validated by `xmllint` against the JUnit XSD CI servers use and read back with XPath
+ * (test/junit-helpers.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderJunit, xmlAttr, xmlText } from '../reports/junit.js'
 import { mdCode, mdText, renderMarkdown } from '../reports/markdown.js'
 import { withAnalysis } from '../src/interpretation/rules.js'
 import type { RunRecord } from '../src/record.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
-import { ROOT } from './support/index.js'
-
-export const JUNIT_XSD = join(ROOT, 'test', 'fixtures', 'junit', 'junit-10.xsd')
+import { expectValidJunit, xpath } from './junit-helpers.js'
 
 let dir: string
 let n = 0
@@ -27,22 +23,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-/** Writes `xml` to a file, validates it against the XSD (exit 0 or the test fails with xmllint's words). */
+/** Writes `xml` to a file and validates it against the XSD; returns the file. */
 async function validated(xml: string): Promise<string> {
   const file = join(dir, `report-${n++}.xml`)
   await writeFile(file, xml)
-  const result = await execa('xmllint', ['--noout', '--schema', JUNIT_XSD, file], { reject: false })
-  expect(result.exitCode, `${result.stderr}\n${xml}`).toBe(0)
+  await expectValidJunit(file)
   return file
-}
-
-/** An XPath expression evaluated by libxml2 on the file (string or number result). */
-async function xpath(file: string, expression: string): Promise<string> {
-  const result = await execa('xmllint', ['--xpath', expression, file], { reject: false })
-  // xmllint exits 10 for an empty node set: that is "no match", an empty string here.
-  if (result.exitCode === 10) return ''
-  expect(result.exitCode, result.stderr).toBe(0)
-  return result.stdout
 }
 
 const HOSTILE = 'a "q" \'s\' <b>&amp; ]]> | pipe\ttab\nline\u0001\u0008\u001b\uFFFE\uD800 end 😀'
