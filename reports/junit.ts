@@ -114,7 +114,10 @@ function outcomes(e: ExperimentRecord): Outcome[] {
     found.push({
       kind: 'error',
       type: 'INTERRUPTED',
-      message: `interrupted${e.abort_reason ? `: ${e.abort_reason}` : ''}`,
+      // The recorded reason already starts with the word: "interrupted (SIGINT)".
+      message: e.abort_reason?.startsWith('interrupted')
+        ? e.abort_reason
+        : `interrupted: ${e.abort_reason ?? 'no reason recorded'}`,
     })
   else if (e.hypothesis_held === false && found.length === 0)
     found.push({

@@ -141,7 +141,9 @@ function problems(e: ExperimentRecord): string[] {
     items.push(`- ${who}: aborted: ${mdText(e.abort_reason ?? 'no reason recorded')}`)
   if (e.state === 'FAILED') items.push(`- ${who}: failed: ${mdText(e.error ?? 'no error recorded')}`)
   if (e.state === 'INTERRUPTED')
-    items.push(`- ${who}: interrupted${e.abort_reason ? `: ${mdText(e.abort_reason)}` : ''}`)
+    items.push(
+      `- ${who}: ${e.abort_reason?.startsWith('interrupted') ? mdText(e.abort_reason) : `interrupted: ${mdText(e.abort_reason ?? 'no reason recorded')}`}`,
+    )
   if (e.state === 'COMPLETED' && e.hypothesis_held === null)
     items.push(`- ${who}: inconclusive: ${mdText(e.inconclusive_reason ?? 'the hypothesis was not tested')}`)
   if (e.rollback.attempted && !e.rollback.verified)

@@ -134,6 +134,7 @@ describe('renderJunit', () => {
     )
     expect(await xpath(file, `string(${tc('failed')}/error/@message)`)).toBe('failed: target unreachable')
     expect(await xpath(file, `string(${tc('interrupted')}/error/@type)`)).toBe('INTERRUPTED')
+    expect(await xpath(file, `string(${tc('interrupted')}/error/@message)`)).toBe('interrupted (SIGINT)')
     expect(await xpath(file, `string(${tc('inconclusive')}/error/@type)`)).toBe('INCONCLUSIVE')
     expect(await xpath(file, `string(${tc('inconclusive')}/error)`)).toContain(
       'circuit_breaker_trips >= 1 during: not evaluated (the target exports no circuit_breaker_trips_total)',
