@@ -3,12 +3,16 @@
  * document is validated by `xmllint` against the JUnit XSD CI servers use and read back with XPath
  * (test/junit-helpers.ts).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderJunit, xmlAttr, xmlText } from '../reports/junit.js'
 import { mdCode, mdText, renderMarkdown } from '../reports/markdown.js'
+import { createOutput, type Output } from '../src/cli/output.js'
+import { openReportFiles, reportFileTargets } from '../src/cli/report-files.js'
+import { InvalidInputError } from '../src/errors.js'
 import { withAnalysis } from '../src/interpretation/rules.js'
 import type { RunRecord } from '../src/record.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
@@ -275,5 +279,88 @@ describe('renderMarkdown', () => {
     expect(md.split('\n')[0]).toBe('## chaos: 2 runs, 1 passed, 1 not passed')
     expect(md.match(/^### /gm)).toHaveLength(2)
     expect(renderMarkdown([])).toBe('## chaos: 0 runs, 0 passed\n\nNo runs were made.\n')
+  })
+})
+
+/** An Output that keeps what it prints (the report files' warnings go to stderr). */
+function memoryOutput(): { out: Output; stderr: () => string } {
+  let err = ''
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        append(chunk.toString())
+        done()
+      },
+    })
+  const out = createOutput({
+    stdout: sink(() => {}),
+    stderr: sink((s) => (err += s)),
+    color: false,
+    tty: false,
+    json: false,
+    debug: false,
+  })
+  return { out, stderr: () => err }
+}
+
+describe('the report files (src/cli/report-files.ts)', () => {
+  it('rewrites both files with every run so far and appends the step summary once, at close', async () => {
+    const folder = join(dir, 'files-runs')
+    const summary = join(dir, 'files-runs-summary.md')
+    await writeFile(summary, 'earlier step\n')
+    const { out, stderr } = memoryOutput()
+    const targets = reportFileTargets({ junit: 'ci/junit.xml', markdown: 'ci/chaos.md' }, summary, folder)
+    expect(targets.junit).toBe(join(folder, 'ci', 'junit.xml'))
+    const files = (await openReportFiles(targets, out))!
+    await files.add(runRecord())
+    await expectValidJunit(targets.junit!)
+    expect(await xpath(targets.junit!, 'count(/testsuites/testsuite)')).toBe('1')
+    // The step summary is GitHub's to show once per command: nothing is appended before close.
+    expect(await readFile(summary, 'utf8')).toBe('earlier step\n')
+    await files.add(runRecord({ run_id: '20261128T120000Z-aaaaaa', outcome: 'PASSED', exit_code: 0 }))
+    expect(await xpath(targets.junit!, 'count(/testsuites/testsuite)')).toBe('2')
+    await files.close()
+    await files.close()
+    const markdown = await readFile(targets.markdown!, 'utf8')
+    expect(markdown).toBe(renderMarkdown(files.records))
+    expect(await readFile(summary, 'utf8')).toBe(`earlier step\n${markdown}\n`)
+    // Atomic writes leave no temp file behind.
+    expect(await readdir(join(folder, 'ci'))).toEqual(['chaos.md', 'junit.xml'])
+    expect(stderr()).toBe('')
+  })
+
+  it('no run at all: an empty JUnit file and the error that stopped the command in the Markdown', async () => {
+    const folder = join(dir, 'files-none')
+    const summary = join(folder, 'summary.md')
+    const { out } = memoryOutput()
+    const targets = reportFileTargets({ junit: 'junit.xml' }, summary, folder)
+    const files = (await openReportFiles(targets, out))!
+    await files.close(new Error('another chaos run is using the reports directory'))
+    await expectValidJunit(targets.junit!)
+    expect(await xpath(targets.junit!, 'string(/testsuites/@tests)')).toBe('0')
+    expect(await readFile(summary, 'utf8')).toContain(
+      'No runs were made. Error: another chaos run is using the reports directory',
+    )
+  })
+
+  it('nothing asked for: no files object; a directory as --junit: exit 2 before anything runs', async () => {
+    const { out } = memoryOutput()
+    expect(await openReportFiles(reportFileTargets({}, '', dir), out)).toBeUndefined()
+    const refused = openReportFiles(reportFileTargets({ junit: '.' }, undefined, dir), out)
+    await expect(refused).rejects.toBeInstanceOf(InvalidInputError)
+    await expect(refused).rejects.toThrow(`--junit ${dir}: is a directory`)
+  })
+
+  it('a file that cannot be written is a warning, never the run’s failure', async () => {
+    const folder = join(dir, 'files-unwritable')
+    const { out, stderr } = memoryOutput()
+    const targets = reportFileTargets({ junit: 'junit.xml' }, undefined, folder)
+    const files = (await openReportFiles(targets, out))!
+    // The folder became a file after the check: the write fails.
+    await rm(folder, { recursive: true })
+    await writeFile(folder, '')
+    await files.add(runRecord())
+    await files.close()
+    expect(stderr()).toMatch(/^Warning: --junit .*junit\.xml not written: ENOTDIR\n$/)
   })
 })
