@@ -250,7 +250,7 @@ export const reportFileFlags = {
   markdown: Flags.string({
     helpValue: 'FILE',
     description:
-      'also write the results as Markdown (PR comments); appended to $GITHUB_STEP_SUMMARY when that is set',
+      'also write the results as Markdown (PR comments); the same goes to $GITHUB_STEP_SUMMARY whenever that is set',
   }),
 }
 
