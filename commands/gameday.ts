@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  reportFileFlags,
   runTargetFlags,
 } from '../src/cli/flags.js'
 import type { GamedayResult } from '../src/cli/gameday.js'
@@ -51,6 +52,7 @@ export default class Gameday extends BaseCommand {
     ...leaseFlag,
     ...catalogueFlags,
     ...outputFlags,
+    ...reportFileFlags,
   }
 
   async run(): Promise<GamedayResult | Plan> {
@@ -74,7 +76,8 @@ export default class Gameday extends BaseCommand {
       `chaos gameday ${startedAt} (pid ${process.pid}): ${plan.scenarios.length} experiments in ${plan.categories.join(', ')}`,
     )
     const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
-    const run = await gameday.performGameday(plan, flags, this.out, leaseSeconds)
+    const reportFiles = await this.openReportFiles(flags)
+    const run = await gameday.performGameday(plan, flags, this.out, leaseSeconds, reportFiles)
     const result = gameday.printGameday(plan, run, this.out)
     return this.finish(result, result.run.exit_code)
   }

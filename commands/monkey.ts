@@ -8,6 +8,7 @@ import {
   monkeyFlags,
   monkeyOverrideFlags,
   outputFlags,
+  reportFileFlags,
   runOverrides,
   runTargetFlags,
 } from '../src/cli/flags.js'
@@ -40,6 +41,7 @@ export default class Monkey extends BaseCommand {
     ...monkeyCatalogueFlags,
     ...outputFlags,
     ...metricsFlags,
+    ...reportFileFlags,
   }
 
   async run(): Promise<MonkeySummary> {
@@ -88,6 +90,8 @@ export default class Monkey extends BaseCommand {
       scenarioIds: ws.catalogue.scenarios.map((s) => s.scenario.id),
       blastRadiusOverride: options.blastRadius,
     })
+    // A dry run makes no run records: no results files then.
+    const reportFiles = resolved.settings.dryRun ? undefined : await this.openReportFiles(flags)
     const signals = abortOnSignals((text) => this.out.errorLine(text))
     try {
       const summary = await runMonkeySession(
@@ -101,6 +105,7 @@ export default class Monkey extends BaseCommand {
             metrics: { port: flags['metrics-port'], host: flags['metrics-host'] },
           }),
           signal: signals.signal,
+          reportFiles,
         },
         this.out,
       )

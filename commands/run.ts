@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  reportFileFlags,
   runOverrides,
   runTargetFlags,
 } from '../src/cli/flags.js'
@@ -58,6 +59,7 @@ export default class Run extends BaseCommand {
     ...leaseFlag,
     ...catalogueFlags,
     ...outputFlags,
+    ...reportFileFlags,
   }
 
   async run(): Promise<Plan | RunRecord> {
@@ -90,6 +92,7 @@ export default class Run extends BaseCommand {
       ])
       const enabled = selected.map((s) => s.scenario)
       const onExperimentDone = resultPushHook(flags.pushgateway, ws.config, this.out)
+      const reportFiles = await this.openReportFiles(flags)
       const { record, written } = await performRun(
         {
           workspace: ws,
@@ -99,6 +102,7 @@ export default class Run extends BaseCommand {
           flags,
           leaseSeconds,
           onExperimentDone,
+          reportFiles,
         },
         this.out,
       )

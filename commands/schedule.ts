@@ -9,6 +9,7 @@ import {
   metricsFlags,
   outputFlags,
   overrideFlags,
+  reportFileFlags,
   runOverrides,
   runTargetFlags,
   timezoneFlag,
@@ -58,6 +59,7 @@ export default class Schedule extends BaseCommand {
     ...allowProductionFlag,
     ...catalogueFlags,
     ...outputFlags,
+    ...reportFileFlags,
   }
 
   async run(): Promise<ScheduleSummary | CrontabResult | SchedulePlan> {
@@ -89,6 +91,7 @@ export default class Schedule extends BaseCommand {
       return { crontab }
     }
     if (flags['dry-run']) return this.plan(ws, timezone)
+    const reportFiles = await this.openReportFiles(flags)
     const signals = abortOnSignals((text) => this.out.errorLine(text))
     try {
       const summary = await session.runScheduleSession(
@@ -102,6 +105,7 @@ export default class Schedule extends BaseCommand {
             metrics: { port: flags['metrics-port'], host: flags['metrics-host'] },
           }),
           signal: signals.signal,
+          reportFiles,
         },
         this.out,
       )

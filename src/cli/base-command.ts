@@ -9,6 +9,7 @@ import { ChaosError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { LogFile } from './log-file.js'
 import { createOutput, type Output } from './output.js'
+import type { ReportFiles } from './report-files.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -34,6 +35,12 @@ export abstract class BaseCommand extends Command {
   protected out!: Output
 
   private logFile?: LogFile
+
+  /** The `--junit` / `--markdown` files of a command that runs experiments, closed in finally(). */
+  private reportFiles?: ReportFiles
+
+  /** The error that ended the command, for the report files of a command that made no run. */
+  private failure?: Error
 
   override async init(): Promise<void> {
     await super.init()
@@ -72,7 +79,23 @@ export abstract class BaseCommand extends Command {
     this.out = teeOutput(this.out, this.logFile)
   }
 
+  /**
+   * `--junit FILE` / `--markdown FILE` and `$GITHUB_STEP_SUMMARY`: checked now (exit 2 before
+   * anything is injected), given to performRun, and closed when the command ends however it ends
+   * (a verdict's exit, an error, Ctrl-C), so CI gets the results of every run that was made.
+   */
+  protected async openReportFiles(flags: {
+    junit?: string
+    markdown?: string
+  }): Promise<ReportFiles | undefined> {
+    const { openReportFiles, reportFileTargets } = await import('./report-files.js')
+    const targets = reportFileTargets(flags, process.env.GITHUB_STEP_SUMMARY, process.cwd())
+    this.reportFiles = await openReportFiles(targets, this.out)
+    return this.reportFiles
+  }
+
   protected override async finally(err: Error | undefined): Promise<unknown> {
+    await this.reportFiles?.close(this.failure ?? err)
     this.logFile?.close()
     return super.finally(err)
   }
@@ -83,6 +106,7 @@ export abstract class BaseCommand extends Command {
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
+    this.failure = err
     const out = this.out
     if (err instanceof ChaosError) {
       for (const line of err.details) out.errorLine(line)

@@ -237,6 +237,23 @@ export const outputFlags = {
   }),
 }
 
+/**
+ * `--junit FILE` and `--markdown FILE` of the commands that run experiments (run, gameday, monkey,
+ * schedule): the run's results as JUnit XML for CI test reporters and as Markdown for PR comments.
+ * Written by src/cli/report-files.ts (loaded only when given, so these stay plain strings here).
+ */
+export const reportFileFlags = {
+  junit: Flags.string({
+    helpValue: 'FILE',
+    description: 'also write the results as JUnit XML (one testsuite per run) for CI test reporters',
+  }),
+  markdown: Flags.string({
+    helpValue: 'FILE',
+    description:
+      'also write the results as Markdown (PR comments); the same goes to $GITHUB_STEP_SUMMARY whenever that is set',
+  }),
+}
+
 /** `--metrics-port` / `--metrics-host` of the long-running modes (monkey, schedule). */
 export const metricsFlags = {
   'metrics-port': Flags.integer({

@@ -19,6 +19,7 @@ import type { Output } from './output.js'
 import { checkReportsDir, isAlive, performRun, type PerformRunInput } from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
+import type { ReportFiles } from './report-files.js'
 import { runOverrides, type OverrideFlagValues } from './flags.js'
 import type { RunResult } from '../engine/run-service.js'
 
@@ -89,12 +90,16 @@ export async function refuseOverlap(reportsDir: string, selection: readonly stri
   await probe.release()
 }
 
-/** Runs the planned GameDay as one suite (pushing results when a Pushgateway is configured). */
+/**
+ * Runs the planned GameDay as one suite (pushing results when a Pushgateway is configured; its
+ * record added to `reportFiles`, the `--junit` / `--markdown` files, however it ends).
+ */
 export async function performGameday(
   plan: GamedayPlan,
   flags: GamedayFlags,
   out: Output,
   leaseSeconds = 15,
+  reportFiles?: ReportFiles,
 ): Promise<RunResult> {
   const { config } = plan.workspace
   const onExperimentDone = resultPushHook(flags.pushgateway, config, out)
@@ -108,6 +113,7 @@ export async function performGameday(
     flags,
     leaseSeconds,
     onExperimentDone,
+    reportFiles,
   }
   return await performRun(input, out)
 }

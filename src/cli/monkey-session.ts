@@ -29,6 +29,7 @@ import type { Output } from './output.js'
 import { openTarget, performRun, type TargetSession } from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
+import type { ReportFiles } from './report-files.js'
 
 /** Lease of each monkey experiment on the agent (as `chaos run`'s default). */
 const LEASE_SECONDS = 15
@@ -41,6 +42,8 @@ export interface MonkeySessionInput {
   allowProduction: boolean
   metrics?: { port: number; host: string }
   signal: AbortSignal
+  /** `--junit` / `--markdown` files: every run's record is added to them. */
+  reportFiles?: ReportFiles
 }
 
 /** The JSON session summary (`<reports_dir>/monkey/monkey-<timestamp>.json`). */
@@ -163,6 +166,7 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
             leaseSeconds: LEASE_SECONDS,
             signal,
             onExperimentDone,
+            reportFiles: input.reportFiles,
           },
           out,
           session,

@@ -15,6 +15,7 @@ import type { Scenario } from '../scenario/schema.js'
 import { probeReportsDir, ReportWriteError } from '../store/report-store.js'
 import type { Workspace } from '../workspace.js'
 import type { Output } from './output.js'
+import type { ReportFiles } from './report-files.js'
 import { createRunView } from './run-view.js'
 import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
@@ -41,6 +42,8 @@ export interface PerformRunInput {
   signal?: AbortSignal
   /** Called after each experiment with its final record (e.g. to push it to a Pushgateway). */
   onExperimentDone?: (experiment: ExperimentRecord, runId: string) => Promise<void> | void
+  /** `--junit` / `--markdown` files: the run's record is added to them however the run ends. */
+  reportFiles?: ReportFiles
 }
 
 /** A target for one or more runs: the configured one, or the built-in sandbox started for them. */
@@ -128,7 +131,7 @@ export async function performRun(
   let owned: TargetSession | undefined
   try {
     const target = session ?? (owned = await openTarget(input.flags, config, out, signals.signal))
-    return await executeRun(
+    const result = await executeRun(
       {
         scenarios: input.scenarios,
         selection: input.selection,
@@ -161,10 +164,13 @@ export async function performRun(
         onPause: (ms, next) => view.onPause(ms, next),
       },
     )
+    await input.reportFiles?.add(result.record)
+    return result
   } catch (err) {
     if (err instanceof ReportNotWrittenError) {
       view.close()
       printUnsavedRecord(err.record, out)
+      await input.reportFiles?.add(err.record)
     }
     throw err
   } finally {

@@ -24,6 +24,7 @@ import { checkEnvironment } from './monkey-session.js'
 import type { Output } from './output.js'
 import { openTarget, performRun, type RunFlagValues } from './perform-run.js'
 import { resultPushHook } from './push-results.js'
+import type { ReportFiles } from './report-files.js'
 
 const LEASE_SECONDS = 15
 
@@ -36,6 +37,8 @@ export interface ScheduleSessionInput {
   maxRuns: number | null
   metrics?: { port: number; host: string }
   signal: AbortSignal
+  /** `--junit` / `--markdown` files: every run's record is added to them. */
+  reportFiles?: ReportFiles
 }
 
 export interface ScheduleSummary extends SchedulerResult {
@@ -110,6 +113,7 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
             leaseSeconds: LEASE_SECONDS,
             signal,
             onExperimentDone,
+            reportFiles: input.reportFiles,
           },
           out,
           session,
