@@ -117,19 +117,35 @@ function niceMax(value: number): number {
   return 10 * base
 }
 
-/** One second bucket of the series with its width (buckets are cut at the phase boundaries). */
+/** One bucket of the series with its width (buckets are cut at the phase boundaries). */
 interface Bucket {
   from: number
   to: number
   point: TimeseriesPoint
+  /**
+   * Requests per second over the whole second the bucket lies in: a bucket cut at a phase
+   * boundary may last 70 ms, and its own requests/width would draw a spike that never happened.
+   */
+  rate: number
 }
 
 function buckets(series: readonly TimeseriesPoint[]): Bucket[] {
-  return series.map((point, i) => {
+  const cut = series.map((point, i) => {
     const next = series[i + 1]?.t
     // The last bucket has no successor: a whole second, as the engine counts it.
     const to = next !== undefined && next > point.t ? next : point.t + 1
     return { from: point.t, to, point }
+  })
+  const perSecond = new Map<number, { requests: number; width: number }>()
+  for (const b of cut) {
+    const s = perSecond.get(Math.floor(b.from)) ?? { requests: 0, width: 0 }
+    s.requests += b.point.requests
+    s.width += b.to - b.from
+    perSecond.set(Math.floor(b.from), s)
+  }
+  return cut.map((b) => {
+    const s = perSecond.get(Math.floor(b.from))!
+    return { ...b, rate: s.width > 0 ? s.requests / s.width : 0 }
   })
 }
 
@@ -138,6 +154,8 @@ interface Panel {
   unit: (v: number) => string
   /** The value of a bucket, or null where there is none (no requests, no latency). */
   value: (b: Bucket) => number | null
+  /** The smallest axis maximum. */
+  floor: number
   color: string
 }
 
@@ -145,19 +163,23 @@ const PANELS: readonly Panel[] = [
   {
     title: 'Throughput (requests/s)',
     unit: (v) => num(v, 1),
-    value: (b) => b.point.requests / (b.to - b.from),
+    value: (b) => b.rate,
+    floor: 1,
     color: '#2563eb',
   },
   {
     title: 'Error rate',
     unit: (v) => `${num(v * 100, 1)}%`,
     value: (b) => (b.point.requests > 0 ? b.point.errors / b.point.requests : null),
+    // A 2 % error rate must not fill the panel as if everything failed.
+    floor: 0.05,
     color: '#dc2626',
   },
   {
     title: 'p95 latency',
     unit: (v) => ms(v),
     value: (b) => b.point.latency_p95_ms,
+    floor: 10,
     color: '#7c3aed',
   },
 ]
@@ -240,7 +262,8 @@ function timelineChart(e: ExperimentRecord, index: number): string {
   PANELS.forEach((p, i) => {
     const y0 = top + i * (panel + gap)
     const values = all.map(p.value).filter((v): v is number => v !== null && Number.isFinite(v))
-    const max = niceMax(Math.max(0, ...values))
+    // Headroom above the highest value, so the line never runs into the panel title.
+    const max = niceMax(Math.max(p.floor, ...values.map((v) => v * 1.15)))
     const y = (v: number) => y0 + panel - (Math.min(v, max) / max) * panel
     parts.push(`<text x="${left}" y="${y0 - 6}" class="panel-title">${h(p.title)}</text>`)
     for (const f of [0, 0.5, 1]) {
@@ -470,7 +493,7 @@ const STYLE = `
 body{margin:0 auto;max-width:1040px;padding:24px;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:19px;margin:0 0 6px}h3{font-size:15px;margin:18px 0 6px}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:10px 12px;white-space:pre-wrap;word-break:break-all}
+pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:10px 12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .muted{color:var(--muted)}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;line-height:20px;border:1px solid transparent}
 .badge.good{color:var(--good);background:var(--good-bg);border-color:#aceebb}
@@ -485,7 +508,8 @@ table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 thead th{background:#f6f8fa;font-weight:600}
 th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.mark{width:24px}
+td.mark{width:24px;font-weight:700}
+tr.good td.mark,li.ok .mark{color:var(--good)}tr.bad td.mark{color:var(--bad)}tr.warn td.mark,li.warn .mark{color:var(--warn)}
 tr.bad td{background:#fff5f5}
 dl.facts{display:flex;flex-wrap:wrap;gap:6px 24px;margin:6px 0 10px}
 dl.facts div{min-width:150px}dt{color:var(--muted);font-size:12px}dd{margin:0;font-weight:600}
