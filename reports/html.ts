@@ -505,7 +505,7 @@ pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:10
 .digest-line{margin:4px 0}
 ul.failed{margin:4px 0 0;padding-left:20px}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}
-th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 thead th{background:#f6f8fa;font-weight:600}
 th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.mark{width:24px;font-weight:700}
@@ -533,6 +533,7 @@ footer{margin-top:28px;border-top:1px solid var(--line);padding-top:8px;color:va
 @page{size:A4;margin:14mm}
 @media print{
 body{max-width:none;padding:0;font-size:10.5pt}
+table{font-size:9pt}th,td{padding:3px 5px}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .experiment{border-top:none}
 .experiment+.experiment{break-before:page;page-break-before:always;margin-top:0}
