@@ -292,7 +292,8 @@ function timelineChart(e: ExperimentRecord, index: number): string {
     const rx = x(rollback).toFixed(1)
     parts.push(
       `<line x1="${rx}" x2="${rx}" y1="${bandTop}" y2="${plotBottom}" class="rollback"/>`,
-      `<text x="${rx}" y="${plotBottom + 34}" class="rollback-label" text-anchor="middle">rollback ${h(seconds(rollback))}</text>`,
+      // The label stays inside the drawing when the rollback is at either edge.
+      `<text x="${Math.min(Math.max(x(rollback), left + 50), width - right - 50).toFixed(1)}" y="${plotBottom + 34}" class="rollback-label" text-anchor="middle">rollback ${h(seconds(rollback))}</text>`,
     )
   }
   const id = `chart-${index}`
