@@ -5,6 +5,7 @@
  * module in `reports/` plus one row here.
  */
 import type { RunRecord } from '../src/record.js'
+import { renderHtml } from './html.js'
 import { serializeRecord } from './json.js'
 import { renderText } from './text.js'
 
@@ -29,6 +30,7 @@ export interface ReportFormat {
 export const REPORT_FORMATS = {
   text: { extension: 'txt', render: (record, { color }) => renderText(record, { color }) },
   json: { extension: 'json', render: (record) => serializeRecord(record) },
+  html: { extension: 'html', render: (record) => renderHtml(record) },
 } as const satisfies Record<string, ReportFormat>
 
 /** A format name: `json`, `text`, ... */

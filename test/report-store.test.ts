@@ -40,7 +40,7 @@ describe('selectionSlug', () => {
 })
 
 describe('ReportStore.writeRun', () => {
-  it('writes <timestamp>-<selection>.json/.txt and latest.json/.txt', async () => {
+  it('writes <timestamp>-<selection>.json/.txt/.html and latest.json/.txt/.html', async () => {
     const dir = join(await tempDir(), 'nested', 'chaos_reports')
     const store = new ReportStore({ dir })
     const record = runRecord()
@@ -48,13 +48,23 @@ describe('ReportStore.writeRun', () => {
     expect(paths.json).toBe(join(dir, '20261128T112233Z-pms.json'))
     expect(paths.text).toBe(join(dir, '20261128T112233Z-pms.txt'))
     expect((await readdir(dir)).sort()).toEqual([
+      '20261128T112233Z-pms.html',
       '20261128T112233Z-pms.json',
       '20261128T112233Z-pms.txt',
+      'latest.html',
       'latest.json',
       'latest.txt',
     ])
-    expect(paths.files).toEqual({ json: paths.json, text: paths.text })
-    expect(paths.latest).toEqual({ json: join(dir, 'latest.json'), text: join(dir, 'latest.txt') })
+    expect(paths.files).toEqual({
+      json: paths.json,
+      text: paths.text,
+      html: join(dir, '20261128T112233Z-pms.html'),
+    })
+    expect(paths.latest).toEqual({
+      json: join(dir, 'latest.json'),
+      text: join(dir, 'latest.txt'),
+      html: join(dir, 'latest.html'),
+    })
     expect(await readFile(paths.json, 'utf8')).toBe(serializeRecord(record))
     expect(await readFile(paths.latest.json, 'utf8')).toBe(serializeRecord(record))
     expect(await readFile(paths.latest.text, 'utf8')).toBe(renderText(record, { color: false }))
