@@ -3,11 +3,10 @@
  * text report and `chaos report show|latest`, and ends a run on a terminal: the on-call engineer
  * reads these three lines first and the rest only if needed. Plain text, each line at most
  * {@link DIGEST_WIDTH} characters (cut with "…"), derived from the record only: the analysis lines
- * of the guide's interpretation rules (computed when the record has none), the abort reasons, the
- * rollback records and the inconclusive reasons.
+ * the guide's interpretation rules wrote into it (`withAnalysis`, as every run does), the abort
+ * reasons and errors, the rollback records and the inconclusive reasons.
  */
-import { analyseExperiment } from '../src/interpretation/rules.js'
-import type { AnalysisLine, CheckResult, ExperimentRecord, RunRecord } from '../src/record.js'
+import type { CheckResult, ExperimentRecord, RunRecord } from '../src/record.js'
 import { checkValue, plural, tryParseCheck } from '../src/wording.js'
 
 /** Longest digest line, in characters (code points). */
@@ -120,11 +119,6 @@ function checksLine(record: RunRecord): string {
   return 'no check failed'
 }
 
-/** The experiment's analysis lines: the record's, or the rules' when the record carries none. */
-function analysisOf(e: ExperimentRecord): AnalysisLine[] {
-  return e.analysis.length > 0 ? e.analysis : analyseExperiment(e)
-}
-
 /** "Check … failed: actual …" lines repeat line 2; the digest's advice comes from the other ACTION lines. */
 const CHECK_ACTION = /^Check .* failed: actual /
 
@@ -143,11 +137,18 @@ function actionLine(record: RunRecord): string {
       `next: run \`chaos stop --all\` now - rollback not verified (${unsafe.map((e) => e.id).join(', ')}): the fault may be live`,
     )
   const actions = record.experiments.flatMap((e) =>
-    analysisOf(e)
+    e.analysis
       .filter((l) => l.level === 'ACTION' && !CHECK_ACTION.test(l.message))
       .map((l) => `${e.id}: ${l.message}`),
   )
   if (actions.length > 0) return fitList('next: ', actions)
+  // A record without analysis lines (written by hand, or by an older runner) still says why.
+  const stopped = record.experiments.flatMap((e) =>
+    e.state === 'ABORTED' || e.state === 'FAILED'
+      ? [`${e.id} ${e.state.toLowerCase()}: ${e.abort_reason ?? e.error ?? 'no reason recorded'}`]
+      : [],
+  )
+  if (stopped.length > 0) return fitList('next: see why ', stopped)
   const inconclusive = record.experiments.filter(
     (e) => e.state === 'COMPLETED' && e.hypothesis_held === null && e.inconclusive_reason,
   )

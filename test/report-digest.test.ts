@@ -168,11 +168,19 @@ describe('runDigest', () => {
     )
   })
 
-  it('computes the advice from the rules when the record carries no analysis lines', () => {
-    const bare = runRecord()
-    expect(bare.experiments[0]!.analysis).toEqual([])
-    expect(runDigest(bare)[2]).toBe(runDigest(withAnalysis(bare))[2])
-    expect(runDigest(bare)[2]).toMatch(/^next: pms_api_failure: Strengthen fallbacks/)
+  it('still says why without analysis lines (a hand-written or older record)', () => {
+    const aborted = runRecord({
+      outcome: 'ABORTED',
+      exit_code: 3,
+      experiments: [
+        guideExperiment({ state: 'ABORTED', hypothesis_held: null, abort_reason: 'error rate 62% > 50%' }),
+      ],
+    })
+    expect(aborted.experiments[0]!.analysis).toEqual([])
+    expect(runDigest(aborted)[2]).toBe('next: see why pms_api_failure aborted: error rate 62% > 50%')
+    expect(runDigest(runRecord())[2]).toBe(
+      'next: make pms_adapter hold "Bookings fall back to the cache; availability stays above 80%"',
+    )
   })
 
   it('says so when no experiment ran', () => {
