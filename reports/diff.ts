@@ -13,6 +13,7 @@ import type {
   RunDiff,
 } from './run-diff.js'
 import { ms, num, pct, plural, seconds } from '../src/wording.js'
+import { truncate } from './digest.js'
 
 export interface DiffTextOptions {
   /** ANSI colours (terminal only). */
@@ -128,11 +129,13 @@ function experimentBlock(e: ExperimentDiff, c: ChalkInstance): string[] {
 
 function summaryLine(diff: RunDiff, c: ChalkInstance): string {
   if (diff.regressions === 0) return 'No regression.'
-  const which = diff.experiments
-    .filter((e) => e.regressions.length > 0)
-    .map((e) => `${e.id} (${e.regressions.map((m) => LABELS[m] ?? 'recovery').join(', ')})`)
+  const which = diff.experiments.filter((e) => e.regressions.length > 0).map((e) => e.id)
+  // Which measures is in each block below; this line names the experiments and fits 80 columns.
   return c.red(
-    `${plural(diff.regressions, 'regression')} in ${plural(which.length, 'experiment')}: ${which.join('; ')}`,
+    truncate(
+      `${plural(diff.regressions, 'regression')} in ${plural(which.length, 'experiment')}: ${which.join(', ')}`,
+      80,
+    ),
   )
 }
 
@@ -145,8 +148,10 @@ export function renderRunDiff(diff: RunDiff, options: DiffTextOptions = { color:
   if (diff.experiments.length === 0) lines.push('', 'Neither run has experiments.')
   lines.push(
     '',
-    `Regressed = worse beyond the tolerance: rates by more than ${num(t.ratio_points * 100)} point and ${t.ratio_standard_errors} standard errors,`,
-    `p95 by more than ${pct(t.latency_p95_ratio)} and ${ms(t.latency_p95_ms)}, MTTR by more than ${pct(t.mttr_ratio)} and ${seconds(t.mttr_seconds)}; held → not held.`,
+    'REGRESSED = worse beyond the tolerance (docs/reports.md):',
+    `  availability, error rate: by more than ${num(t.ratio_points * 100)} point and ${t.ratio_standard_errors} standard errors`,
+    `  p95: by more than ${pct(t.latency_p95_ratio)} and ${ms(t.latency_p95_ms)}; MTTR: by more than ${pct(t.mttr_ratio)} and ${seconds(t.mttr_seconds)}`,
+    '  hypothesis: held before and not now; recovery: recovered before and not now',
   )
   return lines.join('\n')
 }
