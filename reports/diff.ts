@@ -42,8 +42,10 @@ function shortTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
 }
 
+/** `then: <run id>  <start>  <outcome>  <selection>`: scenario files by base name, cut to 80 columns. */
 function runLine(label: string, run: DiffRun): string {
-  return `${label} ${run.run_id}  ${shortTime(run.started_at)}  ${run.selection.join(' ') || '-'}  ${run.outcome}`
+  const selection = run.selection.map((item) => item.replace(/^.*[\\/]/, '')).join(' ') || '-'
+  return truncate(`${label} ${run.run_id}  ${shortTime(run.started_at)}  ${run.outcome}  ${selection}`, 80)
 }
 
 /** "up 14 points" / "down 2.5 points" for rates; "+20ms"-style for amounts. */

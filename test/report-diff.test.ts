@@ -188,8 +188,8 @@ describe('renderRunDiff', () => {
 
   it('names both runs and sums up the regressions first', () => {
     expect(lines.slice(0, 3)).toEqual([
-      'then: 20261128T112233Z-3f9a1c  2026-11-28 11:22:33Z  pms  FAILED',
-      'now:  20261129T080000Z-a1b2c3  2026-11-29 08:00:00Z  pms  FAILED',
+      'then: 20261128T112233Z-3f9a1c  2026-11-28 11:22:33Z  FAILED  pms',
+      'now:  20261129T080000Z-a1b2c3  2026-11-29 08:00:00Z  FAILED  pms',
       '4 regressions in 1 experiment: pms_api_failure',
     ])
   })
