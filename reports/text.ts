@@ -1,6 +1,6 @@
 /**
  * The text report: a run record rendered to read like the guide's "Example Analysis" (section 8),
- * one block per experiment, then a summary table. Plain text for files; `color: true` adds chalk
+ * opened by the three-line digest (`./digest.ts`), one block per experiment, then a summary table. Plain text for files; `color: true` adds chalk
  * colours for a terminal. Analysis lines come from the record (`withAnalysis` fills them).
  */
 import { Chalk, type ChalkInstance } from 'chalk'
@@ -14,6 +14,7 @@ import type {
   RunRecord,
 } from '../src/record.js'
 import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from '../src/wording.js'
+import { runDigest } from './digest.js'
 
 export interface TextReportOptions {
   /** ANSI colours (terminal only; files are always plain). */
@@ -231,6 +232,9 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
   const o = record.options
   const runSeconds = durationSeconds(record.started_at, record.finished_at) ?? 0
   const lines = [
+    // The digest first: verdict, failed checks, what to do (reports/digest.ts).
+    ...runDigest(record).map((line, i) => (i === 0 ? c.bold(line) : line)),
+    '',
     c.bold(`Chaos run ${record.run_id}`) + (record.partial ? ` ${c.yellow('[PARTIAL]')}` : ''),
     `Outcome: ${outcomeColor(c, record.outcome)} (exit ${record.exit_code})`,
     `Target: ${record.target.urls.join(', ')}${record.target.sandbox ? ' (built-in sandbox)' : ''}`,

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunRecord } from '../src/record.js'
 import { withAnalysis } from '../src/interpretation/rules.js'
+import { runDigest } from '../reports/digest.js'
 import { serializeRecord } from '../reports/json.js'
 import { ReportStore } from '../src/store/report-store.js'
 import type { RunSummary } from '../reports/summary.js'
@@ -59,7 +60,8 @@ describe('chaos report latest', () => {
     const r = await chaos(['report', 'latest'])
     expect(r.exitCode, r.stderr).toBe(0)
     const lines = r.stdout.split('\n')
-    expect(lines[0]).toBe('Chaos run 20261129T080000Z-a1b2c3 [PARTIAL]')
+    expect(lines.slice(0, 3)).toEqual(runDigest(newer))
+    expect(lines[4]).toBe('Chaos run 20261129T080000Z-a1b2c3 [PARTIAL]')
     expect(lines).toContain('Outcome: ABORTED (exit 3)')
     expect(lines).toContain('Abort reason: availability 40% below 50%')
     expect(lines).toContain('  - Affected Requests: 200 (20%) met at least one fault')
@@ -159,7 +161,7 @@ describe('chaos report show', () => {
   it('finds a run by id', async () => {
     const r = await chaos(['report', 'show', older.run_id])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stdout.split('\n')[0]).toBe(`Chaos run ${older.run_id}`)
+    expect(r.stdout.split('\n').slice(0, 5)).toEqual([...runDigest(older), '', `Chaos run ${older.run_id}`])
     expect(r.stdout).toContain('  ❌ availability > 95% during - actual 85%, expected > 95%')
   })
 

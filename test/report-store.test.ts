@@ -204,6 +204,46 @@ describe('ReportStore reading', () => {
     await expect(store.readRun('nope')).rejects.toThrow(/^no run report "nope" in /)
     await expect(store.readRun('../outside')).rejects.toThrow(InvalidInputError)
   })
+
+  it('reads what a run prints: the .txt (by path or name) stands for the .json beside it', async () => {
+    const dir = await tempDir()
+    const store = new ReportStore({ dir })
+    const written = await store.writeRun(nthRun(1))
+    await store.writeRun(nthRun(2))
+    for (const ref of [written.text, '20261128T112234Z-pms.txt'])
+      expect(await store.readRun(ref), ref).toEqual({ file: written.json, record: nthRun(1) })
+    expect((await store.readRun(join(dir, 'latest.txt'))).record.run_id).toBe('run-2')
+    expect((await store.readRun('latest.txt')).record.run_id).toBe('run-2')
+    await rm(written.json)
+    await expect(store.readRun(written.text)).rejects.toThrow(
+      `${written.text}: no JSON report beside it (${written.json})`,
+    )
+    await expect(store.readRun(join(dir, 'gone.txt'))).rejects.toThrow(
+      `no such report file: ${join(dir, 'gone.txt')}`,
+    )
+    await expect(store.readRun(join(dir, 'gone.json'))).rejects.toThrow(
+      `no such report file: ${join(dir, 'gone.json')}`,
+    )
+    await expect(store.readRun(dir)).rejects.toThrow(`${dir}: not a chaos report (a directory)`)
+  })
+
+  it('takes a unique prefix of a run id or file name, and names the candidates of an ambiguous one', async () => {
+    const dir = await tempDir()
+    const store = new ReportStore({ dir })
+    await store.writeRun(nthRun(1, { run_id: '20261128T112234Z-3f9a1c' }))
+    await store.writeRun(nthRun(2, { run_id: '20261128T112235Z-77aa00', selection: ['network'] }))
+    expect((await store.readRun('20261128T112234Z-3f')).record.run_id).toBe('20261128T112234Z-3f9a1c')
+    expect((await store.readRun('20261128T112235Z-net')).record.run_id).toBe('20261128T112235Z-77aa00')
+    const error = (await store.readRun('20261128T1122').catch((e: unknown) => e)) as InvalidInputError
+    expect(error).toBeInstanceOf(InvalidInputError)
+    expect(error.exitCode).toBe(2)
+    expect(error.message).toBe(
+      `"20261128T1122" matches 2 runs in ${dir}: 20261128T112235Z-77aa00 (network, FAILED), 20261128T112234Z-3f9a1c (pms, FAILED)`,
+    )
+    expect(error.hint).toBe('give more of the run id (see `chaos report list`)')
+    // A name with its extension is a file name, never a prefix.
+    await expect(store.readRun('20261128T1122.txt')).rejects.toThrow(/^no run report "20261128T1122.txt" in /)
+  })
 })
 
 describe('ReportStore events', () => {

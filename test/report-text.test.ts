@@ -1,6 +1,7 @@
 /** The text report of a hand-built record: the key lines of the guide's Example Analysis, no snapshots. */
 import { describe, expect, it } from 'vitest'
 import { withAnalysis } from '../src/interpretation/rules.js'
+import { runDigest } from '../reports/digest.js'
 import { renderText } from '../reports/text.js'
 import { faultSummary, pct } from '../src/wording.js'
 import { guideExperiment, runRecord, skippedExperiment } from './report-fixtures.js'
@@ -16,8 +17,9 @@ describe('renderText', () => {
   const text = renderText(withAnalysis(runRecord()))
   const all = lines(text)
 
-  it('starts with the run header: id, outcome, target, selection', () => {
-    expect(all[0]).toBe('Chaos run 20261128T112233Z-3f9a1c')
+  it('opens with the digest, then the run header: id, outcome, target, selection', () => {
+    expect(all.slice(0, 4)).toEqual([...runDigest(withAnalysis(runRecord())), ''])
+    expect(all[4]).toBe('Chaos run 20261128T112233Z-3f9a1c')
     expect(all).toContain('Outcome: FAILED (exit 1)')
     expect(all).toContain('Target: http://127.0.0.1:41234 (built-in sandbox)')
     expect(all).toContain('Selection: pms')
@@ -90,7 +92,7 @@ describe('renderText', () => {
         }),
       ),
     )
-    expect(lines(partial)[0]).toBe('Chaos run 20261128T112233Z-3f9a1c [PARTIAL]')
+    expect(lines(partial)[4]).toBe('Chaos run 20261128T112233Z-3f9a1c [PARTIAL]')
     expect(partial).toContain('This run did not finish: the report is partial.')
     expect(partial).toContain('Experiment: Network Latency (500ms latency on 50% of calls)')
     expect(partial).toContain('Results: not measured (the fault was never injected)')

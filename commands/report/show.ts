@@ -3,32 +3,38 @@ import { BaseCommand } from '../../src/cli/base-command.js'
 import { reportFlags } from '../../src/cli/report-flags.js'
 import type { RunRecord } from '../../src/record.js'
 
-/** `chaos report show <run_id|file>`: one past run's report. */
+/** `chaos report show <run_id|prefix|file>`: one past run's report. */
 export default class ReportShow extends BaseCommand {
   static override summary = 'Show the report of one run'
   static override description =
-    'Prints one run report, found by run id (see `chaos report list`), by its file name in the reports directory, or by the path of a report file. Exits 2 when there is no such report.'
+    'Prints one run report, opened by its three-line digest (verdict, failed checks, what to do). The run is found by what `chaos run` prints or `chaos report list` shows: the path of its .txt or .json report, a run id, a unique prefix of a run id or file name, a file name in the reports directory, or `latest`. Exits 2 when there is no such report, when a prefix matches several runs (they are listed), or when the file is not a report.'
   static override examples = [
     { command: '<%= config.bin %> report show 20261128T112233Z-3f9a1c', description: 'by run id' },
+    { command: '<%= config.bin %> report show 20261128T1122', description: 'by a unique prefix' },
+    {
+      command: '<%= config.bin %> report show .playbook/chaos_reports/20261128T112233Z-pms.txt',
+      description: 'the report file a run printed',
+    },
     {
       command: '<%= config.bin %> report show ./old/20261128T112233Z-pms.json --format json',
       description: 'a report file',
     },
   ]
   static override args = {
-    run: Args.string({ description: 'run id, report file name, or path of a report file', required: true }),
+    run: Args.string({
+      description: 'run id or unique prefix, report file name, or path of a .txt/.json report',
+      required: true,
+    }),
   }
   static override flags = { ...reportFlags }
 
   async run(): Promise<RunRecord> {
     const { args, flags } = await this.parse(ReportShow)
-    const [{ resolveReportsDir, warningPrinter }, { ReportStore }, { renderReport }, fs, path] =
+    const [{ reportRef, resolveReportsDir, warningPrinter }, { ReportStore }, { renderReport }] =
       await Promise.all([
         import('../../src/cli/report-support.js'),
         import('../../src/store/report-store.js'),
         import('../../reports/formats.js'),
-        import('node:fs'),
-        import('node:path'),
       ])
     const cwd = process.cwd()
     const dir = await resolveReportsDir({
@@ -37,11 +43,8 @@ export default class ReportShow extends BaseCommand {
       cwd,
       env: process.env,
     })
-    // A path that exists relative to the working directory wins over a run id of the same spelling.
-    const asPath = path.resolve(cwd, args.run)
-    const ref = fs.existsSync(asPath) && fs.statSync(asPath).isFile() ? asPath : args.run
     const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
-    const { record } = await store.readRun(ref)
+    const { record } = await store.readRun(reportRef(args.run, cwd))
     this.out.line(renderReport(record, flags.format, { color: this.out.color.level > 0 }))
     return record
   }

@@ -2,6 +2,7 @@
  * What the `chaos report` commands share, kept out of `commands/` (which holds only commands) and
  * free of `process`: the command passes its cwd and environment in.
  */
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { loadConfig } from '../config.js'
 import type { Logger, LogFields, LogLevel } from '../logger.js'
@@ -19,6 +20,19 @@ export async function resolveReportsDir(options: {
   if (options.flag) return resolve(options.cwd, options.flag)
   const config = await loadConfig({ cwd: options.cwd, env: options.env, path: options.configPath })
   return config.reportsDir
+}
+
+/**
+ * What `chaos report show|diff` pass to `ReportStore.readRun` for an argument: a path that names a
+ * file relative to `cwd` (the `.txt` or `.json` a run printed), or that has a path separator, as an
+ * absolute path (an existing file wins over a run id of the same spelling); anything else (a run
+ * id, a prefix, a name in the store) as given.
+ */
+export function reportRef(arg: string, cwd: string): string {
+  const asPath = resolve(cwd, arg)
+  // With a separator it can only be a path: absolute, so a missing file is named as such.
+  if (/[\\/]/.test(arg)) return asPath
+  return statSync(asPath, { throwIfNoEntry: false })?.isFile() ? asPath : arg
 }
 
 /** A logger that prints warnings and errors as one `Warning: ...` line each (e.g. skipped report files). */

@@ -9,7 +9,7 @@
  * start with a dot and end in `.tmp`; readers ignore them.
  */
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
+import { constants, existsSync } from 'node:fs'
 import { appendFile, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { basename, extname, isAbsolute, join } from 'node:path'
 import { parseRecord } from '../../reports/json.js'
@@ -152,6 +152,25 @@ async function runIdOf(file: string): Promise<unknown> {
   }
 }
 
+/** How many runs an ambiguous prefix names in its error. */
+const AMBIGUOUS_SHOWN = 5
+
+/** Extensions of the report formats other than JSON (`txt`, ...): files that have a `.json` beside them. */
+function otherReportExtensions(): string[] {
+  return REPORT_FORMAT_NAMES.map((name) => `.${REPORT_FORMATS[name].extension}`).filter((e) => e !== '.json')
+}
+
+/** A report file name or path without its report extension: `X.txt` and `X.json` → `X`. */
+function reportStem(ref: string): string {
+  const ext = extname(ref)
+  return ext === '.json' || otherReportExtensions().includes(ext) ? ref.slice(0, -ext.length) : ref
+}
+
+/** The JSON report a report file stands for: `X.txt` → `X.json`; any other path as given. */
+function jsonBeside(file: string): string {
+  return otherReportExtensions().includes(extname(file)) ? `${reportStem(file)}.json` : file
+}
+
 function isReportFile(name: string): boolean {
   return name.endsWith('.json') && !name.startsWith('.') && name !== STORE_FILES.latestJson
 }
@@ -243,34 +262,79 @@ export class ReportStore {
   }
 
   /**
-   * One report by run id, by file name in the store (with or without `.json`), by absolute path, or
-   * `latest`. Throws {@link InvalidInputError} (exit 2) when there is no such report.
+   * One report, found by what a run prints or `chaos report list` shows: `latest`, a run id, a
+   * unique prefix of a run id or of a report file name, a file name in the store, or the absolute
+   * path of a report file; a report of another format (`X.txt`) stands for the JSON report written
+   * beside it (`X.json`), which is the one read. Throws {@link InvalidInputError} (exit 2) when
+   * there is no such report, when a prefix matches several runs (naming them) or when the file is
+   * not a report.
    */
-  async readRun(runIdOrFile: string): Promise<StoredRun> {
-    if (runIdOrFile === 'latest') return this.readLatest()
-    const candidates = isAbsolute(runIdOrFile)
-      ? [runIdOrFile]
-      : /[\\/]/.test(runIdOrFile)
-        ? []
-        : [join(this.dir, runIdOrFile), join(this.dir, `${runIdOrFile}.json`)].filter((f) =>
-            isReportFile(basename(f)),
-          )
-    for (const file of candidates) {
-      let text: string
-      try {
-        text = await readReportText(file)
-      } catch (err) {
-        if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') continue
-        throw err
+  async readRun(ref: string): Promise<StoredRun> {
+    if (isAbsolute(ref)) return this.readFile(jsonBeside(ref), ref)
+    const stem = reportStem(ref)
+    if (stem === 'latest') return this.readLatest()
+    // Anything with a separator is a path (the command resolves existing ones to absolute paths).
+    if (!/[\\/]/.test(ref)) {
+      const file = join(this.dir, `${stem}.json`)
+      if (isReportFile(basename(file))) {
+        const text = await readReportText(file).catch((err: unknown) => {
+          if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') return undefined
+          throw err
+        })
+        if (text !== undefined) return { file, record: parseRecord(text, file) }
       }
-      return { file, record: parseRecord(text, file) }
     }
-    const match = (await this.listRuns()).find((run) => run.record.run_id === runIdOrFile)
-    if (match) return match
+    const runs = await this.listRuns()
+    const exact = runs.find((run) => run.record.run_id === ref)
+    if (exact) return exact
+    // A prefix, of a run id or a file name; a name with its extension (`X.txt`) is never a prefix.
+    const matches = runs.filter(
+      (run) =>
+        ref.length > 0 &&
+        stem === ref &&
+        (run.record.run_id.startsWith(ref) || basename(run.file).startsWith(ref)),
+    )
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) {
+      const shown = matches.slice(0, AMBIGUOUS_SHOWN).map((run) => {
+        const r = run.record
+        return `${r.run_id} (${r.selection.join(' ') || '-'}, ${r.outcome})`
+      })
+      const more = matches.length > AMBIGUOUS_SHOWN ? `, and ${matches.length - AMBIGUOUS_SHOWN} more` : ''
+      throw new InvalidInputError(
+        `"${ref}" matches ${matches.length} runs in ${this.dir}: ${shown.join(', ')}${more}`,
+        'give more of the run id (see `chaos report list`)',
+      )
+    }
     throw new InvalidInputError(
-      `no run report "${runIdOrFile}" in ${this.dir}`,
+      `no run report "${ref}" in ${this.dir}`,
       'see `chaos report list` for run ids, or pass the path of a report file',
     )
+  }
+
+  /** The report in `file`; `asked` (the path given, e.g. its `.txt`) is named when it is missing. */
+  private async readFile(file: string, asked: string): Promise<StoredRun> {
+    let text: string
+    try {
+      text = await readReportText(file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR')
+        throw new InvalidInputError(
+          `${file}: not a chaos report (a directory)`,
+          'pick a report written by `chaos run` (see `chaos report list`)',
+        )
+      if (!isNotFound(err)) throw err
+      if (file === asked || !existsSync(asked))
+        throw new InvalidInputError(
+          `no such report file: ${asked}`,
+          'see `chaos report list` for run ids, or pass the path of a report file',
+        )
+      throw new InvalidInputError(
+        `${asked}: no JSON report beside it (${file})`,
+        'the runner writes both; pass the .json or a run id (see `chaos report list`)',
+      )
+    }
+    return { file, record: parseRecord(text, file) }
   }
 
   /** The last run written (`latest.json`). Throws {@link InvalidInputError} (exit 2) when none. */
