@@ -130,6 +130,8 @@ export interface Failure {
   hint: string | null
   details: readonly string[]
   exitCode: ExitCode
+  /** Extra fields of the --json line ({@link ChaosError.jsonFields}). */
+  jsonFields?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -141,6 +143,8 @@ export interface ErrorJson {
   hint: string | null
   exit_code: number
   details?: string[]
+  /** e.g. `record`: the run's record when its report could not be written. */
+  [field: string]: unknown
 }
 
 /** The {@link ErrorJson} of a failure. */
@@ -150,6 +154,7 @@ export function errorJson(failure: Failure): ErrorJson {
     hint: failure.hint,
     exit_code: failure.exitCode,
     ...(failure.details.length > 0 && { details: [...failure.details] }),
+    ...failure.jsonFields,
   }
 }
 
@@ -168,6 +173,7 @@ export function describeError(
       hint: err.hint ?? null,
       details: err.details,
       exitCode: err.exitCode,
+      ...(err.jsonFields !== undefined && { jsonFields: err.jsonFields }),
     }
   if (err instanceof Errors.CLIError || err.oclif) {
     const missing = missingArguments(err)
