@@ -43,6 +43,8 @@ export default class Run extends BaseCommand {
       description: 'the whole catalogue with overrides',
     },
   ]
+  static override argumentHint =
+    'say what to run: chaos list shows the categories and scenario ids; e.g. chaos run pms, chaos run network_latency, chaos run all --dry-run'
   static override args = {
     selection: Args.string({
       description: 'CATEGORY, SCENARIO_ID, FILE or DIR, or all',

@@ -32,7 +32,7 @@ export interface SchedulePlan {
 export default class Schedule extends BaseCommand {
   static override summary =
     'Run the recurring experiments of the config file (schedules:), or print them as a crontab'
-  static override description = `Runs the config's schedules: in the foreground, e.g. [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }], through the same engine as chaos run (preflight, safety limits, rollback, run lock, reports), one run at a time: a schedule that comes due while another runs waits for it, and missed times are run once, not replayed. "every" schedules first run one interval after start; cron patterns use --timezone (or the schedule's own timezone:). SIGINT/SIGTERM roll back the running experiment and stop (exit 130 if one was interrupted). --dry-run prints each schedule's experiments and next three run times and injects nothing. --print-crontab prints crontab lines calling chaos run ... --quiet instead, plus a weekly chaos gameday.`
+  static override description = `Runs the config's schedules: in the foreground, e.g. [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }], through the same engine as chaos run (preflight, safety limits, rollback, run lock, reports), one run at a time: a schedule that comes due while another runs waits for it, and missed times are run once, not replayed. "every" schedules first run one interval after start; cron patterns use --timezone (or the schedule's own timezone:). SIGINT/SIGTERM roll back the running experiment and stop (exit 130 if one was interrupted). --dry-run prints each schedule's experiments and next three run times and injects nothing. --print-crontab prints crontab lines calling chaos run ... --quiet instead, plus a weekly chaos gameday; with no schedules it prints nothing and exits 2.`
   static override examples = [
     {
       command: '<%= config.bin %> schedule --metrics-port 9464',
@@ -40,8 +40,8 @@ export default class Schedule extends BaseCommand {
     },
     { command: '<%= config.bin %> schedule --dry-run', description: 'what runs when?' },
     {
-      command: '<%= config.bin %> schedule --print-crontab | crontab -',
-      description: 'let the system cron run them',
+      command: '(crontab -l 2>/dev/null; <%= config.bin %> schedule --print-crontab) | crontab -',
+      description: 'let the system cron run them (added to your crontab, not replacing it)',
     },
   ]
   static override flags = {

@@ -6,7 +6,7 @@ import type { InstanceStatus } from '../src/engine/operator.js'
 export default class Status extends BaseCommand {
   static override summary = 'Show the chaos agent and active experiments of each target instance'
   static override description =
-    'Reads GET /chaos of every configured target instance: agent, protocol, environment, wrapped services and active experiments with their live counters and lease. Exit 4 when an instance is unreachable.'
+    'Reads GET /chaos of every configured target instance: agent, protocol, environment, wrapped services and active experiments with their live counters and lease. Exit 4 when an instance cannot be read: unreachable, or it refused the token (HTTP 401/403), or it has no control endpoint.'
   static override examples = [
     {
       command: '<%= config.bin %> status --target http://127.0.0.1:8080 --token "$CHAOS_TOKEN"',
@@ -18,21 +18,20 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<{ instances: InstanceStatus[] }> {
     const { flags } = await this.parse(Status)
-    const [{ loadConfig }, { requireTarget }, { readStatus }, { RuntimeFailure }] = await Promise.all([
-      import('../src/config.js'),
-      import('../src/cli/target.js'),
-      import('../src/engine/operator.js'),
-      import('../src/errors.js'),
-    ])
+    const [{ loadConfig }, { requireTarget }, { readStatus, statusFailureSummary }, { RuntimeFailure }] =
+      await Promise.all([
+        import('../src/config.js'),
+        import('../src/cli/target.js'),
+        import('../src/engine/operator.js'),
+        import('../src/errors.js'),
+      ])
     const config = await loadConfig({ cwd: process.cwd(), env: process.env, path: flags.config })
     const { targets, token, controlPrefix } = requireTarget(flags, config)
     const instances = await readStatus(targets, token, undefined, { prefix: controlPrefix })
     const c = this.out.color
     for (const s of instances) {
       if (!s.agent) {
-        this.out.line(
-          `${c.red('✗')} ${s.error?.startsWith(s.target) ? s.error : `${s.target}: ${s.error ?? 'unreachable'}`}`,
-        )
+        this.out.line(`${c.red('✗')} ${s.error ?? `${s.target}: unreachable`}`)
         continue
       }
       const a = s.agent
@@ -48,9 +47,12 @@ export default class Status extends BaseCommand {
         )
       }
     }
-    if (instances.some((s) => !s.reachable)) {
+    const failure = statusFailureSummary(instances)
+    if (failure !== null) {
+      const refused = instances.some((s) => s.problem === 'TOKEN_REFUSED')
       throw new RuntimeFailure(
-        `${instances.filter((s) => !s.reachable).length} of ${instances.length} instance(s) unreachable`,
+        failure,
+        refused ? "set CHAOS_TOKEN (or --token, or token: in the config) to the agent's token" : undefined,
       )
     }
     return { instances }

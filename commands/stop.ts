@@ -7,18 +7,26 @@ import type { StopResult } from '../src/engine/operator.js'
 export default class Stop extends BaseCommand {
   static override summary = 'Emergency stop: roll back experiments on every target instance, verified'
   static override description =
-    'Calls the stop-all route (DELETE /chaos/experiments) on every instance with --all, or rolls back one experiment by id, then reads GET /chaos back to verify nothing is left active. Exit 4 if an instance could not be stopped or verified.'
+    'Calls the stop-all route (DELETE /chaos/experiments) on every instance with --all; or, given a scenario id (or the generated experiment id chaos status shows), rolls back every active experiment of that scenario on every instance. Then reads GET /chaos back to verify none is left active. Exit 4 if an instance could not be stopped or verified.'
   static override examples = [
     {
       command: '<%= config.bin %> stop --all --target http://127.0.0.1:8080',
       description: 'stop everything',
     },
     {
+      command: '<%= config.bin %> stop network_latency',
+      description: "stop the scenario's running experiment",
+    },
+    {
       command: '<%= config.bin %> stop network_latency.20261128t112233z-3f9a1c',
-      description: 'stop one experiment',
+      description: 'stop one experiment by the id chaos status shows',
     },
   ]
-  static override args = { id: Args.string({ description: 'experiment id to roll back (see chaos status)' }) }
+  static override args = {
+    id: Args.string({
+      description: 'scenario id, or experiment id (see chaos status), whose active experiments to roll back',
+    }),
+  }
   static override flags = {
     ...targetFlags,
     all: Flags.boolean({ description: 'stop every experiment on every instance', default: false }),
@@ -34,24 +42,47 @@ export default class Stop extends BaseCommand {
         import('../src/errors.js'),
       ])
     if (!flags.all && !args.id)
-      throw new InvalidInputError('say what to stop', 'chaos stop --all, or chaos stop <experiment id>')
+      throw new InvalidInputError(
+        'say what to stop',
+        'chaos stop --all, or chaos stop <scenario id> (or the experiment id chaos status shows)',
+      )
     const config = await loadConfig({ cwd: process.cwd(), env: process.env, path: flags.config })
     const { targets, token, controlPrefix } = requireTarget(flags, config)
-    const instances = await emergencyStop(targets, token, flags.all ? undefined : args.id, {
-      prefix: controlPrefix,
-    })
+    const selector = flags.all || !args.id ? { all: true as const } : { match: args.id }
+    const instances = await emergencyStop(targets, token, selector, { prefix: controlPrefix })
     const c = this.out.color
+    const what = 'match' in selector ? `"${selector.match}"` : undefined
     for (const r of instances) {
-      if (r.error) this.out.line(`${c.red('✗')} ${r.target}: ${r.error}`)
+      if (r.error) this.out.line(`${c.red('✗')} ${r.error}`)
       else {
-        const ids = r.stopped.map((e) => e.id).join(', ') || 'nothing was active'
-        this.out.line(
-          `${r.verified ? c.green('✓') : c.red('✗')} ${r.target}: stopped ${ids}; ${r.verified ? 'verified: nothing active' : 'NOT verified'}`,
-        )
+        const ids = r.stopped.map((e) => e.id).join(', ')
+        const stopped = ids ? `stopped ${ids}` : `nothing ${what ? `matching ${what} ` : ''}was active`
+        const check = r.verified
+          ? `verified: ${what ? `none matching ${what}` : 'nothing'} active`
+          : 'NOT verified: still active'
+        this.out.line(`${r.verified ? c.green('✓') : c.red('✗')} ${r.target}: ${stopped}; ${check}`)
       }
     }
-    if (instances.some((r) => !r.verified))
-      throw new RuntimeFailure('emergency stop could not be verified on every instance')
+    const distinct = new Set(instances.flatMap((r) => r.stopped.map((e) => e.id)))
+    if (what && distinct.size > 1)
+      this.out.line(`${distinct.size} experiments matched ${what}: stopped all of them`)
+    const others = [...new Set(instances.flatMap((r) => r.still_active))]
+    // Nothing matched while other experiments run: most likely a mistyped name, and the fault the
+    // operator meant is still live, so this is not a success.
+    if (what && distinct.size === 0 && others.length > 0 && instances.every((r) => r.verified))
+      throw new InvalidInputError(
+        `no active experiment matches ${what}; still active: ${others.join(', ')}`,
+        'chaos stop <scenario id or experiment id> of one of those, or chaos stop --all',
+      )
+    if (instances.some((r) => !r.verified)) {
+      const refused = instances.some((r) => r.problem === 'TOKEN_REFUSED')
+      throw new RuntimeFailure(
+        refused
+          ? 'emergency stop not done: the agent refused the token'
+          : 'emergency stop could not be verified on every instance',
+        refused ? "set CHAOS_TOKEN (or --token, or token: in the config) to the agent's token" : undefined,
+      )
+    }
     return { instances }
   }
 }

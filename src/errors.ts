@@ -6,6 +6,8 @@ import { ExitCode } from './exit-codes.js'
  */
 export class ChaosError extends Error {
   override readonly name: string = 'ChaosError'
+  /** Fields added to the `--json` error line, e.g. the record of a run whose report was not written. */
+  readonly jsonFields?: Readonly<Record<string, unknown>>
   constructor(
     message: string,
     readonly exitCode: ExitCode,

@@ -47,6 +47,16 @@ export const ExperimentRecordState = z.enum(['COMPLETED', 'ABORTED', 'INTERRUPTE
 export type ExperimentRecordState = z.infer<typeof ExperimentRecordState>
 
 /** Level of an analysis line: rendered ✅ (OK), ⚠ (WARN), 📝 Action: (ACTION). */
+/**
+ * What ended an ABORTED experiment during injection, when the runner knows: `SAFETY_LIMIT` (a
+ * safety limit was crossed), `OPERATOR_STOP` (the agent says it was stopped by a stop the runner
+ * did not send: `chaos stop` or a DELETE to the control API), `TARGET_ENDED` (the agent ended it
+ * itself: lease expired, 30-minute cap, agent closed), `ENDED_UNEXPLAINED` (the target no longer
+ * runs it and did not say why: no `end_reason`, or it forgot the experiment).
+ */
+export const AbortCause = z.enum(['SAFETY_LIMIT', 'OPERATOR_STOP', 'TARGET_ENDED', 'ENDED_UNEXPLAINED'])
+export type AbortCause = z.infer<typeof AbortCause>
+
 export const AnalysisLevel = z.enum(['OK', 'WARN', 'ACTION'])
 export type AnalysisLevel = z.infer<typeof AnalysisLevel>
 
@@ -265,6 +275,11 @@ export const ExperimentRecord = z.object({
   metrics: ExperimentMetrics,
   checks: z.array(CheckResult),
   abort_reason: z.string().nullable(),
+  abort_cause: AbortCause.nullable()
+    .optional()
+    .describe(
+      'What ended an ABORTED experiment during injection, when known (a safety limit, an operator stop, the target itself, or the target without a reason); absent otherwise',
+    ),
   error: z.string().nullable(),
   rollback: RollbackRecord,
   instances: z

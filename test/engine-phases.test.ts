@@ -4,12 +4,14 @@ import { ControlError, UnreachableError } from '../src/engine/control-client.js'
 import { buildTimeseries } from '../src/engine/phases/measure.js'
 import {
   lossFromError,
+  lossFromView,
   safetyBreach,
   safetyWindowMs,
   trackUnreadable,
   MAX_UNREADABLE_POLLS,
 } from '../src/engine/phases/safety.js'
 import { Timeline } from '../src/engine/timeline.js'
+import { ExperimentView } from '../src/protocol/schemas.js'
 
 const limits = { max_error_rate: 0.5, min_availability: 0.5 }
 
@@ -49,6 +51,46 @@ describe('safety decisions', () => {
     expect(lossFromError('t', new ControlError('x', 410))?.state).toBe('ABORTED')
     expect(lossFromError('t', new UnreachableError('down'))?.state).toBe('FAILED')
     expect(lossFromError('t', new ControlError('x', 500))).toBeNull()
+    expect(lossFromError('t', new ControlError('x', 404))?.abortCause).toBe('ENDED_UNEXPLAINED')
+  })
+
+  it("an ended experiment says who ended it: an operator's stop, the agent itself, or cannot tell", () => {
+    const view = (state: 'RUNNING' | 'COMPLETED' | 'EXPIRED', end_reason?: string): ExperimentView => ({
+      id: 'x.run',
+      target_service: 'pms_adapter',
+      fault_config: ExperimentView.shape.fault_config.parse({
+        fault_type: 'LATENCY',
+        probability: 1,
+        latency_ms: 10,
+      }),
+      state,
+      started_at: '2030-01-01T00:00:00.000Z',
+      lease_expires_at: '2030-01-01T00:00:15.000Z',
+      calls_seen: 9,
+      faults_injected: 7,
+      ...(end_reason !== undefined && { end_reason }),
+    })
+    expect(lossFromView('http://t', view('RUNNING'))).toBeNull()
+    for (const reason of ['stopped', 'emergency_stop']) {
+      const stop = lossFromView('http://t', view('COMPLETED', reason))!
+      expect(stop).toMatchObject({ state: 'ABORTED', abortCause: 'OPERATOR_STOP' })
+      expect(stop.message).toMatch(/^stopped by an operator after 7 faults: http:\/\/t ended the experiment/)
+      expect(stop.message).toContain(`end_reason ${reason}`)
+    }
+    const expired = lossFromView('http://t', view('EXPIRED', 'lease_expired'))!
+    expect(expired.abortCause).toBe('TARGET_ENDED')
+    expect(expired.message).toMatch(/its lease expired/)
+    expect(lossFromView('http://t', view('EXPIRED', 'max_duration'))?.abortCause).toBe('TARGET_ENDED')
+    expect(lossFromView('http://t', view('COMPLETED', 'agent_closed'))?.message).toMatch(
+      /shut its chaos agent down/,
+    )
+    expect(lossFromView('http://t', view('COMPLETED', 'novel_reason'))?.message).toContain(
+      'end_reason novel_reason',
+    )
+    const silent = lossFromView('http://t', view('COMPLETED'))!
+    expect(silent.abortCause).toBe('ENDED_UNEXPLAINED')
+    expect(silent.message).toMatch(/without saying why \(no end_reason\).*cannot tell/)
+    expect(silent.message).not.toMatch(/operator after/)
   })
 })
 

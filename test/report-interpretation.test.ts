@@ -306,6 +306,28 @@ describe('experiment_state', () => {
     expect(levels(lines)).toEqual(['ACTION'])
     expect(lines[0]!.message).toMatch(/^Experiment aborted: error rate 62% > 50% - /)
   })
+  it('advises lowering the probability only for a safety limit, not for an operator stop or the target ending it', () => {
+    const advice = (abort_cause: ExperimentRecord['abort_cause'], abort_reason: string) =>
+      rule('experiment_state', guideExperiment({ state: 'ABORTED', abort_reason, abort_cause }))
+    const safety = advice('SAFETY_LIMIT', 'safety: error rate 62% above 50%')
+    expect(safety[0]!.message).toMatch(/lower the probability/)
+    const operator = advice('OPERATOR_STOP', 'stopped by an operator after 12 faults: ...')
+    expect(operator).toEqual([
+      {
+        level: 'WARN',
+        message:
+          'Experiment stopped by an operator after 12 faults: ... - results are partial; rerun when ready',
+      },
+    ])
+    for (const cause of ['TARGET_ENDED', 'ENDED_UNEXPLAINED'] as const) {
+      const lines = advice(cause, 'target t ended the experiment')
+      expect(levels(lines)).toEqual(['ACTION'])
+      expect(lines[0]!.message).toMatch(
+        /^Experiment aborted: target t ended the experiment - results are partial/,
+      )
+      expect(lines[0]!.message).not.toMatch(/probability/)
+    }
+  })
   it('says nothing was injected when the steady state failed before injection', () => {
     const lines = rule(
       'experiment_state',

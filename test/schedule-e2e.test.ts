@@ -71,6 +71,20 @@ describe.concurrent('chaos schedule (compiled CLI)', () => {
     expect(none.stderr).toMatch(/^Error: no schedules: in .*chaos\.config\.yaml/)
   })
 
+  it('--print-crontab with no schedules prints nothing on stdout (a "| crontab -" would empty the crontab) and exits 2', async () => {
+    const cwd = await project('run: { rate: 5 }\n')
+    const text = await runChaos(['schedule', '--print-crontab'], { cwd })
+    expect(text.exitCode).toBe(2)
+    expect(text.stdout).toBe('')
+    expect(text.stderr).toMatch(/^Error: no schedules: in .*chaos\.config\.yaml/)
+    const json = await runChaos(['schedule', '--print-crontab', '--json'], { cwd })
+    expect(json.exitCode).toBe(2)
+    expect(json.stderr).toBe('')
+    const error = JSON.parse(json.stdout) as { error: string; exit_code: number }
+    expect(error.error).toMatch(/^no schedules:/)
+    expect(error.exit_code).toBe(2)
+  })
+
   // Two runs, each with the phases these flags configure (runBudgetMs), one after the other.
   const twoRuns = [
     'schedule',

@@ -18,6 +18,7 @@ import {
   cronForEvery,
   nextRuns,
   renderCrontab,
+  CRONTAB_INSTALL_HINT,
   runScheduler,
   type Schedule,
   type ScheduledRunResult,
@@ -339,20 +340,47 @@ describe('crontab', () => {
       logFile: '/srv/my project/.playbook/chaos_reports/schedule.log',
       gamedayLogFile: '/srv/my project/.playbook/chaos_reports/gameday.log',
       timezone: 'UTC',
+      machineTimezone: 'America/New_York',
       source: '/srv/my project/chaos.config.yaml',
     })
     const run = (sel: string) =>
       `cd '/srv/my project' && /usr/bin/node /opt/chaos/bin/run.js run ${sel} --probability 30\\% --target http://10.0.0.5:8080 --quiet >> '/srv/my project/.playbook/chaos_reports/schedule.log' 2>&1`
     expect(lines).toContain(`0 */2 * * * ${run('network_latency')}`)
-    expect(lines.indexOf('CRON_TZ=Europe/Madrid')).toBe(lines.indexOf(`0 2 * * * ${run('pms')}`) - 1)
     expect(lines).toContain('# cron cannot express "every 45m" exactly; nearest: every 1h')
     expect(lines).toContain(`0 * * * * ${run('pms_slow_response')}`)
     expect(lines).toContain(`# * * * * * ${run('pms_api_failure')}`)
-    expect(lines.at(-2)).toBe('CRON_TZ=UTC')
-    expect(lines.at(-1)).toBe(
-      `0 10 * * 5 cd '/srv/my project' && /usr/bin/node /opt/chaos/bin/run.js gameday --log-file '/srv/my project/.playbook/chaos_reports/gameday.log'`,
-    )
+    const gameday = `0 10 * * 5 cd '/srv/my project' && /usr/bin/node /opt/chaos/bin/run.js gameday --log-file '/srv/my project/.playbook/chaos_reports/gameday.log'`
+    // cron applies a CRON_TZ line to every line below it: each entry must sit under its own zone.
+    const zoneOf = (line: string) => {
+      const at = lines.indexOf(line)
+      expect(at, line).toBeGreaterThanOrEqual(0)
+      return lines.slice(0, at).findLast((l) => l.startsWith('CRON_TZ=')) ?? 'machine'
+    }
+    expect(zoneOf(`0 */2 * * * ${run('network_latency')}`)).toBe('machine')
+    expect(zoneOf(`0 * * * * ${run('pms_slow_response')}`)).toBe('machine')
+    expect(zoneOf(`0 2 * * * ${run('pms')}`)).toBe('CRON_TZ=Europe/Madrid')
+    expect(zoneOf(gameday)).toBe('CRON_TZ=UTC')
+    // ...and the crontab gives the lines after it (the user's own) the machine's zone back.
+    expect(lines.at(-1)).toBe('CRON_TZ=America/New_York')
+    expect(lines.join('\n')).not.toMatch(/^# install: .*\| crontab -/m)
+    expect(lines).toContain(`# add to your crontab: ${CRONTAB_INSTALL_HINT}`)
     // Every line is a comment, an environment line, blank, or five cron fields and a command.
     for (const line of lines) expect(line).toMatch(/^(#.*|CRON_TZ=\S+|$|(\S+ ){5}cd .+)$/)
+  })
+
+  it('no CRON_TZ at all when no schedule has a zone; nothing at all without schedules', () => {
+    const options = {
+      cwd: '/p',
+      chaos: ['/usr/bin/node', '/opt/chaos/bin/run.js'],
+      runArgs: [],
+      logFile: '/p/schedule.log',
+      gamedayLogFile: '/p/gameday.log',
+      machineTimezone: 'UTC',
+      source: '/p/chaos.config.yaml',
+    }
+    const lines = renderCrontab([{ selection: 'pms', kind: 'category', cron: '0 2 * * *' }], options)
+    expect(lines.some((l) => l.startsWith('CRON_TZ='))).toBe(false)
+    expect(lines.filter((l) => /^\S+ \S+ \S+ \S+ \S+ cd /.test(l))).toHaveLength(2)
+    expect(renderCrontab([], { ...options, timezone: 'Europe/Madrid' })).toEqual([])
   })
 })

@@ -31,6 +31,12 @@ export abstract class BaseCommand extends Command {
     }),
   }
 
+  /**
+   * What to suggest when the command's required argument is missing (e.g. run: where the
+   * scenario ids are listed, and examples); undefined: the pointer to --help.
+   */
+  static argumentHint?: string
+
   /** Terminal-aware printer (colour, spinners only on a TTY). */
   protected out!: Output
 
@@ -100,40 +106,151 @@ export abstract class BaseCommand extends Command {
     return super.finally(err)
   }
 
-  /** Prints a one-line error (no stack trace unless --debug) and exits with the error's code. */
+  /**
+   * Prints a one-line error (no stack trace unless --debug) and exits with the error's code. With
+   * --json the error is one JSON line on stdout instead ({@link ErrorJson}), and nothing on stderr
+   * but the --debug stack, so a script reads every outcome from stdout.
+   */
   // eslint-disable-next-line @typescript-eslint/require-await -- oclif's catch is async by contract
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
     this.failure = err
-    const out = this.out
-    if (err instanceof ChaosError) {
-      for (const line of err.details) out.errorLine(line)
-      out.errorLine(`Error: ${unwrapFlagError(err.message)}`)
-      if (err.hint) out.errorLine(`Hint: ${err.hint}`)
-      if (out.debug && err.stack) out.errorLine(err.stack)
-      this.exit(err.exitCode)
+    const failure = describeError(err, this.usageHint())
+    // init() may have failed before the printer existed: fall back to the process streams.
+    const json = this.out?.json ?? this.jsonEnabled()
+    const stdout = this.out?.stdout ?? process.stdout
+    // errorLine also goes to the --log-file, so an error that ends the command is logged too.
+    const errorLine = (text: string): void => {
+      if (this.out) this.out.errorLine(text)
+      else process.stderr.write(text + '\n')
     }
-    // oclif parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
-    if (err instanceof Errors.CLIError || err.oclif) {
-      out.errorLine(`Error: ${err.message.split('\n')[0]}`)
-      const id = (this.id ?? '').replaceAll(':', this.config.topicSeparator)
-      out.errorLine(`Hint: see ${[this.config.bin, id, '--help'].filter(Boolean).join(' ')}`)
-      if (out?.debug && err.stack) out.errorLine(err.stack)
-      this.exit(ExitCode.INVALID_INPUT)
+    const debug = this.out?.debug ?? this.argv.includes('--debug')
+    if (json) {
+      stdout.write(JSON.stringify(errorJson(failure)) + '\n')
+    } else {
+      for (const line of failure.details) errorLine(line)
+      errorLine(`Error: ${failure.message}`)
+      if (failure.hint) errorLine(`Hint: ${failure.hint}`)
     }
-    out.errorLine(`Error: ${err.message}`)
-    if (out.debug && err.stack) out.errorLine(err.stack)
-    else out.errorLine('Hint: run again with --debug for details')
-    this.exit(ExitCode.RUNTIME)
+    if (debug && err.stack) errorLine(err.stack)
+    else if (!json && failure.exitCode === ExitCode.RUNTIME && !(err instanceof ChaosError))
+      errorLine('Hint: run again with --debug for details')
+    this.exit(failure.exitCode)
+  }
+
+  /**
+   * The hint of a usage error: the command's own {@link BaseCommand.argumentHint} when a required
+   * argument is missing and it has one, else where its help is.
+   */
+  private usageHint(): { help: string; argument?: string } {
+    const id = (this.id ?? '').replaceAll(':', this.config.topicSeparator)
+    const help = `see ${[this.config.bin, id, '--help'].filter(Boolean).join(' ')}`
+    const argument = (this.constructor as typeof BaseCommand).argumentHint
+    return { help, ...(argument !== undefined && { argument }) }
+  }
+}
+
+/** An error as the user sees it: the message, the hint, extra lines, the exit code. */
+export interface Failure {
+  message: string
+  hint: string | null
+  details: readonly string[]
+  exitCode: ExitCode
+  /** Extra fields of the --json line ({@link ChaosError.jsonFields}). */
+  jsonFields?: Readonly<Record<string, unknown>>
+}
+
+/**
+ * What `--json` prints for an error, on one stdout line: snake_case, `hint` null when there is
+ * none, `details` only when the error has extra lines (e.g. every validation problem).
+ */
+export interface ErrorJson {
+  error: string
+  hint: string | null
+  exit_code: number
+  details?: string[]
+  /** e.g. `record`: the run's record when its report could not be written. */
+  [field: string]: unknown
+}
+
+/** The {@link ErrorJson} of a failure. */
+export function errorJson(failure: Failure): ErrorJson {
+  return {
+    error: failure.message,
+    hint: failure.hint,
+    exit_code: failure.exitCode,
+    ...(failure.details.length > 0 && { details: [...failure.details] }),
+    ...failure.jsonFields,
   }
 }
 
 /**
+ * Maps an error to what the user is told: a {@link ChaosError} as it is; an oclif parse error
+ * (unknown flag, missing argument, bad option) is a usage error, exit 2, with its first line (a
+ * missing argument named by its name); anything else is a runtime error, exit 4.
+ */
+export function describeError(
+  err: Error & { oclif?: { exit?: number } },
+  usage: { help: string; argument?: string },
+): Failure {
+  if (err instanceof ChaosError)
+    return {
+      message: unwrapFlagError(err.message),
+      hint: err.hint ?? null,
+      details: err.details,
+      exitCode: err.exitCode,
+      ...(err.jsonFields !== undefined && { jsonFields: err.jsonFields }),
+    }
+  if (err instanceof Errors.CLIError || err.oclif) {
+    const missing = missingArguments(err)
+    if (missing)
+      return {
+        message: `missing argument ${missing}`,
+        hint: usage.argument ?? usage.help,
+        details: [],
+        exitCode: ExitCode.INVALID_INPUT,
+      }
+    return {
+      message: unwrapFlagError(err.message).split('\n')[0]!,
+      hint: usage.help,
+      details: [],
+      exitCode: ExitCode.INVALID_INPUT,
+    }
+  }
+  return { message: err.message, hint: null, details: [], exitCode: ExitCode.RUNTIME }
+}
+
+/**
+ * The names (and descriptions) of the arguments an oclif RequiredArgsError says are missing, e.g.
+ * `SELECTION (CATEGORY, SCENARIO_ID, FILE or DIR, or all)`; undefined for any other error. oclif
+ * does not export the class, so it is recognised by its `args` list.
+ */
+function missingArguments(err: Error): string | undefined {
+  const args = (err as { args?: unknown }).args
+  if (!Array.isArray(args) || !err.message.startsWith('Missing')) return undefined
+  const named = (args as Array<{ name?: unknown; description?: unknown }>).filter(
+    (a) => typeof a.name === 'string',
+  )
+  if (named.length === 0) return undefined
+  return named
+    .map((a) =>
+      typeof a.description === 'string'
+        ? `${String(a.name).toUpperCase()} (${a.description})`
+        : String(a.name).toUpperCase(),
+    )
+    .join(', ')
+}
+
+/**
  * oclif wraps an error thrown by a flag's parse function as "Parsing --NAME \n\t<message>\nSee
- * more help with --help"; the shared flags' messages already name the flag, so keep just that line.
+ * more help with --help". The shared flags' messages already name the flag, so keep just that
+ * line; oclif's own (e.g. "Expected an integer but received: abc") get the flag put in front.
  */
 export function unwrapFlagError(message: string): string {
-  return /^Parsing --\S+ \n\t([^\n]*)\nSee more help with --help$/.exec(message)?.[1] ?? message
+  const m = /^Parsing (--\S+) \n\t([^\n]*)\nSee more help with --help$/.exec(message)
+  if (!m) return message
+  const [, flag, inner] = m as unknown as [string, string, string]
+  return inner.includes(flag) ? inner : `${flag}: ${inner}`
 }

@@ -54,7 +54,18 @@ export function unknownCommandLines(config: Interfaces.Config, id: string): [str
 
 // eslint-disable-next-line @typescript-eslint/require-await -- oclif's hooks are async by contract
 const hook: Hook.CommandNotFound = async function (options) {
-  for (const line of unknownCommandLines(options.config, options.id)) process.stderr.write(line + '\n')
+  const [error, hint] = unknownCommandLines(options.config, options.id)
+  // With --json the same error is one JSON line on stdout, as every command's errors are.
+  const argv = options.argv ?? []
+  const end = argv.indexOf('--')
+  if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
+    const json = {
+      error: error.replace(/^Error: /, ''),
+      hint: hint.replace(/^Hint: /, ''),
+      exit_code: ExitCode.INVALID_INPUT,
+    }
+    process.stdout.write(JSON.stringify(json) + '\n')
+  } else process.stderr.write(`${error}\n${hint}\n`)
   return this.exit(ExitCode.INVALID_INPUT)
 }
 

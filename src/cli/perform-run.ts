@@ -63,10 +63,12 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Prints a run record whose report could not be written, so the results are not lost: the JSON
- * report with --json, else the text report (also with --quiet: it is the only copy).
+ * Prints a run record whose report could not be written, so the results are not lost: the text
+ * report (also with --quiet: it is the only copy). With --json it is the `record` field of the error
+ * line instead (ReportNotWrittenError), so stdout stays one JSON document.
  */
 export function printUnsavedRecord(record: RunRecord, out: Output): void {
+  if (out.json) return
   try {
     if (out.json) out.stdout.write(serializeRecord(record))
     else out.line('\n' + renderText(record, { color: out.color.level > 0 }))

@@ -144,7 +144,8 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
 
 /**
  * The crontab for the configured schedules plus the weekly GameDay; `runArgs` are the run flags
- * each `chaos run` line repeats.
+ * each `chaos run` line repeats. No schedules is an input error (exit 2), as for a schedule
+ * session: nothing to put in a crontab, and nothing printed that could replace one.
  */
 export function crontabFor(
   workspace: Workspace,
@@ -152,7 +153,9 @@ export function crontabFor(
   options: { chaos: string[]; timezone?: string },
 ): string[] {
   const { config } = workspace
+  if ((config.schedules ?? []).length === 0) throw noSchedules(workspace)
   return renderCrontab(config.schedules ?? [], {
+    machineTimezone: machineTimeZone(),
     cwd: config.root,
     chaos: options.chaos,
     runArgs: [...runArgs],

@@ -100,6 +100,9 @@ export interface RunResult {
  * and why, and carries the record so that the caller can still show it (exit 4).
  */
 export class ReportNotWrittenError extends RuntimeFailure {
+  /** With --json the record travels in the error line, so stdout stays one JSON document. */
+  override readonly jsonFields: Readonly<Record<string, unknown>>
+
   constructor(
     /** The run's record, complete: the only copy. */
     readonly record: RunRecord,
@@ -111,6 +114,7 @@ export class ReportNotWrittenError extends RuntimeFailure {
       `the run ended (${record.outcome}) but its report was not written: ${file}: ${reason}`,
       'the record is printed on stdout; check the reports directory (reports_dir in the config): free space, permissions, not a file',
     )
+    this.jsonFields = { record }
   }
 }
 

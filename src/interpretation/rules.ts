@@ -41,6 +41,32 @@ function injectsFailures(e: ExperimentRecord): boolean {
   return FAILING_FAULT_TYPES.has(e.fault_config.fault_type) && e.fault_config.probability > 0
 }
 
+/**
+ * The advice for an experiment aborted after injection, by what ended it: lowering the
+ * probability only answers a safety limit, not an operator's stop or the target ending it.
+ */
+function abortedAdvice(e: ExperimentRecord): AnalysisLine[] {
+  const reason = e.abort_reason ?? 'no reason recorded'
+  switch (e.abort_cause) {
+    case 'OPERATOR_STOP':
+      return [warn(`Experiment ${reason} - results are partial; rerun when ready`)]
+    case 'TARGET_ENDED':
+      return [action(`Experiment aborted: ${reason} - results are partial; rerun once the cause is fixed`)]
+    case 'ENDED_UNEXPLAINED':
+      return [
+        action(
+          `Experiment aborted: ${reason} - results are partial; check the target's logs for a restart or a stop, then rerun`,
+        ),
+      ]
+    default:
+      return [
+        action(
+          `Experiment aborted: ${reason} - review the safety limits and lower the probability or blast radius before rerunning`,
+        ),
+      ]
+  }
+}
+
 /** The rule table, in the order the lines are produced (then sorted OK, WARN, ACTION). */
 export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
   {
@@ -55,11 +81,7 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
                 `Nothing was injected: ${e.abort_reason ?? 'aborted before injection'} - bring the system to its steady state first`,
               ),
             ]
-          return [
-            action(
-              `Experiment aborted: ${e.abort_reason ?? 'no reason recorded'} - review the safety limits and lower the probability or blast radius before rerunning`,
-            ),
-          ]
+          return abortedAdvice(e)
         case 'FAILED':
           return [action(`Experiment failed: ${e.error ?? e.abort_reason ?? 'no error recorded'}`)]
         case 'INTERRUPTED':

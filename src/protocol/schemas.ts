@@ -79,6 +79,12 @@ export const ExperimentView = z.object({
   ended_at: z.string().nullable().optional(),
   calls_seen: z.number().int().min(0),
   faults_injected: z.number().int().min(0),
+  /**
+   * Why it ended (`stopped`, `emergency_stop`, `agent_closed`, `lease_expired`, `max_duration`);
+   * absent while running. Any string is accepted: a value the runner does not know, or none, makes
+   * it say it cannot tell why the experiment ended.
+   */
+  end_reason: z.string().optional(),
 })
 export type ExperimentView = z.infer<typeof ExperimentView>
 

@@ -241,53 +241,82 @@ export interface CrontabOptions {
   gamedayLogFile: string
   /** Time zone for the CRON_TZ line of schedules without their own; omitted when undefined. */
   timezone?: string
+  /**
+   * The machine's own time zone: when any CRON_TZ line was printed, the crontab ends by setting it
+   * back to this, so that entries a user adds below ours keep the machine's zone.
+   */
+  machineTimezone: string
   /** Where the schedules come from, for the header comment. */
   source: string
 }
 
-/** Crontab lines for the schedules plus a weekly GameDay (guide section 11: Fridays at 10:00). */
+/** How to add the printed lines to a crontab without replacing the user's own entries. */
+export const CRONTAB_INSTALL_HINT = '(crontab -l 2>/dev/null; chaos schedule --print-crontab) | crontab -'
+
+/**
+ * Crontab lines for the schedules plus a weekly GameDay (guide section 11: Fridays at 10:00).
+ * cron applies a `CRON_TZ=` line to every line after it, so entries are grouped: those on the
+ * machine's zone first, then one group per zone under its CRON_TZ line, and a last CRON_TZ line
+ * sets the machine's zone back for whatever follows. An empty `specs` renders nothing: a crontab
+ * of its own GameDay was never asked for.
+ */
 export function renderCrontab(specs: readonly ScheduleSpec[], options: CrontabOptions): string[] {
+  if (specs.length === 0) return []
   // cron turns an unescaped % into a newline (e.g. --probability 30%).
   const cronSafe = (word: string) => shellQuote(word).replace(/%/g, '\\%')
   const chaos = options.chaos.map(cronSafe).join(' ')
   const cd = `cd ${cronSafe(options.cwd)} &&`
-  const lines = [
-    `# chaos-playbook schedules from ${options.source}`,
-    '# install: chaos schedule --print-crontab | crontab -   (this replaces your crontab; merge by hand otherwise)',
-    '# cron does not read your shell profile: put CHAOS_TOKEN in the config file or in this crontab.',
-  ]
-  let zone: string | undefined
-  const setZone = (tz: string | undefined) => {
-    if (tz && tz !== zone) {
-      lines.push(`CRON_TZ=${tz}`)
-      zone = tz
-    }
+  /** Entries (comment lines then the cron line) by zone; '' is the machine's zone. */
+  const groups = new Map<string, string[]>([['', []]])
+  const add = (zone: string | undefined, entry: string[]) => {
+    const key = zone ?? ''
+    groups.set(key, [...(groups.get(key) ?? []), '', ...entry])
   }
   for (const spec of specs) {
     const command = `${cd} ${chaos} run ${cronSafe(spec.selection)} ${[...options.runArgs.map(cronSafe), '--quiet'].join(' ')} >> ${cronSafe(options.logFile)} 2>&1`
-    lines.push('', `# ${describeSchedule(spec)}`)
+    const title = `# ${describeSchedule(spec)}`
     if (spec.cron !== undefined) {
-      setZone(spec.timezone ?? options.timezone)
-      lines.push(`${spec.cron} ${command}`)
+      add(spec.timezone ?? options.timezone, [title, `${spec.cron} ${command}`])
       continue
     }
+    // An interval has no time zone: it stays on the machine's.
     const equivalent = cronForEvery(spec.everyMs!)
     if (!equivalent) {
-      lines.push(
+      add(undefined, [
+        title,
         `# cron cannot express "every ${formatEvery(spec.everyMs!)}" (it fires at most once a minute and has no fixed period beyond a week); run \`chaos schedule\` in the foreground instead`,
-      )
-      lines.push(`# * * * * * ${command}`)
+        `# * * * * * ${command}`,
+      ])
       continue
     }
-    if (!equivalent.exact) {
-      lines.push(
-        `# cron cannot express "every ${formatEvery(spec.everyMs!)}" exactly; nearest: every ${formatEvery(equivalent.periodMs)}`,
-      )
-    }
-    lines.push(`${equivalent.pattern} ${command}`)
+    add(undefined, [
+      title,
+      ...(equivalent.exact
+        ? []
+        : [
+            `# cron cannot express "every ${formatEvery(spec.everyMs!)}" exactly; nearest: every ${formatEvery(equivalent.periodMs)}`,
+          ]),
+      `${equivalent.pattern} ${command}`,
+    ])
   }
-  lines.push('', '# weekly chaos GameDay (guide section 11): every category as one suite, Fridays at 10:00')
-  setZone(options.timezone)
-  lines.push(`0 10 * * 5 ${cd} ${chaos} gameday --log-file ${cronSafe(options.gamedayLogFile)}`)
+  add(options.timezone, [
+    '# weekly chaos GameDay (guide section 11): every category as one suite, Fridays at 10:00',
+    `0 10 * * 5 ${cd} ${chaos} gameday --log-file ${cronSafe(options.gamedayLogFile)}`,
+  ])
+  const lines = [
+    `# chaos-playbook schedules from ${options.source}`,
+    `# add to your crontab: ${CRONTAB_INSTALL_HINT}`,
+    '# (a bare "| crontab -" replaces your crontab; running the line above twice adds these entries twice)',
+    '# cron does not read your shell profile: put CHAOS_TOKEN in the config file or in this crontab.',
+    ...groups.get('')!,
+  ]
+  const zones = [...groups.keys()].filter((zone) => zone !== '')
+  for (const zone of zones) lines.push('', `CRON_TZ=${zone}`, ...groups.get(zone)!.slice(1))
+  if (zones.length > 0)
+    lines.push(
+      '',
+      "# back to this machine's time zone for the lines below",
+      `CRON_TZ=${options.machineTimezone}`,
+    )
   return lines
 }

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
-import type { BreakerState, ExperimentRecord } from '../../record.js'
+import type { AbortCause, BreakerState, ExperimentRecord } from '../../record.js'
 import type { MeasureName } from '../../scenario/checks.js'
 import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
 import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
@@ -87,6 +87,8 @@ export class Stop extends Error {
   constructor(
     readonly state: 'ABORTED' | 'FAILED' | 'INTERRUPTED',
     message: string,
+    /** What ended it, when known (recorded as `abort_cause`; docs in src/record.ts). */
+    readonly abortCause?: AbortCause,
   ) {
     super(message)
   }

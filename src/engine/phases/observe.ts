@@ -71,7 +71,7 @@ export async function observe(ctx: ExperimentContext): Promise<void> {
         )
       if (breach) {
         log(ctx, breach.event, breach.fields)
-        throw new Stop('ABORTED', breach.reason)
+        throw new Stop('ABORTED', breach.reason, 'SAFETY_LIMIT')
       }
       const faults = counterDelta(ctx.probe.atInject, sample, (s) => s.faults_injected)
       if (faults !== null && faults > 0 && ctx.samples.length % FAULT_EVENT_EVERY === 1) {

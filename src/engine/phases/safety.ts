@@ -112,14 +112,55 @@ function afterFaults(faults: number | undefined): string {
   return faults === undefined ? '' : ` after ${faults} fault${faults === 1 ? '' : 's'}`
 }
 
-/** What the target's answer about our experiment means: null while it still runs it. */
+/**
+ * What the target's answer about our experiment means: null while it still runs it. During the
+ * observe phase the runner has sent no stop, so a `stopped` or `emergency_stop` end is an
+ * operator's (`chaos stop`, or a DELETE to the control API); other reasons are the agent's own.
+ * Without `end_reason` the runner cannot tell, and says so.
+ */
 export function lossFromView(target: string, view: ExperimentView): Stop | null {
-  return view.state === 'RUNNING'
-    ? null
-    : new Stop(
+  if (view.state === 'RUNNING') return null
+  const after = afterFaults(view.faults_injected)
+  const reason = view.end_reason
+  switch (reason) {
+    case 'stopped':
+    case 'emergency_stop':
+      return new Stop(
         'ABORTED',
-        `target ${target} lost the experiment${afterFaults(view.faults_injected)} (state ${view.state})`,
+        `stopped by an operator${after}: ${target} ended the experiment on a ${reason === 'stopped' ? 'stop' : 'stop-all'} the runner did not send (end_reason ${reason}: chaos stop, or a DELETE to the control API)`,
+        'OPERATOR_STOP',
       )
+    case 'lease_expired':
+      return new Stop(
+        'ABORTED',
+        `${target} ended the experiment itself${after}: its lease expired (end_reason lease_expired), the runner's renewals did not reach it in time`,
+        'TARGET_ENDED',
+      )
+    case 'max_duration':
+      return new Stop(
+        'ABORTED',
+        `${target} ended the experiment itself${after}: it reached the agent's maximum duration (end_reason max_duration)`,
+        'TARGET_ENDED',
+      )
+    case 'agent_closed':
+      return new Stop(
+        'ABORTED',
+        `${target} ended the experiment itself${after}: the service shut its chaos agent down (end_reason agent_closed)`,
+        'TARGET_ENDED',
+      )
+    case undefined:
+      return new Stop(
+        'ABORTED',
+        `target ${target} ended the experiment${after} (state ${view.state}) without saying why (no end_reason): an operator's stop, an expired lease or a restart, the runner cannot tell which`,
+        'ENDED_UNEXPLAINED',
+      )
+    default:
+      return new Stop(
+        'ABORTED',
+        `target ${target} ended the experiment${after} (state ${view.state}, end_reason ${reason})`,
+        'TARGET_ENDED',
+      )
+  }
 }
 
 /**
@@ -136,6 +177,7 @@ export function lossFromError(target: string, err: unknown, lastFaults?: number)
     return new Stop(
       'ABORTED',
       `target ${target} lost the experiment${afterFaults(lastFaults)} (restarted?): HTTP ${err.status}`,
+      'ENDED_UNEXPLAINED',
     )
   return null
 }

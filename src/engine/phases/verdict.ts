@@ -23,6 +23,7 @@ export function settleState(ctx: ExperimentContext): void {
     record.state = stop.state
     if (stop.state === 'FAILED') record.error = stop.message
     else record.abort_reason = stop.message
+    if (stop.state === 'ABORTED' && stop.abortCause !== undefined) record.abort_cause = stop.abortCause
   }
   if (ctx.injected.length > 0 && !record.rollback.verified && record.state === 'COMPLETED') {
     record.state = 'FAILED'
