@@ -121,7 +121,7 @@ export async function performRun(
   session?: TargetSession,
 ): Promise<RunResult> {
   const { config } = input.workspace
-  const view = createRunView(out, { quiet: input.flags.quiet ?? false })
+  const view = createRunView(out, { quiet: input.flags.quiet ?? false, clock: systemClock })
   const signals = input.signal
     ? { signal: input.signal, dispose: () => {} }
     : abortOnSignals((text) => view.notice(text))
