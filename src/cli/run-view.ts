@@ -85,7 +85,7 @@ export function createRunView(out: Output, options: RunViewOptions): RunView {
   // so the brake (rollback, exit 130) would be ignored while the spinner runs.
   const spinner: Ora | null =
     out.tty && !out.json && !options.quiet
-      ? ora({ stream: sizedStream(out.stdout, out.columns) as NodeJS.WriteStream, discardStdin: false })
+      ? ora({ stream: sizedStream(out.stdout, out.columns), discardStdin: false })
       : null
   // ora wraps a text wider than the terminal over several lines; one line redraws cleanly.
   const spinnerWidth = () => {

@@ -12,8 +12,12 @@ export function clockTime(ms: number): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
 }
 
-const str = (v: unknown): string =>
-  v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string)
+const str = (v: unknown): string => {
+  if (v === null || v === undefined) return ''
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return JSON.stringify(v)
+}
 const ratio = (v: unknown): string => (typeof v === 'number' ? pct(v) : str(v))
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(str).join('; ') : str(v))
 

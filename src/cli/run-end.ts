@@ -1,0 +1,48 @@
+/**
+ * How `chaos run` ends in a terminal, a pipe or a CI log alike: the summary table (narrowed to the
+ * terminal), the digest (verdict, failed checks, what to do) and where the reports are, then the
+ * outcome. The whole text report is in the `.txt` file (`chaos report latest` prints it), not on
+ * the screen: 200 lines scrolled past would hide the verdict.
+ */
+import { basename, dirname, isAbsolute, relative, sep } from 'node:path'
+import { runSummaryTable } from '../../reports/run-table.js'
+import type { RunRecord } from '../record.js'
+import type { WrittenRun } from '../store/report-store.js'
+import type { Output } from './output.js'
+
+/**
+ * The run's three-line digest (verdict, which checks failed, what to do).
+ * lead: call runDigest here at merge (`return runDigest(record)` from reports/digest.ts).
+ */
+export function digestLines(record: RunRecord): string[] {
+  void record
+  return []
+}
+
+/**
+ * Where the reports are: their folder (relative to `cwd` when inside it), then one file a line, the
+ * text report first (the one to read). A folder line and bare names fit a narrow terminal where
+ * whole paths would not.
+ */
+export function reportPathLines(written: Pick<WrittenRun, 'files' | 'text'>, cwd: string): string[] {
+  const dir = dirname(written.text)
+  const rel = relative(cwd, dir)
+  const shown = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? dir : rel
+  const names = [written.text, ...Object.values(written.files).filter((f) => f !== written.text)].map(
+    (file) => `  ${dirname(file) === dir ? basename(file) : file}`,
+  )
+  return [`reports in ${shown}${sep}`, ...names]
+}
+
+/** The lines `chaos run` ends with; with `quiet`, only the outcome and the text report's path (as before). */
+export function runEndLines(
+  record: RunRecord,
+  written: Pick<WrittenRun, 'files' | 'text'>,
+  out: Pick<Output, 'color' | 'columns'>,
+  options: { cwd: string; quiet?: boolean },
+): string[] {
+  const outcome = `${record.outcome} (exit ${record.exit_code})`
+  if (options.quiet) return [`${outcome} · report: ${written.text}`]
+  const table = record.experiments.length > 0 ? [runSummaryTable(record, out.color, out.columns)] : []
+  return ['', ...table, ...digestLines(record), ...reportPathLines(written, options.cwd), outcome]
+}
