@@ -28,7 +28,8 @@ import {
 beforeAll(assertBuilt)
 afterAll(() => stopStragglers())
 
-const STARTED = /chaos_experiment_started\b/
+/** The live line of the injection (a sentence; the event name is in events.jsonl). */
+const STARTED = /^\d\d:\d\d:\d\d injecting /m
 
 // Concurrent, at most `maxConcurrency` (vitest.config.ts) at once. Each case's timeout is the budget
 // of the CLI runs it makes (runBudgetMs: the phases their flags configure, plus start-up); a case that
@@ -39,7 +40,7 @@ describe.concurrent('chaos run against the real sandbox (compiled CLI)', () => {
     'refuses a second runner on the same reports directory (exit 3, names the owner pid); the first completes',
     async ({ workdir: cwd }) => {
       const first = chaos(['run', fixture('e2e_pass'), ...fast({ duration: '10s' })], { cwd })
-      await first.waitFor(/chaos_preflight_passed/)
+      await first.waitFor(/^\d\d:\d\d:\d\d preflight passed/)
       // The second runner gets an unreachable target: were it let through, it would fail with exit 4, not 3.
       const second = await runChaos(
         ['run', fixture('e2e_pass'), '--target', 'http://127.0.0.1:9', '--token', 'x', ...fast()],
