@@ -250,6 +250,20 @@ describe('tables that fit', () => {
     ])
   })
 
+  it('say an unverified rollback and its next step on the screen, whatever else is shown', () => {
+    const lie = guideExperiment({ id: 'rollback_lie' })
+    lie.rollback = { ...lie.rollback, verified: false, error: 'faults continued after the rollback' }
+    const record = runRecord({ experiments: [guideExperiment(), lie], outcome: 'ERROR', exit_code: 4 })
+    const written = { text: '/r/x.txt', files: { text: '/r/x.txt', json: '/r/x.json' } }
+    const lines = runEndLines(record, written, { color: plain, columns: 80 }, { cwd: '/r' })
+    expect(lines).toContain(
+      'ROLLBACK NOT VERIFIED for rollback_lie: the fault may still be live; run chaos stop --all',
+    )
+    expect(
+      runEndLines(runRecord(), written, { color: plain, columns: 80 }, { cwd: '/r' }).join('\n'),
+    ).not.toContain('NOT VERIFIED')
+  })
+
   it('print the plan in short within the width, and say how many more there are', async () => {
     const catalogue = await loadCatalogue({ cwd: process.cwd() })
     const plan = buildPlan(catalogue.scenarios, ['all'], resolveRunOptions({}))

@@ -20,6 +20,20 @@ export function digestLines(record: RunRecord): string[] {
 }
 
 /**
+ * A fault that may still be live is said on the screen whatever else is shown, with the command
+ * that removes it (exit 4's next step, README "Exit codes").
+ */
+export function unverifiedRollbackLines(record: RunRecord, c: Output['color']): string[] {
+  const unverified = record.experiments.filter((e) => e.rollback.attempted && !e.rollback.verified)
+  if (unverified.length === 0) return []
+  return [
+    c.red(
+      `ROLLBACK NOT VERIFIED for ${unverified.map((e) => e.id).join(', ')}: the fault may still be live; run chaos stop --all`,
+    ),
+  ]
+}
+
+/**
  * Where the reports are: their folder (relative to `cwd` when inside it), then one file a line, the
  * text report first (the one to read). A folder line and bare names fit a narrow terminal where
  * whole paths would not.
@@ -44,5 +58,12 @@ export function runEndLines(
   const outcome = `${record.outcome} (exit ${record.exit_code})`
   if (options.quiet) return [`${outcome} · report: ${written.text}`]
   const table = record.experiments.length > 0 ? [runSummaryTable(record, out.color, out.columns)] : []
-  return ['', ...table, ...digestLines(record), ...reportPathLines(written, options.cwd), outcome]
+  return [
+    '',
+    ...table,
+    ...digestLines(record),
+    ...unverifiedRollbackLines(record, out.color),
+    ...reportPathLines(written, options.cwd),
+    outcome,
+  ]
 }
