@@ -108,6 +108,7 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
       expect(pass.exitCode, `${pass.stdout}\n${pass.stderr}`).toBe(0)
       expect(pass.stdout).toMatch(/^chaos gameday \S+ \(pid \d+\): 2 experiments in network, pms$/m)
       expect(pass.stdout).toContain('GameDay PASSED (exit 0)')
+      expect(pass.stdout).toMatch(/^Plan: 2 experiments, about \S+/m)
 
       const report = await latestReport(cwd)
       expect(report.selection).toEqual(['network', 'pms'])
