@@ -59,7 +59,7 @@ const RUN_LIST_COLUMNS: readonly TableColumn[] = [
   { head: 'run_id' },
   { head: 'started', expendable: true },
   { head: 'selection', min: 10 },
-  { head: 'outcome', shortCell: (s) => s.replace(' (partial)', '*') },
+  { head: 'outcome', shortCell: (s) => s.replace(' (partial)', ' (part.)') },
   { head: 'experiments', short: 'exp.', priority: 2, shortCell: (s) => s.replace(' skipped)', ' sk.)') },
   { head: 'passed/failed', short: 'ok/fail', priority: 1 },
 ]
