@@ -79,6 +79,10 @@ export interface RunViewOptions {
   clock: Clock
 }
 
+/**
+ * The live view of a run on `out`: timestamped sentences for the lifecycle events, and on a TTY a
+ * spinner (cut to one line of the terminal) with the phase, rates and p95.
+ */
 export function createRunView(out: Output, options: RunViewOptions): RunView {
   const c = out.color
   // discardStdin off: ora's default puts stdin in raw mode, where Ctrl-C no longer sends SIGINT,
