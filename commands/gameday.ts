@@ -75,6 +75,15 @@ export default class Gameday extends BaseCommand {
     this.out.line(
       `chaos gameday ${startedAt} (pid ${process.pid}): ${plan.scenarios.length} experiments in ${plan.categories.join(', ')}`,
     )
+    if (!flags.quiet) {
+      // The plan in short and the expected time, as chaos run prints them.
+      const [{ buildPlan }, { formatPlanSummary }] = await Promise.all([
+        import('../src/plan.js'),
+        import('../src/render/plan.js'),
+      ])
+      const planned = buildPlan(plan.selected, plan.categories, plan.options)
+      for (const line of formatPlanSummary(planned, this.out.color, this.out.columns)) this.out.line(line)
+    }
     const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
     const reportFiles = await this.openReportFiles(flags)
     const run = await gameday.performGameday(plan, flags, this.out, leaseSeconds, reportFiles)

@@ -54,7 +54,7 @@ export default class List extends BaseCommand {
     const shown = catalogue.scenarios.filter((s) => !args.category || s.scenario.category === args.category)
     const entries = render.catalogueEntries(shown)
     const categories = [...new Set(entries.map((e) => e.category))]
-    this.out.line(render.catalogueTable(entries, this.out.color))
+    this.out.line(render.catalogueTable(entries, this.out.color, this.out.columns))
     this.out.line(
       `${entries.length} scenario${entries.length === 1 ? '' : 's'} in ${categories.length} categor${categories.length === 1 ? 'y' : 'ies'}`,
     )

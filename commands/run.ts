@@ -67,7 +67,7 @@ export default class Run extends BaseCommand {
   async run(): Promise<Plan | RunRecord> {
     const { args, flags } = await this.parse(Run)
     await this.teeToLogFile(flags['log-file'])
-    const [{ openWorkspace }, catalogue, plan, { formatPlan }] = await Promise.all([
+    const [{ openWorkspace }, catalogue, plan, { formatPlan, formatPlanSummary }] = await Promise.all([
       import('../src/workspace.js'),
       import('../src/scenario/catalogue.js'),
       import('../src/plan.js'),
@@ -87,11 +87,14 @@ export default class Run extends BaseCommand {
     const result = plan.buildPlan(selected, args.selection, options)
     if (!flags['dry-run']) {
       const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
-      const [{ performRun }, { renderText }, { resultPushHook }] = await Promise.all([
+      const [{ performRun }, { runEndLines }, { resultPushHook }] = await Promise.all([
         import('../src/cli/perform-run.js'),
-        import('../reports/text.js'),
+        import('../src/cli/run-end.js'),
         import('../src/cli/push-results.js'),
       ])
+      // The plan in short and the expected time first, so a long run says how long it will be.
+      if (!flags.quiet)
+        for (const line of formatPlanSummary(result, this.out.color, this.out.columns)) this.out.line(line)
       const enabled = selected.map((s) => s.scenario)
       const onExperimentDone = resultPushHook(flags.pushgateway, ws.config, this.out)
       const reportFiles = await this.openReportFiles(flags)
@@ -108,8 +111,8 @@ export default class Run extends BaseCommand {
         },
         this.out,
       )
-      if (!flags.quiet) this.out.line('\n' + renderText(record, { color: this.out.color.level > 0 }))
-      this.out.line(`${record.outcome} (exit ${record.exit_code}) · report: ${written.text}`)
+      for (const line of runEndLines(record, written, this.out, { cwd, quiet: flags.quiet }))
+        this.out.line(line)
       return this.finish(record, record.exit_code)
     }
     const lines = formatPlan(result, this.out.color)

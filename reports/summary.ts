@@ -1,7 +1,7 @@
 /** One line per stored run (`chaos report list`): as JSON rows and as a table. */
 import type { ChalkInstance } from 'chalk'
-import Table from 'cli-table3'
 import type { RunOutcome, RunRecord } from '../src/record.js'
+import { fitTable, type TableColumn } from '../src/render/table.js'
 
 /** A past run in brief, snake_case like the report. */
 export interface RunSummary {
@@ -51,29 +51,41 @@ function shortTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
 }
 
-/** The table of past runs, newest first as given. */
-export function runListTable(summaries: readonly RunSummary[], color: ChalkInstance): string {
-  const table = new Table({
-    head: ['run_id', 'started', 'selection', 'outcome', 'experiments', 'passed/failed'].map((h) =>
-      color.bold(h),
-    ),
-    style: { head: [], border: [] },
-  })
-  for (const s of summaries) {
+/**
+ * The columns of `report list`: at a narrow width the start time goes first (the run id starts
+ * with it), then short headings; the selection wraps; then passed/failed and the count go.
+ */
+const RUN_LIST_COLUMNS: readonly TableColumn[] = [
+  { head: 'run_id' },
+  { head: 'started', expendable: true },
+  { head: 'selection', min: 10 },
+  { head: 'outcome', shortCell: (s) => s.replace(' (partial)', ' (part.)') },
+  { head: 'experiments', short: 'exp.', priority: 2, shortCell: (s) => s.replace(' skipped)', ' sk.)') },
+  { head: 'passed/failed', short: 'ok/fail', priority: 1 },
+]
+
+/** The table of past runs, newest first as given; `width` narrows it to a terminal. */
+export function runListTable(summaries: readonly RunSummary[], color: ChalkInstance, width?: number): string {
+  const columns = RUN_LIST_COLUMNS.map((col) => ({
+    ...col,
+    head: color.bold(col.head),
+    ...(col.short !== undefined && { short: color.bold(col.short) }),
+  }))
+  const rows = summaries.map((s) => {
     const outcome =
       s.outcome === 'PASSED'
         ? color.green(s.outcome)
         : s.outcome === 'INTERRUPTED' || s.outcome === 'INCONCLUSIVE'
           ? color.yellow(s.outcome)
           : color.red(s.outcome)
-    table.push([
+    return [
       s.run_id,
       shortTime(s.started_at),
       s.selection.join(' '),
       s.partial ? `${outcome} (partial)` : outcome,
       s.skipped > 0 ? `${s.experiments} (${s.skipped} skipped)` : String(s.experiments),
       `${s.passed}/${s.failed}`,
-    ])
-  }
-  return table.toString()
+    ]
+  })
+  return fitTable(columns, rows, { width, rowRules: true })
 }

@@ -4,7 +4,6 @@
  * colours for a terminal. Analysis lines come from the record (`withAnalysis` fills them).
  */
 import { Chalk, type ChalkInstance } from 'chalk'
-import Table from 'cli-table3'
 import type {
   AnalysisLine,
   CheckResult,
@@ -13,6 +12,7 @@ import type {
   PhaseMetrics,
   RunRecord,
 } from '../src/record.js'
+import { outcomeColor, runSummaryTable } from './run-table.js'
 import { checkValue, faultSummary, ms, num, pct, seconds, tryParseCheck } from '../src/wording.js'
 import { runDigest } from './digest.js'
 
@@ -30,13 +30,6 @@ function durationSeconds(from: string | null, to: string | null): number | undef
 
 function share(n: number, total: number): string {
   return total > 0 ? ` (${pct(n / total)})` : ''
-}
-
-function outcomeColor(c: ChalkInstance, outcome: string): string {
-  if (outcome === 'PASSED' || outcome === 'COMPLETED') return c.green(outcome)
-  if (outcome === 'INTERRUPTED' || outcome === 'SKIPPED' || outcome === 'INCONCLUSIVE')
-    return c.yellow(outcome)
-  return c.red(outcome)
 }
 
 function phaseLine(label: string, m: PhaseMetrics | null): string | undefined {
@@ -189,43 +182,6 @@ function experimentBlock(e: ExperimentRecord, c: ChalkInstance, workloadUrl?: st
   return lines
 }
 
-function summaryTable(record: RunRecord, c: ChalkInstance): string {
-  const head = [
-    'Experiment',
-    'State',
-    'Hypothesis',
-    'Availability',
-    'Error rate',
-    'p95',
-    'Trips',
-    'MTTR',
-    'Rollback',
-  ]
-  // Colours come from chalk only (off for files); cli-table3's own styling is disabled.
-  const table = new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } })
-  for (const e of record.experiments) {
-    const m = e.metrics.during
-    table.push([
-      e.id,
-      outcomeColor(c, e.state),
-      e.state === 'COMPLETED' && e.hypothesis_held === null
-        ? c.yellow('inconclusive')
-        : e.hypothesis_held === null
-          ? '-'
-          : e.hypothesis_held
-            ? 'held'
-            : c.red('NOT held'),
-      m ? pct(m.availability) : '-',
-      m ? pct(m.error_rate) : '-',
-      m ? ms(m.latency_ms.p95) : '-',
-      m && m.circuit_breaker_trips !== null ? String(m.circuit_breaker_trips) : '-',
-      e.metrics.mttr_seconds !== null ? seconds(e.metrics.mttr_seconds) : e.metrics.recovery ? 'never' : '-',
-      e.rollback.attempted ? (e.rollback.verified ? 'verified' : c.red('NOT verified')) : '-',
-    ])
-  }
-  return table.toString()
-}
-
 /** Renders a run record as the text report (ends with a newline). */
 export function renderText(record: RunRecord, options: TextReportOptions = { color: false }): string {
   const c = new Chalk({ level: options.color ? 1 : 0 })
@@ -253,6 +209,6 @@ export function renderText(record: RunRecord, options: TextReportOptions = { col
     )
   for (const e of record.experiments) lines.push('', ...experimentBlock(e, c, record.target.workload_url))
   if (record.experiments.length === 0) lines.push('', 'No experiments were run.')
-  else lines.push('', c.bold('Summary'), summaryTable(record, c))
+  else lines.push('', c.bold('Summary'), runSummaryTable(record, c))
   return lines.join('\n') + '\n'
 }

@@ -5,18 +5,14 @@
  * (whose child must not receive that SIGINT before the rollback) and with an external target, the
  * runner must exit 130 within about a second, with a verified rollback and an INTERRUPTED report.
  */
-import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { rollbackBudgetMs } from '../src/engine/phases/rollback.js'
 import { fixture, latestReport, readEvents } from './run-helpers.js'
 import {
   assertBuilt,
-  BIN,
   chaos,
-  ENV,
   pollUntil,
   runBudgetMs,
   stopStragglers,
@@ -24,18 +20,10 @@ import {
   test,
   type ControlClient,
 } from './support/index.js'
+import { hasScript, inPty } from './support/pty.js'
 
 beforeAll(assertBuilt)
 afterAll(() => stopStragglers())
-
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 /** The timings of the issue: short phases, polls every 250 ms. */
 const FAST = ['--duration', '3s', '--baseline', '1s', '--interval', '250ms', '--recovery-timeout', '5s']
@@ -54,53 +42,6 @@ const PHASE_LINE = {
 } as const
 
 type Phase = keyof typeof PHASE_LINE
-
-/** The runner in a pty: its terminal output (ANSI stripped), Ctrl-C, and its exit. */
-function inPty(args: readonly string[], cwd: string) {
-  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-  // A pty created by `script` from a pipe has 0 columns; ora would then redraw without end.
-  const child = execa('script', ['-qfec', `stty cols 160 rows 50; exec ${command}`, '/dev/null'], {
-    cwd,
-    env: ENV,
-    extendEnv: false,
-    reject: false,
-    stdin: 'pipe',
-    timeout: runBudgetMs(args),
-    killSignal: 'SIGTERM',
-  })
-  let seen = ''
-  const waiters = new Set<() => void>()
-  child.stdout.on('data', (chunk: Buffer) => {
-    // eslint-disable-next-line no-control-regex -- terminal escape sequences
-    seen += chunk.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    for (const w of waiters) w()
-  })
-  return {
-    child,
-    output: () => seen,
-    /** Resolves when the terminal shows `pattern`; rejects when the runner ends first. */
-    waitFor(pattern: RegExp): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(seen)) {
-            waiters.delete(check)
-            resolve()
-          }
-        }
-        waiters.add(check)
-        void child.then(() => {
-          if (waiters.delete(check)) reject(new Error(`ended before showing ${String(pattern)}:\n${seen}`))
-        })
-        check()
-      })
-    },
-    /** Types Ctrl-C; returns the time of the key press. */
-    ctrlC(): number {
-      child.stdin.write('\x03')
-      return performance.now()
-    },
-  }
-}
 
 /** Pids whose parent is `pid` (Linux /proc). */
 function childrenOf(pid: number): number[] {
@@ -261,7 +202,7 @@ describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
     async ({ workdir: cwd, externalSandbox: sandbox }) => {
       const args = ['run', fixture('e2e_pass'), ...LONG]
       const run = chaos([...args, '--target', sandbox.url, '--token', sandbox.token], { cwd })
-      await run.waitFor(/chaos_experiment_started\b/)
+      await run.waitFor(/^\d\d:\d\d:\d\d injecting /)
       const pid = sandbox.cli.child.pid!
       process.kill(pid, 'SIGSTOP')
       const frozenAt = performance.now()
@@ -333,11 +274,11 @@ describe('two runners on one target (issue 10, item 5)', () => {
       ]
       const winnerArgs = ['run', fixture('e2e_pass'), ...LONG]
       const loser = chaos([...loserArgs, ...target], { cwd })
-      await loser.waitFor(/chaos_preflight_passed\b/)
+      await loser.waitFor(/^\d\d:\d\d:\d\d preflight passed/)
       const other = await tempCwd()
       try {
         const winner = chaos([...winnerArgs, ...target], { cwd: other.dir })
-        await winner.waitFor(/chaos_experiment_started\b/)
+        await winner.waitFor(/^\d\d:\d\d:\d\d injecting /)
         const lost = await loser.child
         expect(lost.exitCode, `${lost.stdout}\n${lost.stderr}`).toBe(3)
         const [refused] = (await latestReport(cwd)).experiments

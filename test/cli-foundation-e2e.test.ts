@@ -111,7 +111,8 @@ describe('chaos --version / --help', () => {
 
 describe('chaos list', () => {
   it('shows the 27 scenarios of the guide in 5 categories', async () => {
-    const r = await chaos(['list'])
+    // Wide enough for whole ids (at 80 columns long ids wrap: test/terminal-output-e2e.test.ts).
+    const r = await chaos(['list'], { env: { COLUMNS: '200' } })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('27 scenarios in 5 categories')
     for (const id of ALL_IDS) expect(r.stdout).toContain(id)

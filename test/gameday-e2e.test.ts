@@ -108,6 +108,7 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
       expect(pass.exitCode, `${pass.stdout}\n${pass.stderr}`).toBe(0)
       expect(pass.stdout).toMatch(/^chaos gameday \S+ \(pid \d+\): 2 experiments in network, pms$/m)
       expect(pass.stdout).toContain('GameDay PASSED (exit 0)')
+      expect(pass.stdout).toMatch(/^Plan: 2 experiments, about \S+/m)
 
       const report = await latestReport(cwd)
       expect(report.selection).toEqual(['network', 'pms'])
@@ -124,9 +125,11 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
       expect(text).toContain('gd_network_pass')
       expect(text).toContain('gd_pms_pass')
 
-      // The log has every stdout line, in order, without colour.
+      // The log has every stdout line, in order, without colour; a live line also names its event.
       const log1 = await readFile(join(cwd, 'gameday.log'), 'utf8')
-      expect(log1).toBe(String(pass.stdout).trimEnd() + '\n')
+      expect(log1.replace(/ \[chaos_[a-z_]+\]$/gm, '')).toBe(String(pass.stdout).trimEnd() + '\n')
+      expect(log1).toMatch(/^\d\d:\d\d:\d\d injecting .* \[chaos_experiment_started\]$/m)
+      expect(pass.stdout).not.toMatch(/chaos_[a-z]+_[a-z]/)
       expect(log1).not.toContain('\u001b')
 
       // A second GameDay with the failing category: exit 1, appended to the same log, JSON result.
@@ -155,7 +158,7 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
       const log2 = await readFile(join(cwd, 'gameday.log'), 'utf8')
       expect(log2.startsWith(log1)).toBe(true)
       expect(log2.slice(log1.length)).toMatch(/^chaos gameday .*: 1 experiments in database\n/)
-      expect(log2).toMatch(/gd_database_fails\] hypothesis FAILED/)
+      expect(log2).toMatch(/gd_database_fails: hypothesis FAILED/)
       expect(log2.trimEnd().split('\n').at(-1)).toBe('GameDay FAILED (exit 1)')
       expect(await runReports(cwd)).toHaveLength(2)
     },
@@ -194,7 +197,7 @@ describe.concurrent('chaos gameday (compiled CLI, built-in sandbox)', () => {
     'refuses an overlapping invocation at once with exit 3 (before starting anything)',
     async ({ workdir: cwd }) => {
       const first = chaos(firstArgs, { cwd })
-      await first.waitFor(/chaos_experiment_started\b/)
+      await first.waitFor(/^\d\d:\d\d:\d\d injecting /)
       const pid = first.child.pid!
 
       const second = await runChaos(secondArgs, { cwd })

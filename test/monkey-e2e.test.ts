@@ -176,7 +176,7 @@ describe.concurrent('chaos monkey (compiled CLI)', () => {
       { cwd },
     )
     const metricsUrl = (await monkey.waitFor(/^metrics: (http\S+)$/))[1]!
-    await monkey.waitFor(/chaos_experiment_started\b/)
+    await monkey.waitFor(/^\d\d:\d\d:\d\d injecting /)
     await pollUntil(async () => (await target.control.info()).active_experiments.length === 1, {
       what: 'the experiment to be active on the agent',
     })

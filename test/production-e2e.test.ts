@@ -35,8 +35,7 @@ describe('a target that reports environment production', () => {
       cwd,
     })
     expect([0, 1, 5], `${allowed.stdout}\n${allowed.stderr}`).toContain(allowed.exitCode)
-    expect(allowed.stdout).toMatch(/chaos_preflight_passed instances=1 environment=production/)
-    expect(allowed.stdout).toContain('Environment: production')
+    expect(allowed.stdout).toMatch(/^\d\d:\d\d:\d\d preflight passed: 1 instance, environment production$/m)
     const ran = await latestReport(cwd)
     expect(ran.experiments[0]).toMatchObject({ state: 'COMPLETED', rollback: { verified: true } })
     expect(ran.experiments[0]!.injected_at).not.toBeNull()

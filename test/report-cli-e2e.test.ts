@@ -117,7 +117,8 @@ describe('chaos report latest', () => {
 
 describe('chaos report list', () => {
   it('shows a table of past runs, newest first', async () => {
-    const r = await chaos(['report', 'list'])
+    // Every column at 160 columns; narrower terminals: test/terminal-output-e2e.test.ts.
+    const r = await runChaos(['report', 'list'], { cwd: project, env: { COLUMNS: '160' } })
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toMatch(
       /│ run_id\s+│ started\s+│ selection\s+│ outcome\s+│ experiments\s+│ passed\/failed │/,
@@ -128,6 +129,10 @@ describe('chaos report list', () => {
     expect(olderRow).toBeGreaterThan(newerRow)
     expect(r.stdout).toMatch(/ABORTED \(partial\)\s+│ 2 \(1 skipped\)\s+│ 0\/1/)
     expect(r.stdout).toContain(`2 runs in ${reportsDir}`)
+    const narrow = await runChaos(['report', 'list'], { cwd: project, env: { COLUMNS: '80' } })
+    expect(narrow.stdout).toMatch(
+      /│ 20261129T080000Z-a1b2c3 │ all +│ ABORTED \(part\.\) │ 2 \(1 sk\.\) │ 0\/1 /,
+    )
   })
 
   it('gives one JSON object per run with --format json, and warns about damaged files', async () => {

@@ -5,8 +5,10 @@
  * agent. With `--workload-url`, all workload goes to that URL instead, and the report says that
  * the other instance had the fault but no workload.
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { apiRequests, fixture, latestReport, requestsByRoute } from './run-helpers.js'
+import { apiRequests, fixture, latestReport, REPORTS, requestsByRoute } from './run-helpers.js'
 import {
   assertBuilt,
   fast,
@@ -70,8 +72,9 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
       expect(served[0]! + served[1]!).toBe(total)
       // Both faults were exercised: each agent injected into calls of the runner's requests.
       for (const sandbox of [a, b]) expect(await faultsOf(sandbox)).toBeGreaterThan(0)
-      expect(result.stdout).toContain('Instances:')
-      expect(result.stdout).toContain(`  - ${b.url}: fault started, ${served[1]} requests, 0 failed (0%)`)
+      const text = await readFile(join(cwd, REPORTS, 'latest.txt'), 'utf8')
+      expect(text).toContain('Instances:')
+      expect(text).toContain(`  - ${b.url}: fault started, ${served[1]} requests, 0 failed (0%)`)
       expect(e!.analysis.map((l) => l.message).join('\n')).not.toContain('received no workload')
     },
     runBudgetMs(RUN),
@@ -119,7 +122,7 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
         level: 'WARN',
         message: `Instance ${b.url} had the fault but received no workload - its fault was never exercised by the runner's requests`,
       })
-      expect(result.stdout).toContain(`Workload: ${a.url}`)
+      expect(await readFile(join(cwd, REPORTS, 'latest.txt'), 'utf8')).toContain(`Workload: ${a.url}`)
     },
     runBudgetMs(RUN),
   )

@@ -31,7 +31,7 @@ export default class ReportList extends BaseCommand {
     if (flags.format === 'json') this.out.line(JSON.stringify(runs, null, 2))
     else if (runs.length === 0) this.out.line(`No run reports in ${dir} yet - run \`chaos run\` first.`)
     else {
-      this.out.line(summary.runListTable(runs, this.out.color))
+      this.out.line(summary.runListTable(runs, this.out.color, this.out.columns))
       this.out.line(`${runs.length} run${runs.length === 1 ? '' : 's'} in ${dir}`)
     }
     return { dir, runs }

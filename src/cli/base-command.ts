@@ -8,7 +8,7 @@ import { Command, Flags, Errors, type Interfaces } from '@oclif/core'
 import { ChaosError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { LogFile } from './log-file.js'
-import { createOutput, type Output } from './output.js'
+import { createOutput, terminalColumns, type Output } from './output.js'
 import type { ReportFiles } from './report-files.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -59,6 +59,7 @@ export abstract class BaseCommand extends Command {
       tty: process.stdout.isTTY === true && !process.env.CI,
       json: this.jsonEnabled(),
       debug,
+      columns: terminalColumns(process.stdout.columns, process.env.COLUMNS),
     })
   }
 

@@ -51,7 +51,7 @@ export function openLogFile(path: string, flag = '--log-file'): LogFile {
 /**
  * An Output that prints like `out` and also appends every line to `log`: human lines (also with
  * --json, where the terminal only gets the JSON document), warnings and errors, and debug lines
- * when --debug is on.
+ * when --debug is on. A live event line carries its event name in the log: `<sentence> [chaos_…]`.
  */
 export function teeOutput(out: Output, log: LogFile): Output {
   return {
@@ -59,11 +59,17 @@ export function teeOutput(out: Output, log: LogFile): Output {
     tty: out.tty,
     json: out.json,
     debug: out.debug,
+    columns: out.columns,
     stdout: out.stdout,
     stderr: out.stderr,
     line(text = '') {
       out.line(text)
       log.write(text)
+    },
+    eventLine(text, event) {
+      out.eventLine(text, event)
+      // The sentence for people, the guide's event name for grep (docs/reports.md, "Live lines").
+      log.write(`${text} [${event}]`)
     },
     errorLine(text) {
       out.errorLine(text)

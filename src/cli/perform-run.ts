@@ -111,7 +111,8 @@ export async function openTarget(
   if (target) return { ...target, sandbox: false, close: async () => {} }
   const sandbox = await startSandboxProcess({ signal })
   if (!flags.quiet) {
-    out.line(`no target configured: started the built-in sandbox at ${sandbox.url} (stopped afterwards)`)
+    // Within 80 columns; the README says the sandbox is stopped afterwards.
+    out.line(`no target configured: started the built-in sandbox at ${sandbox.url}`)
   }
   return { targets: [sandbox.url], token: sandbox.token, sandbox: true, close: () => sandbox.stop() }
 }
@@ -126,7 +127,7 @@ export async function performRun(
   session?: TargetSession,
 ): Promise<RunResult> {
   const { config } = input.workspace
-  const view = createRunView(out, { quiet: input.flags.quiet ?? false })
+  const view = createRunView(out, { quiet: input.flags.quiet ?? false, clock: systemClock })
   const signals = input.signal
     ? { signal: input.signal, dispose: () => {} }
     : abortOnSignals((text) => view.notice(text))

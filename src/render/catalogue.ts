@@ -2,6 +2,7 @@
 import type { ChalkInstance } from 'chalk'
 import { formatDuration } from '../duration.js'
 import type { LoadedScenario } from '../scenario/loader.js'
+import { fitTable, type TableColumn } from './table.js'
 
 /** One catalogue row, snake_case like the scenario files. */
 export interface CatalogueEntry {
@@ -39,34 +40,40 @@ export function formatProbability(p: number): string {
   return `${Number((p * 100).toFixed(2))}%`
 }
 
-// ANSI colour codes (chalk writes only SGR sequences) take no columns on screen.
-// eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[[0-9;]*m/g
-const visibleWidth = (text: string) => text.replace(SGR, '').length
-
-/**
- * A boxed table exactly as cli-table3 laid it out here (one space of padding; no rule under the head
- * or between rows, so 27 rows stay readable), written by hand because cli-table3's first layout
- * cost `chaos list` ~30 ms of start-up. Widths count characters, which is exact here: every cell is
- * ASCII (ids and service names are snake_case by the schema, the rest enum values, numbers, units).
- * test/render-catalogue.test.ts holds it to cli-table3's output.
- */
-function boxTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = head.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))))
-  const rule = (left: string, mid: string, right: string) =>
-    left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + right
-  const line = (cells: readonly string[]) =>
-    '│' +
-    widths.map((w, i) => ` ${cells[i] ?? ''}${' '.repeat(w - visibleWidth(cells[i] ?? ''))} `).join('│') +
-    '│'
-  return [rule('┌', '┬', '┐'), line(head), ...rows.map(line), rule('└', '┴', '┘')].join('\n')
+/** A blast radius in a word, for narrow tables: `SINGLE_REQUEST` → `request`, `ENTIRE_SYSTEM` → `system`. */
+export function shortBlastRadius(value: string): string {
+  const words = value.toLowerCase().split('_')
+  return words[0] === 'single' || words[0] === 'entire' ? (words[1] ?? value) : (words[0] ?? value)
 }
 
-/** The entries as a table (colour only when `color` has a level). */
-export function catalogueTable(entries: readonly CatalogueEntry[], color: ChalkInstance): string {
-  const head = ['id', 'category', 'fault', 'probability', 'blast radius', 'target', 'duration'].map((h) =>
-    color.bold(h),
-  )
+/**
+ * The catalogue's columns: at a narrow width the short headings first, then the category (the
+ * heading of `chaos list CATEGORY` names it already) and the duration go; ids and targets wrap.
+ */
+const COLUMNS: readonly TableColumn[] = [
+  { head: 'id', min: 16 },
+  { head: 'category', expendable: true },
+  { head: 'fault', min: 10 },
+  { head: 'probability', short: 'p', priority: 4 },
+  { head: 'blast radius', short: 'blast', shortCell: shortBlastRadius, priority: 3 },
+  { head: 'target', min: 10, priority: 5 },
+  { head: 'duration', short: 'time', priority: 2 },
+]
+
+/**
+ * The entries as a table (colour only when `color` has a level), narrowed to `width` columns when
+ * given (see {@link fitTable}); at its natural width it is exactly what cli-table3 drew.
+ */
+export function catalogueTable(
+  entries: readonly CatalogueEntry[],
+  color: ChalkInstance,
+  width?: number,
+): string {
+  const columns = COLUMNS.map((col) => ({
+    ...col,
+    head: color.bold(col.head),
+    ...(col.short !== undefined && { short: color.bold(col.short) }),
+  }))
   const rows = entries.map((e) => [
     e.enabled ? e.id : `${e.id} ${color.dim('(disabled)')}`,
     e.category,
@@ -76,5 +83,5 @@ export function catalogueTable(entries: readonly CatalogueEntry[], color: ChalkI
     e.target_service,
     formatDuration(e.duration_seconds * 1000),
   ])
-  return boxTable(head, rows)
+  return fitTable(columns, rows, { width })
 }

@@ -1,4 +1,5 @@
-/** The dry-run plan for people: one block per experiment, then the limits and the expected time. */
+/** The run plan for people: the whole dry-run plan, and the short form a real run prints first. */
+import { stripVTControlCharacters } from 'node:util'
 import type { ChalkInstance } from 'chalk'
 import { formatDuration } from '../duration.js'
 import type { Plan, PlannedExperiment } from '../plan.js'
@@ -61,5 +62,40 @@ export function formatPlan(plan: Plan, c: ChalkInstance): string[] {
     `${c.bold('Workload')} ${plan.rate_rps} req/s, metrics every ${secs(plan.interval_seconds)}; recovery wait up to ${secs(plan.recovery_timeout_seconds)} after rollback.`,
     `${c.bold('Expected time')} ${secs(plan.total_expected_seconds)} (baselines, injections${n > 1 ? `, ${secs(plan.pause_seconds)} pauses` : ''}), at most ${secs(plan.max_total_seconds)} with recovery waits.`,
   )
+  return lines
+}
+
+/** How many experiments the short plan lists before it says how many more there are. */
+const SUMMARY_EXPERIMENTS = 10
+
+/** `text` cut to `width` visible characters with an ellipsis (colour dropped when cut). */
+function cut(text: string, width: number): string {
+  const plain = stripVTControlCharacters(text)
+  return plain.length <= width ? text : `${plain.slice(0, Math.max(0, width - 1))}…`
+}
+
+/**
+ * The plan in short, as a real run prints it before it starts: a heading with the expected time,
+ * then one line per experiment (at most {@link SUMMARY_EXPERIMENTS}), each cut to `width`.
+ */
+export function formatPlanSummary(plan: Plan, c: ChalkInstance, width = 80): string[] {
+  const enabled = plan.experiments.filter((e) => e.enabled)
+  const n = enabled.length
+  const skipped = plan.experiments.length - n
+  const lines = [
+    cut(
+      `${c.bold('Plan')}: ${n} experiment${n === 1 ? '' : 's'}${skipped > 0 ? ` (${skipped} disabled)` : ''}, about ${secs(plan.total_expected_seconds)} (at most ${secs(plan.max_total_seconds)} with recovery waits)`,
+      width,
+    ),
+  ]
+  const idWidth = Math.min(30, Math.max(...plan.experiments.map((e) => e.id.length)))
+  for (const e of plan.experiments.slice(0, SUMMARY_EXPERIMENTS)) {
+    const what = e.enabled
+      ? `${e.fault.type} on ${e.target_service}, ${pct(e.probability)}, ${e.blast_radius}, ${secs(e.duration_seconds)}`
+      : c.dim('disabled: skipped')
+    lines.push(cut(`  ${`${e.position}.`.padStart(3)} ${e.id.padEnd(idWidth)}  ${what}`, width))
+  }
+  const more = plan.experiments.length - SUMMARY_EXPERIMENTS
+  if (more > 0) lines.push(cut(`  … and ${more} more (--dry-run shows the whole plan)`, width))
   return lines
 }
