@@ -16,6 +16,7 @@
 //                src/clock.ts src/errors.ts    clock, errors, logger, durations, exit codes,
 //                src/logger.ts src/duration.ts wording, the check grammar, transport error
 //                src/exit-codes.ts src/wording.ts src/scenario/checks.ts src/http/ src/calendar/
+//                src/render/table.ts (tables that fit the terminal: the text report's too)
 //
 // Besides: reports/ imports only the base layer; the runner layer does not import reports/ (the
 // store writes report files). The agent (src/agent/) and the sandbox (src/sandbox/) meet the runner
@@ -28,7 +29,7 @@
 const LAYERS = [
   [
     'base',
-    '^src/(record|clock|errors|logger|duration|exit-codes|wording)[.]ts$|^src/protocol/|^src/scenario/checks[.]ts$|^src/http/|^src/calendar/',
+    '^src/(record|clock|errors|logger|duration|exit-codes|wording)[.]ts$|^src/protocol/|^src/scenario/checks[.]ts$|^src/render/table[.]ts$|^src/http/|^src/calendar/',
   ],
   [
     'services',
