@@ -53,7 +53,7 @@ export default class Validate extends BaseCommand {
     if (scenarios.length === 0 && problems.length === 0) {
       throw new InvalidInputError(
         'no scenario files found',
-        'name scenario files or directories, or drop --no-builtin / add --scenarios DIR',
+        'name scenario files or directories, add --scenarios DIR, or load the built-ins (drop --no-builtin, or catalogue: builtin in the config)',
       )
     }
     const summary = { valid: problems.length === 0, scenarios: scenarios.length, problems }

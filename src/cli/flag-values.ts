@@ -233,6 +233,7 @@ export function runArgs(
   if (flags['workload-url'] !== undefined) args.push('--workload-url', flags['workload-url'])
   for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolvePath(dir))
   if (flags.builtin === false) args.push('--no-builtin')
+  if (flags.builtin === true) args.push('--builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)
   if (flags.pushgateway !== undefined) args.push('--pushgateway', flags.pushgateway)
   for (const name of ['duration', 'baseline', 'interval', 'pause', 'recovery-timeout'] as const) {

@@ -118,9 +118,10 @@ function scenariosFlag(renamed: Renamed = {}) {
 
 export const catalogueFlags = {
   scenarios: scenariosFlag(),
+  // No default: absent means the config's `catalogue:` (builtin unless it says none).
   builtin: Flags.boolean({
-    description: 'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs)',
-    default: true,
+    description:
+      'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs) [default: config catalogue, else builtin]',
     allowNo: true,
   }),
 }

@@ -11,7 +11,7 @@ import { resolveRunOptions, type RunOptions } from '../plan.js'
 import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/catalogue.js'
 import type { LoadedScenario } from '../scenario/loader.js'
 import { CATEGORIES, type Category, type Scenario } from '../scenario/schema.js'
-import type { Workspace } from '../workspace.js'
+import { includeBuiltin, type Workspace } from '../workspace.js'
 import { categoryTable, summarizeByCategory, type CategorySummary } from '../../reports/gameday.js'
 import { acquireLock } from '../store/run-lock.js'
 import type { RunRecord } from '../record.js'
@@ -26,7 +26,8 @@ import type { RunResult } from '../engine/run-service.js'
 export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
   /** Parsed by the shared `--categories` flag (known categories, guide order). */
   categories?: readonly Category[]
-  builtin: boolean
+  /** --builtin / --no-builtin; absent: the config's `catalogue:`. */
+  builtin?: boolean
   scenarios?: string[]
   config?: string
   prometheus?: string
@@ -54,10 +55,11 @@ export async function planGameday(
 ): Promise<GamedayPlan> {
   const categories = flags.categories ? [...flags.categories] : [...CATEGORIES]
   const config = await loadConfig({ cwd, env, path: flags.config })
+  const builtin = includeBuiltin(flags.builtin, config)
   const catalogue = await loadCatalogue({
     cwd,
     dirs: [...config.scenarioDirs, ...(flags.scenarios ?? [])],
-    builtin: flags.builtin,
+    builtin,
   })
   assertNoProblems(catalogue.problems)
   const options = resolveRunOptions(runOverrides(flags), config.run)
@@ -65,9 +67,9 @@ export async function planGameday(
   if (present.length === 0) {
     throw new InvalidInputError(
       `no scenarios in ${categories.length === 1 ? 'category' : 'categories'} ${categories.join(', ')}`,
-      flags.builtin
+      builtin
         ? 'choose other --categories'
-        : 'with --no-builtin, add scenario directories with --scenarios DIR or scenario_dirs in the config',
+        : 'without the built-in catalogue (--no-builtin or catalogue: none), add scenario directories with --scenarios DIR or scenario_dirs in the config',
     )
   }
   const selected = await resolveSelection(catalogue, present, { cwd })

@@ -174,7 +174,7 @@ export async function loadScenarioFiles(
           ? {
               ...here,
               message: `id "${id}" is also the built-in scenario ${builtin}`,
-              hint: 'give your scenario its own id (or load without the built-ins: --no-builtin)',
+              hint: 'give your scenario its own id (or leave the built-ins out: catalogue: none in the config, or --no-builtin)',
             }
           : {
               ...here,
