@@ -41,7 +41,7 @@ export default class Gameday extends BaseCommand {
     categories: categoriesFlag({
       helpValue: 'LIST',
       description:
-        'categories to run, comma- or space-separated (network, service, database, pms, resource) [default: all]',
+        'categories to run, comma- or space-separated (network, service, database, pms, resource, or your own) [default: all]',
     }),
     ...dryRunFlag,
     ...runTargetFlags,

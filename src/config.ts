@@ -189,7 +189,7 @@ export const ConfigFile = z.strictObject({
     .enum(CATALOGUE_CHOICES)
     .optional()
     .describe(
-      'builtin (default): the guide\'s scenarios plus scenario_dirs; none: only scenario_dirs and --scenarios (the flag form is --no-builtin)',
+      "builtin (default): the guide's scenarios plus scenario_dirs; none: only scenario_dirs and --scenarios (the flag form is --no-builtin)",
     ),
   reports_dir: z.string().min(1).default(DEFAULT_REPORTS_DIR),
   metrics_url: z
@@ -291,7 +291,7 @@ const configHints: HintFor = (p) => {
     case 'scenario_dirs':
       return 'a list of directories, relative to the config file'
     case 'catalogue':
-      return 'catalogue: builtin (the guide\'s scenarios, the default) or catalogue: none (only your scenario_dirs)'
+      return "catalogue: builtin (the guide's scenarios, the default) or catalogue: none (only your scenario_dirs)"
     case 'run':
       return 'run: { rate, baseline, interval, pause, recovery_timeout, duration }'
     case 'workload':

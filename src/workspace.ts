@@ -37,6 +37,9 @@ export async function openWorkspace(options: {
 }
 
 /** Whether the built-in catalogue is loaded: the flag when given, else the config's `catalogue:`. */
-export function includeBuiltin(flag: boolean | undefined, config: { catalogue?: 'builtin' | 'none' }): boolean {
+export function includeBuiltin(
+  flag: boolean | undefined,
+  config: { catalogue?: 'builtin' | 'none' },
+): boolean {
   return flag ?? config.catalogue !== 'none'
 }

@@ -10,7 +10,9 @@ import { InvalidInputError } from '../errors.js'
 import { resolveRunOptions, type RunOptions } from '../plan.js'
 import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/catalogue.js'
 import type { LoadedScenario } from '../scenario/loader.js'
-import { CATEGORIES, type Category, type Scenario } from '../scenario/schema.js'
+import { knownCategories } from '../scenario/categories.js'
+import { closest } from '../scenario/document.js'
+import type { Category, Scenario } from '../scenario/schema.js'
 import { includeBuiltin, type Workspace } from '../workspace.js'
 import { categoryTable, summarizeByCategory, type CategorySummary } from '../../reports/gameday.js'
 import { acquireLock } from '../store/run-lock.js'
@@ -24,7 +26,7 @@ import type { RunResult } from '../engine/run-service.js'
 
 /** The flags `performGameday` reads (the command's parsed flags). */
 export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
-  /** Parsed by the shared `--categories` flag (known categories, guide order). */
+  /** Parsed by the shared `--categories` flag (built-in ones in guide order, then the user's). */
   categories?: readonly Category[]
   /** --builtin / --no-builtin; absent: the config's `catalogue:`. */
   builtin?: boolean
@@ -53,7 +55,6 @@ export async function planGameday(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): Promise<GamedayPlan> {
-  const categories = flags.categories ? [...flags.categories] : [...CATEGORIES]
   const config = await loadConfig({ cwd, env, path: flags.config })
   const builtin = includeBuiltin(flags.builtin, config)
   const catalogue = await loadCatalogue({
@@ -63,6 +64,17 @@ export async function planGameday(
   })
   assertNoProblems(catalogue.problems)
   const options = resolveRunOptions(runOverrides(flags), config.run)
+  // Every category by default: the guide's and the user's own (categories are open).
+  const known = knownCategories(catalogue.scenarios)
+  const categories = flags.categories ? [...flags.categories] : known
+  const unknown = categories.filter((c) => !known.includes(c))
+  if (unknown.length > 0) {
+    const guess = closest(unknown[0]!, known)
+    throw new InvalidInputError(
+      `--categories: ${unknown.map((c) => `"${c}"`).join(', ')} ${unknown.length === 1 ? 'is not a category' : 'are not categories'}`,
+      `${guess ? `did you mean ${guess}? ` : ''}categories: ${known.join(', ')}`,
+    )
+  }
   const present = categories.filter((c) => catalogue.scenarios.some((s) => s.scenario.category === c))
   if (present.length === 0) {
     throw new InvalidInputError(
