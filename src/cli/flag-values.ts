@@ -145,7 +145,7 @@ export function parseCategories(text: string, flag: string): Category[] {
     throw new InvalidInputError(`${flag}: no category given`, `one or more of ${CATEGORIES.join(', ')}`)
   for (const word of words) {
     if (!CATEGORY_PATTERN.test(word) || RESERVED_CATEGORY_NAMES.includes(word)) {
-      const guess = closest(word, CATEGORIES)
+      const guess = closest(word.replace(/[^a-z0-9_]/g, ''), CATEGORIES)
       throw new InvalidInputError(
         `${flag}: "${word}" is not a category`,
         `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')} or your own (comma- or space-separated)`,
