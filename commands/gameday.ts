@@ -60,11 +60,18 @@ export default class Gameday extends BaseCommand {
     const startedAt = new Date().toISOString()
     const plan = await gameday.planGameday(flags, process.env, process.cwd())
     if (flags['dry-run']) {
-      const [{ buildPlan }, { formatPlan }] = await Promise.all([
+      const [{ buildPlan }, { formatPlan }, { resolveTarget }, { builtinScenarioDir }] = await Promise.all([
         import('../src/plan.js'),
         import('../src/render/plan.js'),
+        import('../src/cli/target.js'),
+        import('../src/scenario/catalogue.js'),
       ])
-      const result = buildPlan(plan.selected, plan.categories, plan.options)
+      const { config } = plan.workspace
+      const result = buildPlan(plan.selected, plan.categories, plan.options, {
+        config: config.workload,
+        sandbox: resolveTarget(flags, config) === undefined,
+        builtinDir: builtinScenarioDir(),
+      })
       const lines = formatPlan(result, this.out.color)
       // --quiet keeps only the closing summary line (expected time), as in chaos run --dry-run.
       for (const line of flags.quiet ? lines.slice(-1) : lines) this.out.line(line)

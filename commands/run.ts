@@ -80,14 +80,20 @@ export default class Run extends BaseCommand {
     const options = plan.resolveRunOptions(runOverrides(flags), ws.config.run)
     catalogue.assertNoProblems(ws.catalogue.problems)
     const selected = await catalogue.resolveSelection(ws.catalogue, args.selection, { cwd })
-    const result = plan.buildPlan(selected, args.selection, options)
+    const { resolveTarget } = await import('../src/cli/target.js')
+    const result = plan.buildPlan(selected, args.selection, options, {
+      config: ws.config.workload,
+      sandbox: resolveTarget(flags, ws.config) === undefined,
+      builtinDir: catalogue.builtinScenarioDir(),
+    })
     if (!flags['dry-run']) {
       const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
-      const [{ performRun }, { renderText }, { resultPushHook }] = await Promise.all([
+      const [{ performRun, refuseMissingWorkloads }, { renderText }, { resultPushHook }] = await Promise.all([
         import('../src/cli/perform-run.js'),
         import('../reports/text.js'),
         import('../src/cli/push-results.js'),
       ])
+      refuseMissingWorkloads(selected, flags, ws.config)
       const enabled = selected.map((s) => s.scenario)
       const onExperimentDone = resultPushHook(flags.pushgateway, ws.config, this.out)
       const { record, written } = await performRun(

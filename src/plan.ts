@@ -12,7 +12,13 @@ import {
 } from './protocol/schemas.js'
 import type { LoadedScenario } from './scenario/loader.js'
 import type { CheckPhase } from './scenario/checks.js'
-import { DEFAULT_SAFETY } from './scenario/schema.js'
+import { DEFAULT_SAFETY, type Workload } from './scenario/schema.js'
+import {
+  isBuiltinFile,
+  MISSING_WORKLOAD_WARNING,
+  workloadFor,
+  type WorkloadSource,
+} from './scenario/workload-source.js'
 
 /** Built-in defaults of a run (guide section 6 for the pause). */
 export const RUN_DEFAULTS = {
@@ -122,7 +128,26 @@ export interface PlannedExperiment {
   overridden: string[]
   /** Baseline plus injection; 0 when the scenario is disabled. */
   expected_seconds: number
+  /** The requests the workload sends and where they come from (scenario, config, or the sandbox's routes). */
+  workload: PlannedWorkload
   warnings: string[]
+}
+
+/** The workload of a planned experiment. */
+export interface PlannedWorkload {
+  /** `SCENARIO`, `CONFIG`, or `DEFAULT` (the built-in sandbox's hotel routes). */
+  source: WorkloadSource
+  requests: { method: string; path: string; weight: number }[]
+}
+
+/** What the plan needs to know about the workload: the config's, and whether the target is the sandbox. */
+export interface PlanWorkloadContext {
+  /** The config file's `workload:`. */
+  config?: Workload
+  /** True when the run will start the built-in sandbox (no target configured). */
+  sandbox: boolean
+  /** The built-in catalogue directory (its scenarios may keep the hotel routes). */
+  builtinDir: string
 }
 
 /** The whole dry-run plan (`chaos run ... --dry-run --json` prints exactly this). */
@@ -150,9 +175,10 @@ export function buildPlan(
   scenarios: readonly LoadedScenario[],
   selection: readonly string[],
   options: RunOptions,
+  context?: PlanWorkloadContext,
 ): Plan {
   const baselineSeconds = options.baselineMs / 1000
-  const experiments = scenarios.map(({ scenario, display }, i): PlannedExperiment => {
+  const experiments = scenarios.map(({ scenario, display, file }, i): PlannedExperiment => {
     const fault = scenario.fault_config
     const overridden: string[] = []
     const duration = options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds
@@ -164,6 +190,16 @@ export function buildPlan(
     const params = Object.fromEntries(Object.entries(fault).filter(([key]) => !ENVELOPE.has(key)))
     const warnings: string[] = []
     if (!fault.enabled) warnings.push('disabled (enabled: false): nothing is injected; skipped')
+    const workload = workloadFor(scenario, { workload: context?.config })
+    // The same rule as the run's refusal (src/scenario/workload-source.ts), shown before it bites.
+    if (
+      context &&
+      !context.sandbox &&
+      workload.source === 'DEFAULT' &&
+      !isBuiltinFile(file, context.builtinDir)
+    ) {
+      warnings.push(MISSING_WORKLOAD_WARNING)
+    }
     if (blastRadius === 'ENTIRE_SYSTEM' && !options.allowEntireSystem) {
       warnings.push(
         'ENTIRE_SYSTEM blast radius: a real target needs --allow-entire-system (the sandbox allows it)',
@@ -191,6 +227,14 @@ export function buildPlan(
       },
       overridden,
       expected_seconds: fault.enabled ? baselineSeconds + duration : 0,
+      workload: {
+        source: workload.source,
+        requests: workload.requests.map((r) => ({
+          method: r.method ?? 'GET',
+          path: r.path,
+          weight: r.weight ?? 1,
+        })),
+      },
       warnings,
     }
   })

@@ -18,7 +18,13 @@ import { categoryTable, summarizeByCategory, type CategorySummary } from '../../
 import { acquireLock } from '../store/run-lock.js'
 import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
-import { checkReportsDir, isAlive, performRun, type PerformRunInput } from './perform-run.js'
+import {
+  checkReportsDir,
+  isAlive,
+  performRun,
+  refuseMissingWorkloads,
+  type PerformRunInput,
+} from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 import { runOverrides, type OverrideFlagValues } from './flags.js'
@@ -111,6 +117,7 @@ export async function performGameday(
   leaseSeconds = 15,
 ): Promise<RunResult> {
   const { config } = plan.workspace
+  refuseMissingWorkloads(plan.selected, flags, config)
   const onExperimentDone = resultPushHook(flags.pushgateway, config, out)
   await checkReportsDir(config)
   await refuseOverlap(config.reportsDir, plan.categories)

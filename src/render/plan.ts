@@ -40,6 +40,13 @@ function experimentLines(e: PlannedExperiment, plan: Plan, c: ChalkInstance): st
   const tightened =
     e.safety.max_error_rate !== plan.safety.max_error_rate ||
     e.safety.min_availability !== plan.safety.min_availability
+  const from = { SCENARIO: 'the scenario', CONFIG: 'the config', DEFAULT: "the sandbox's hotel routes" }
+  const shares = e.workload.requests.reduce((sum, r) => sum + r.weight, 0)
+  e.workload.requests.forEach((r, i) => {
+    const share = e.workload.requests.length > 1 ? c.dim(` ${Math.round((r.weight / shares) * 100)} %`) : ''
+    const source = i === 0 ? c.dim(`  (from ${from[e.workload.source]})`) : ''
+    lines.push(`   ${label(i === 0 ? 'workload' : '')}${r.method} ${r.path}${share}${source}`)
+  })
   lines.push(`   ${label('safety')}${limits}${tightened ? c.cyan(' (tightened by the scenario)') : ''}`)
   for (const w of e.warnings) lines.push(`   ${c.yellow('! ' + w)}`)
   return lines
