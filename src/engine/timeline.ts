@@ -395,7 +395,7 @@ export class Timeline {
       const key = status >= 0 ? String(status) : code === OK ? 'OK' : this.classes[code]!
       const route = this.doneRoute.at(i)
       let byStatus = tally.routes.get(route)
-      if (!byStatus) tally.routes.set(route, (byStatus = new Map()))
+      if (!byStatus) tally.routes.set(route, (byStatus = new Map<string, number>()))
       byStatus.set(key, (byStatus.get(key) ?? 0) + 1)
     }
     if (code === OK) {
