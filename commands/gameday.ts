@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  quickFlag,
   runTargetFlags,
 } from '../src/cli/flags.js'
 import type { GamedayResult } from '../src/cli/gameday.js'
@@ -46,6 +47,7 @@ export default class Gameday extends BaseCommand {
     ...dryRunFlag,
     ...runTargetFlags,
     ...overrideFlags,
+    ...quickFlag,
     ...keepGoingFlag,
     ...allowProductionFlag,
     ...leaseFlag,

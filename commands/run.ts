@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  quickFlag,
   runOverrides,
   runTargetFlags,
 } from '../src/cli/flags.js'
@@ -21,8 +22,12 @@ export default class Run extends BaseCommand {
     'Resolves the selection (categories, scenario ids, scenario files or directories, or all) in the order given, validates it, and runs each experiment: baseline, injection, observation under safety limits, rollback, recovery. With --dry-run it prints the plan (faults, blast radius, targets, durations, checks, safety limits, expected time) and injects nothing.'
   static override examples = [
     {
+      command: '<%= config.bin %> run pms --quick',
+      description: 'the PMS suite against the built-in sandbox, a verdict in about a minute',
+    },
+    {
       command: '<%= config.bin %> run pms --duration 10s --pause 2s',
-      description: 'the PMS suite against the built-in sandbox',
+      description: 'the same with longer injections',
     },
     {
       command: '<%= config.bin %> run network_latency --target http://127.0.0.1:8080',
@@ -53,6 +58,7 @@ export default class Run extends BaseCommand {
     ...dryRunFlag,
     ...runTargetFlags,
     ...overrideFlags,
+    ...quickFlag,
     ...keepGoingFlag,
     ...allowProductionFlag,
     ...leaseFlag,

@@ -29,6 +29,13 @@ export const RUN_DEFAULTS = {
   rate: 20,
 } as const
 
+/**
+ * `--quick`: a short smoke run, for a first verdict in about a minute against the sandbox. Sits
+ * between explicit flags and the config; the guide's durations stay the defaults everywhere else,
+ * since a real target needs real baselines and injections to say anything.
+ */
+export const QUICK_PROFILE = { baselineMs: 3_000, durationMs: 5_000, pauseMs: 1_000 } as const
+
 /** Validated overrides and settings of a run, in milliseconds. */
 export interface RunOptions {
   durationMs?: number
@@ -40,6 +47,8 @@ export interface RunOptions {
   recoveryTimeoutMs: number
   rate: number
   allowEntireSystem: boolean
+  /** The `--quick` profile was asked for. */
+  quick?: boolean
 }
 
 /** Overrides from the command line (parsed and checked by the shared flags, src/cli/flags.ts). */
@@ -53,6 +62,8 @@ export interface RunOverrides {
   recoveryTimeoutMs?: number
   rate?: number
   allowEntireSystem?: boolean
+  /** `--quick`: QUICK_PROFILE under the explicit overrides, over the config. */
+  quick?: boolean
 }
 
 export interface ConfigRunDefaults {
@@ -66,16 +77,18 @@ export interface ConfigRunDefaults {
 
 /** Merges the command-line overrides over the config defaults over the built-in defaults. */
 export function resolveRunOptions(overrides: RunOverrides, config: ConfigRunDefaults = {}): RunOptions {
+  const quick: Partial<typeof QUICK_PROFILE> = overrides.quick ? QUICK_PROFILE : {}
   const options: RunOptions = {
-    baselineMs: overrides.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
-    pauseMs: overrides.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
+    baselineMs: overrides.baselineMs ?? quick.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
+    pauseMs: overrides.pauseMs ?? quick.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
     intervalMs: overrides.intervalMs ?? config.intervalMs ?? RUN_DEFAULTS.intervalMs,
     recoveryTimeoutMs:
       overrides.recoveryTimeoutMs ?? config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs,
     rate: overrides.rate ?? config.rate ?? RUN_DEFAULTS.rate,
     allowEntireSystem: overrides.allowEntireSystem ?? false,
   }
-  const durationMs = overrides.durationMs ?? config.durationMs
+  if (overrides.quick) options.quick = true
+  const durationMs = overrides.durationMs ?? quick.durationMs ?? config.durationMs
   if (durationMs !== undefined) {
     if (durationMs > MAX_EXPERIMENT_SECONDS * 1000) {
       throw new InvalidInputError(
@@ -166,6 +179,8 @@ export interface Plan {
   total_expected_seconds: number
   /** The same plus every recovery wait running to its timeout. */
   max_total_seconds: number
+  /** `--quick`: the short profile's baselines, injections and pauses (QUICK_PROFILE). */
+  quick: boolean
 }
 
 const ENVELOPE = new Set(ENVELOPE_FIELDS)
@@ -258,5 +273,6 @@ export function buildPlan(
     },
     total_expected_seconds: total,
     max_total_seconds: total + enabled.length * (options.recoveryTimeoutMs / 1000),
+    quick: options.quick ?? false,
   }
 }

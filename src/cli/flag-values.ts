@@ -29,6 +29,8 @@ export interface OverrideFlagValues {
   pause?: number
   'recovery-timeout'?: number
   'allow-entire-system'?: boolean
+  /** `--quick` (run, gameday): the short profile of src/plan.ts, under any explicit flag. */
+  quick?: boolean
 }
 
 import { formatEvery } from '../unattended/schedule.js'

@@ -202,7 +202,20 @@ export function runOverrides(flags: OverrideFlagValues): RunOverrides {
     pauseMs: flags.pause,
     recoveryTimeoutMs: flags['recovery-timeout'],
     allowEntireSystem: flags['allow-entire-system'],
+    quick: flags.quick,
   }
+}
+
+/**
+ * `--quick` of run and gameday: a short smoke run (QUICK_PROFILE in src/plan.ts) for a first
+ * result in about a minute; flags given with it still win, and without it the guide's durations apply.
+ */
+export const quickFlag = {
+  quick: Flags.boolean({
+    description:
+      "short smoke run: 3s baselines, 5s injections, 1s pauses (explicit flags win; without it the guide's durations)",
+    default: false,
+  }),
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ export function formatPlan(plan: Plan, c: ChalkInstance): string[] {
   lines.push(
     `${c.bold('Safety limits')} (guide section 7): abort when error rate > ${pct(s.max_error_rate)} or availability < ${pct(s.min_availability)} over a poll window; one experiment at a time; ${secs(s.max_duration_seconds)} at most per experiment; rollback always.`,
     `${c.bold('Workload')} ${plan.rate_rps} req/s, metrics every ${secs(plan.interval_seconds)}; recovery wait up to ${secs(plan.recovery_timeout_seconds)} after rollback.`,
-    `${c.bold('Expected time')} ${secs(plan.total_expected_seconds)} (baselines, injections${n > 1 ? `, ${secs(plan.pause_seconds)} pauses` : ''}), at most ${secs(plan.max_total_seconds)} with recovery waits.`,
+    `${c.bold('Expected time')} ${secs(plan.total_expected_seconds)} (baselines, injections${n > 1 ? `, ${secs(plan.pause_seconds)} pauses` : ''}), at most ${secs(plan.max_total_seconds)} with recovery waits.${plan.quick ? c.cyan(" --quick: a smoke run; the guide's durations without it.") : ''}`,
   )
   return lines
 }
