@@ -3,8 +3,9 @@
  * The scenario's `workload` wins, then the config's; without either the runner sends the built-in
  * sandbox's hotel routes, which only the sandbox (and the guide's hotel app) answers. A scenario
  * of your own aimed at any other target must therefore name its requests: sending hotel routes to
- * your service only measures 404s. The built-in catalogue's scenarios keep the hotel routes: they
- * are written for the guide's hotel app, which has them (and a run reports a route answering 404).
+ * your service only measures 404s. The built-in catalogue's scenarios are never refused: each names
+ * the hotel routes it needs (they are written for the guide's hotel app, which has those routes),
+ * and one that did not would still be written for that app; a route answering 404 is reported.
  */
 import { isAbsolute, relative } from 'node:path'
 import { InvalidInputError } from '../errors.js'
