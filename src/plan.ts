@@ -30,11 +30,13 @@ export const RUN_DEFAULTS = {
 } as const
 
 /**
- * `--quick`: a short smoke run, for a first verdict in about a minute against the sandbox. Sits
+ * `--quick`: a short smoke run, for a first verdict in about a minute against the sandbox. The
+ * injections stay longer than the sandbox breaker's 5 s sampling window, so the breaker scenarios
+ * can still trip it (at 5 s, pms_api_failure failed now and then). Sits
  * between explicit flags and the config; the guide's durations stay the defaults everywhere else,
  * since a real target needs real baselines and injections to say anything.
  */
-export const QUICK_PROFILE = { baselineMs: 3_000, durationMs: 5_000, pauseMs: 1_000 } as const
+export const QUICK_PROFILE = { baselineMs: 2_000, durationMs: 8_000, pauseMs: 1_000 } as const
 
 /** Validated overrides and settings of a run, in milliseconds. */
 export interface RunOptions {

@@ -184,13 +184,13 @@ describe('--quick', () => {
       quick: boolean
       experiments: { duration_seconds: number }[]
     }
-    expect(quick).toMatchObject({ baseline_seconds: 3, pause_seconds: 1, quick: true })
-    expect(new Set(quick.experiments.map((e) => e.duration_seconds))).toEqual(new Set([5]))
+    expect(quick).toMatchObject({ baseline_seconds: 2, pause_seconds: 1, quick: true })
+    expect(new Set(quick.experiments.map((e) => e.duration_seconds))).toEqual(new Set([8]))
     const mixed = JSON.parse(
-      (await runChaos(['run', 'pms', '--quick', '--duration', '8s', '--dry-run', '--json'], { cwd })).stdout,
+      (await runChaos(['run', 'pms', '--quick', '--duration', '12s', '--dry-run', '--json'], { cwd })).stdout,
     ) as { baseline_seconds: number; experiments: { duration_seconds: number }[] }
-    expect(mixed.baseline_seconds).toBe(3)
-    expect(mixed.experiments[0]!.duration_seconds).toBe(8)
+    expect(mixed.baseline_seconds).toBe(2)
+    expect(mixed.experiments[0]!.duration_seconds).toBe(12)
     const guide = JSON.parse((await runChaos(['run', 'pms', '--dry-run', '--json'], { cwd })).stdout) as {
       baseline_seconds: number
       quick: boolean

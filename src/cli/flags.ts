@@ -213,7 +213,7 @@ export function runOverrides(flags: OverrideFlagValues): RunOverrides {
 export const quickFlag = {
   quick: Flags.boolean({
     description:
-      "short smoke run: 3s baselines, 5s injections, 1s pauses (explicit flags win; without it the guide's durations)",
+      "short smoke run: 2s baselines, 8s injections, 1s pauses (explicit flags win; without it the guide's durations)",
     default: false,
   }),
 }
