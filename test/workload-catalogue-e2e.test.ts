@@ -78,6 +78,16 @@ describe('a scenario without workload against a target that is not the built-in 
       // Refused before anything was started: no report, no lock, no experiment on the target.
       expect(existsSync(join(cwd, '.playbook'))).toBe(false)
     }
+    // validate does not know the target: it passes the files and warns about the two.
+    const validate = await runChaos(['validate', 'mine'], { cwd })
+    expect(validate.exitCode, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain('3 scenarios valid')
+    expect(validate.stderr.trim().split('\n').sort()).toEqual([
+      expect.stringMatching(
+        /^warning: mine\/card_declined\.yaml: no workload: fine against the built-in sandbox, refused against your own service/,
+      ),
+      expect.stringMatching(/^warning: mine\/refund_slow\.yaml: no workload/),
+    ])
     const status = await runChaos(['status', ...target(), '--json'], { cwd })
     const agents = (
       JSON.parse(status.stdout) as { instances: { agent: { active_experiments: unknown[] } }[] }
