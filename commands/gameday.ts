@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  quickFlag,
   reportFileFlags,
   runTargetFlags,
 } from '../src/cli/flags.js'
@@ -42,11 +43,12 @@ export default class Gameday extends BaseCommand {
     categories: categoriesFlag({
       helpValue: 'LIST',
       description:
-        'categories to run, comma- or space-separated (network, service, database, pms, resource) [default: all]',
+        'categories to run, comma- or space-separated (network, service, database, pms, resource, or your own) [default: all]',
     }),
     ...dryRunFlag,
     ...runTargetFlags,
     ...overrideFlags,
+    ...quickFlag,
     ...keepGoingFlag,
     ...allowProductionFlag,
     ...leaseFlag,
@@ -62,11 +64,18 @@ export default class Gameday extends BaseCommand {
     const startedAt = new Date().toISOString()
     const plan = await gameday.planGameday(flags, process.env, process.cwd())
     if (flags['dry-run']) {
-      const [{ buildPlan }, { formatPlan }] = await Promise.all([
+      const [{ buildPlan }, { formatPlan }, { resolveTarget }, { builtinScenarioDir }] = await Promise.all([
         import('../src/plan.js'),
         import('../src/render/plan.js'),
+        import('../src/cli/target.js'),
+        import('../src/scenario/catalogue.js'),
       ])
-      const result = buildPlan(plan.selected, plan.categories, plan.options)
+      const { config } = plan.workspace
+      const result = buildPlan(plan.selected, plan.categories, plan.options, {
+        config: config.workload,
+        sandbox: resolveTarget(flags, config) === undefined,
+        builtinDir: builtinScenarioDir(),
+      })
       const lines = formatPlan(result, this.out.color)
       // --quiet keeps only the closing summary line (expected time), as in chaos run --dry-run.
       for (const line of flags.quiet ? lines.slice(-1) : lines) this.out.line(line)

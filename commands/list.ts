@@ -18,7 +18,7 @@ export default class List extends BaseCommand {
   ]
   static override args = {
     category: Args.string({
-      description: 'only this category (network, service, database, pms, resource)',
+      description: 'only this category (network, service, database, pms, resource, or one of your own)',
       ignoreStdin: true,
     }),
   }
@@ -27,7 +27,7 @@ export default class List extends BaseCommand {
   async run(): Promise<{ scenarios: CatalogueEntry[]; count: number; categories: string[] }> {
     const { args, flags } = await this.parse(List)
     // Only light modules here: with an unchanged catalogue, list never loads the YAML parser or zod.
-    const [{ openWorkspace }, { assertNoProblems }, { CATEGORIES }, render, { InvalidInputError }] =
+    const [{ openWorkspace }, { assertNoProblems }, { knownCategories }, render, { InvalidInputError }] =
       await Promise.all([
         import('../src/workspace.js'),
         import('../src/scenario/catalogue.js'),
@@ -35,14 +35,6 @@ export default class List extends BaseCommand {
         import('../src/render/catalogue.js'),
         import('../src/errors.js'),
       ])
-    if (args.category !== undefined && !(CATEGORIES as readonly string[]).includes(args.category)) {
-      const { closest } = await import('../src/scenario/document.js')
-      const guess = closest(args.category, CATEGORIES)
-      throw new InvalidInputError(
-        `unknown category "${args.category}"`,
-        `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')}`,
-      )
-    }
     const { catalogue } = await openWorkspace({
       cwd: process.cwd(),
       env: process.env,
@@ -51,6 +43,16 @@ export default class List extends BaseCommand {
       builtin: flags.builtin,
     })
     assertNoProblems(catalogue.problems)
+    // Categories are open: the guide's five plus whatever the loaded scenarios use.
+    const known = knownCategories(catalogue.scenarios)
+    if (args.category !== undefined && !known.includes(args.category)) {
+      const { closest } = await import('../src/scenario/document.js')
+      const guess = closest(args.category, known)
+      throw new InvalidInputError(
+        `unknown category "${args.category}"`,
+        `${guess ? `did you mean ${guess}? ` : ''}categories: ${known.join(', ')}`,
+      )
+    }
     const shown = catalogue.scenarios.filter((s) => !args.category || s.scenario.category === args.category)
     const entries = render.catalogueEntries(shown)
     const categories = [...new Set(entries.map((e) => e.category))]

@@ -70,12 +70,14 @@ export default class Monkey extends BaseCommand {
       { resolveRunOptions },
       { resolveMonkeySettings },
       { runMonkeySession },
+      { knownCategories },
     ] = await Promise.all([
       import('../src/workspace.js'),
       import('../src/scenario/catalogue.js'),
       import('../src/plan.js'),
       import('../src/unattended/settings.js'),
       import('../src/cli/monkey-session.js'),
+      import('../src/scenario/categories.js'),
     ])
     const ws = await openWorkspace({
       cwd,
@@ -88,6 +90,7 @@ export default class Monkey extends BaseCommand {
     const options = resolveRunOptions(runOverrides(flags), ws.config.run)
     const resolved = resolveMonkeySettings(flags, ws.config.monkey, {
       scenarioIds: ws.catalogue.scenarios.map((s) => s.scenario.id),
+      categories: knownCategories(ws.catalogue.scenarios),
       blastRadiusOverride: options.blastRadius,
     })
     // A dry run makes no run records: no results files then.

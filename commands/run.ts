@@ -8,6 +8,7 @@ import {
   leaseFlag,
   outputFlags,
   overrideFlags,
+  quickFlag,
   reportFileFlags,
   runOverrides,
   runTargetFlags,
@@ -22,8 +23,12 @@ export default class Run extends BaseCommand {
     'Resolves the selection (categories, scenario ids, scenario files or directories, or all) in the order given, validates it, and runs each experiment: baseline, injection, observation under safety limits, rollback, recovery. With --dry-run it prints the plan (faults, blast radius, targets, durations, checks, safety limits, expected time) and injects nothing.'
   static override examples = [
     {
+      command: '<%= config.bin %> run pms --quick',
+      description: 'the PMS suite against the built-in sandbox, a verdict in about a minute',
+    },
+    {
       command: '<%= config.bin %> run pms --duration 10s --pause 2s',
-      description: 'the PMS suite against the built-in sandbox',
+      description: 'the same with longer injections',
     },
     {
       command: '<%= config.bin %> run network_latency --target http://127.0.0.1:8080',
@@ -56,6 +61,7 @@ export default class Run extends BaseCommand {
     ...dryRunFlag,
     ...runTargetFlags,
     ...overrideFlags,
+    ...quickFlag,
     ...keepGoingFlag,
     ...allowProductionFlag,
     ...leaseFlag,
@@ -84,14 +90,20 @@ export default class Run extends BaseCommand {
     const options = plan.resolveRunOptions(runOverrides(flags), ws.config.run)
     catalogue.assertNoProblems(ws.catalogue.problems)
     const selected = await catalogue.resolveSelection(ws.catalogue, args.selection, { cwd })
-    const result = plan.buildPlan(selected, args.selection, options)
+    const { resolveTarget } = await import('../src/cli/target.js')
+    const result = plan.buildPlan(selected, args.selection, options, {
+      config: ws.config.workload,
+      sandbox: resolveTarget(flags, ws.config) === undefined,
+      builtinDir: catalogue.builtinScenarioDir(),
+    })
     if (!flags['dry-run']) {
       const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
-      const [{ performRun }, { runEndLines }, { resultPushHook }] = await Promise.all([
+      const [{ performRun, refuseMissingWorkloads }, { runEndLines }, { resultPushHook }] = await Promise.all([
         import('../src/cli/perform-run.js'),
         import('../src/cli/run-end.js'),
         import('../src/cli/push-results.js'),
       ])
+      refuseMissingWorkloads(selected, flags, ws.config)
       // The plan in short and the expected time first, so a long run says how long it will be.
       if (!flags.quiet)
         for (const line of formatPlanSummary(result, this.out.color, this.out.columns)) this.out.line(line)

@@ -35,9 +35,15 @@ export default class Validate extends BaseCommand {
     ])
     const cwd = process.cwd()
     let result: LoadResult
+    let configWorkload: unknown
     if (args.paths?.length) {
       const files = await catalogue.scenarioFilesIn(args.paths, { cwd })
       result = await loader.loadScenarioFiles(files, { cwd })
+      // Only for the advisory warning below: a config that does not load is validate's concern elsewhere.
+      configWorkload = await import('../src/config.js')
+        .then(({ loadConfig }) => loadConfig({ cwd, env: process.env, path: flags.config }))
+        .then((config) => config.workload)
+        .catch(() => undefined)
     } else {
       const ws = await openWorkspace({
         cwd,
@@ -47,13 +53,14 @@ export default class Validate extends BaseCommand {
         builtin: flags.builtin,
       })
       result = ws.catalogue
+      configWorkload = 'workload' in ws.config ? ws.config.workload : undefined
     }
     const { scenarios, problems } = result
     // Validating nothing (an empty catalogue with --no-builtin) is not a pass.
     if (scenarios.length === 0 && problems.length === 0) {
       throw new InvalidInputError(
         'no scenario files found',
-        'name scenario files or directories, or drop --no-builtin / add --scenarios DIR',
+        'name scenario files or directories, add --scenarios DIR, or load the built-ins (drop --no-builtin, or catalogue: builtin in the config)',
       )
     }
     const summary = { valid: problems.length === 0, scenarios: scenarios.length, problems }
@@ -72,6 +79,18 @@ export default class Validate extends BaseCommand {
     this.out.line(
       this.out.color.green(`${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'} valid`),
     )
+    // validate does not know the target: a scenario of the user's without workload is fine against
+    // the sandbox, but run/gameday/monkey/schedule refuse it against any other target. Say so now.
+    if (configWorkload === undefined) {
+      const { scenariosWithoutWorkload, WORKLOAD_EXAMPLE } =
+        await import('../src/scenario/workload-source.js')
+      const missing = scenariosWithoutWorkload(scenarios, {}, catalogue.builtinScenarioDir())
+      for (const s of missing) {
+        this.out.errorLine(
+          `warning: ${s.display}: no workload: fine against the built-in sandbox, refused against your own service (add ${WORKLOAD_EXAMPLE})`,
+        )
+      }
+    }
     return summary
   }
 }

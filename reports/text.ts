@@ -10,6 +10,7 @@ import type {
   ExperimentRecord,
   InstanceRecord,
   PhaseMetrics,
+  RouteStatuses,
   RunRecord,
 } from '../src/record.js'
 import { outcomeColor, runSummaryTable } from './run-table.js'
@@ -22,6 +23,13 @@ export interface TextReportOptions {
 }
 
 const MARKS = { OK: '✅', WARN: '⚠ ', ACTION: '📝' } as const
+
+/** A route's statuses other than 2xx/3xx (failure classes included), most frequent first. */
+function nonSuccessStatuses(route: RouteStatuses): [string, number][] {
+  return Object.entries(route.statuses)
+    .filter(([status]) => !/^[23]\d\d$/.test(status) && status !== 'OK')
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+}
 
 function durationSeconds(from: string | null, to: string | null): number | undefined {
   if (from === null || to === null) return undefined
@@ -111,6 +119,33 @@ function instanceLines(instances: readonly InstanceRecord[] | undefined, workloa
   return lines
 }
 
+/**
+ * The "Workload routes:" block: each route that got an answer other than 2xx/3xx (or none: timeouts,
+ * connection errors), with those statuses per phase. Nothing when every route answered well.
+ */
+function routeLines(e: ExperimentRecord): string[] {
+  const phases = [
+    ['baseline', e.metrics.baseline],
+    ['during', e.metrics.during],
+    ['recovery', e.metrics.recovery],
+  ] as const
+  const byRoute = new Map<string, string[]>()
+  for (const [phase, m] of phases) {
+    for (const route of m?.routes ?? []) {
+      const bad = nonSuccessStatuses(route)
+      if (bad.length === 0) continue
+      const key = `${route.method} ${route.path}`
+      const parts = bad.map(([status, n]) => `${status} ×${n}`).join(', ')
+      byRoute.set(key, [...(byRoute.get(key) ?? []), `${phase} ${parts} of ${route.requests}`])
+    }
+  }
+  if (byRoute.size === 0) return []
+  return [
+    'Workload routes (answers other than 2xx/3xx):',
+    ...[...byRoute].map(([k, v]) => `  - ${k}: ${v.join('; ')}`),
+  ]
+}
+
 function checkLine(c: CheckResult, color: ChalkInstance): string {
   const parsed = tryParseCheck(c.expression)
   const label = c.name === c.expression ? c.expression : `${c.name}: ${c.expression}`
@@ -170,6 +205,7 @@ function experimentBlock(e: ExperimentRecord, c: ChalkInstance, workloadUrl?: st
       `Rollback: ${r.verified ? c.green('verified') : c.red('NOT verified')} (${r.method ?? 'no route'}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})${r.error ? ` - ${r.error}` : ''}`,
     )
   lines.push(...instanceLines(e.instances, workloadUrl))
+  lines.push(...routeLines(e))
 
   if (e.checks.length > 0) {
     lines.push('', 'Checks:')

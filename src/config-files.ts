@@ -30,6 +30,8 @@ export interface ConfigWithoutFile {
   reportsDir: string
   run: Record<string, never>
   token?: string
+  /** Always the default (the built-in catalogue) without a file. */
+  catalogue?: undefined
 }
 
 /**

@@ -25,6 +25,10 @@ import { Category, Workload } from './scenario/schema.js'
 
 export { CONFIG_FILE_NAMES, DEFAULT_REPORTS_DIR, findConfigFile } from './config-files.js'
 
+/** `catalogue:` in the config: load the built-in scenarios (`builtin`, the default) or not (`none`). */
+export const CATALOGUE_CHOICES = ['builtin', 'none'] as const
+export type CatalogueChoice = (typeof CATALOGUE_CHOICES)[number]
+
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://localhost:8080' })
 
 /** A control endpoint's path prefix as an agent accepts it (`/chaos`, `/ops/chaos`), no trailing slash. */
@@ -181,6 +185,12 @@ export const ConfigFile = z.strictObject({
     .describe('Control endpoint base URL of the target, or one per instance'),
   token: z.string().min(1).optional().describe('Bearer token of the chaos agent (prefer CHAOS_TOKEN)'),
   scenario_dirs: z.array(z.string().min(1)).default([]).describe('Extra scenario directories'),
+  catalogue: z
+    .enum(CATALOGUE_CHOICES)
+    .optional()
+    .describe(
+      "builtin (default): the guide's scenarios plus scenario_dirs; none: only scenario_dirs and --scenarios (the flag form is --no-builtin)",
+    ),
   reports_dir: z.string().min(1).default(DEFAULT_REPORTS_DIR),
   metrics_url: z
     .union([HttpUrl, z.array(HttpUrl).min(1)])
@@ -244,6 +254,8 @@ export interface ChaosConfig {
   workloadUrl?: string
   /** Absolute extra scenario directories. */
   scenarioDirs: string[]
+  /** `catalogue:` from the file; absent means `builtin`. `--builtin` / `--no-builtin` win over it. */
+  catalogue?: CatalogueChoice
   /** Absolute reports directory. */
   reportsDir: string
   prometheus?: string
@@ -278,6 +290,8 @@ const configHints: HintFor = (p) => {
       return 'a directory, relative to the config file'
     case 'scenario_dirs':
       return 'a list of directories, relative to the config file'
+    case 'catalogue':
+      return "catalogue: builtin (the guide's scenarios, the default) or catalogue: none (only your scenario_dirs)"
     case 'run':
       return 'run: { rate, baseline, interval, pause, recovery_timeout, duration }'
     case 'workload':
@@ -387,6 +401,7 @@ export async function loadConfig(options: {
   if (parsed.metrics_url !== undefined) {
     config.metricsUrls = typeof parsed.metrics_url === 'string' ? [parsed.metrics_url] : parsed.metrics_url
   }
+  if (parsed.catalogue) config.catalogue = parsed.catalogue
   if (parsed.control_prefix) config.controlPrefix = parsed.control_prefix
   if (parsed.workload_url) config.workloadUrl = parsed.workload_url
   if (parsed.prometheus) config.prometheus = parsed.prometheus

@@ -12,7 +12,13 @@ import {
 } from './protocol/schemas.js'
 import type { LoadedScenario } from './scenario/loader.js'
 import type { CheckPhase } from './scenario/checks.js'
-import { DEFAULT_SAFETY } from './scenario/schema.js'
+import { DEFAULT_SAFETY, type Workload } from './scenario/schema.js'
+import {
+  isBuiltinFile,
+  MISSING_WORKLOAD_WARNING,
+  workloadFor,
+  type WorkloadSource,
+} from './scenario/workload-source.js'
 
 /** Built-in defaults of a run (guide section 6 for the pause). */
 export const RUN_DEFAULTS = {
@@ -22,6 +28,15 @@ export const RUN_DEFAULTS = {
   recoveryTimeoutMs: 120_000,
   rate: 20,
 } as const
+
+/**
+ * `--quick`: a short smoke run, for a first verdict in about a minute against the sandbox. The
+ * injections stay longer than the sandbox breaker's 5 s sampling window, so the breaker scenarios
+ * can still trip it (at 5 s, pms_api_failure failed now and then). Sits
+ * between explicit flags and the config; the guide's durations stay the defaults everywhere else,
+ * since a real target needs real baselines and injections to say anything.
+ */
+export const QUICK_PROFILE = { baselineMs: 2_000, durationMs: 8_000, pauseMs: 1_000 } as const
 
 /** Validated overrides and settings of a run, in milliseconds. */
 export interface RunOptions {
@@ -34,6 +49,8 @@ export interface RunOptions {
   recoveryTimeoutMs: number
   rate: number
   allowEntireSystem: boolean
+  /** The `--quick` profile was asked for. */
+  quick?: boolean
 }
 
 /** Overrides from the command line (parsed and checked by the shared flags, src/cli/flags.ts). */
@@ -47,6 +64,8 @@ export interface RunOverrides {
   recoveryTimeoutMs?: number
   rate?: number
   allowEntireSystem?: boolean
+  /** `--quick`: QUICK_PROFILE under the explicit overrides, over the config. */
+  quick?: boolean
 }
 
 export interface ConfigRunDefaults {
@@ -60,16 +79,18 @@ export interface ConfigRunDefaults {
 
 /** Merges the command-line overrides over the config defaults over the built-in defaults. */
 export function resolveRunOptions(overrides: RunOverrides, config: ConfigRunDefaults = {}): RunOptions {
+  const quick: Partial<typeof QUICK_PROFILE> = overrides.quick ? QUICK_PROFILE : {}
   const options: RunOptions = {
-    baselineMs: overrides.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
-    pauseMs: overrides.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
+    baselineMs: overrides.baselineMs ?? quick.baselineMs ?? config.baselineMs ?? RUN_DEFAULTS.baselineMs,
+    pauseMs: overrides.pauseMs ?? quick.pauseMs ?? config.pauseMs ?? RUN_DEFAULTS.pauseMs,
     intervalMs: overrides.intervalMs ?? config.intervalMs ?? RUN_DEFAULTS.intervalMs,
     recoveryTimeoutMs:
       overrides.recoveryTimeoutMs ?? config.recoveryTimeoutMs ?? RUN_DEFAULTS.recoveryTimeoutMs,
     rate: overrides.rate ?? config.rate ?? RUN_DEFAULTS.rate,
     allowEntireSystem: overrides.allowEntireSystem ?? false,
   }
-  const durationMs = overrides.durationMs ?? config.durationMs
+  if (overrides.quick) options.quick = true
+  const durationMs = overrides.durationMs ?? quick.durationMs ?? config.durationMs
   if (durationMs !== undefined) {
     if (durationMs > MAX_EXPERIMENT_SECONDS * 1000) {
       throw new InvalidInputError(
@@ -122,7 +143,26 @@ export interface PlannedExperiment {
   overridden: string[]
   /** Baseline plus injection; 0 when the scenario is disabled. */
   expected_seconds: number
+  /** The requests the workload sends and where they come from (scenario, config, or the sandbox's routes). */
+  workload: PlannedWorkload
   warnings: string[]
+}
+
+/** The workload of a planned experiment. */
+export interface PlannedWorkload {
+  /** `SCENARIO`, `CONFIG`, or `DEFAULT` (the built-in sandbox's hotel routes). */
+  source: WorkloadSource
+  requests: { method: string; path: string; weight: number }[]
+}
+
+/** What the plan needs to know about the workload: the config's, and whether the target is the sandbox. */
+export interface PlanWorkloadContext {
+  /** The config file's `workload:`. */
+  config?: Workload
+  /** True when the run will start the built-in sandbox (no target configured). */
+  sandbox: boolean
+  /** The built-in catalogue directory (its scenarios may keep the hotel routes). */
+  builtinDir: string
 }
 
 /** The whole dry-run plan (`chaos run ... --dry-run --json` prints exactly this). */
@@ -141,6 +181,8 @@ export interface Plan {
   total_expected_seconds: number
   /** The same plus every recovery wait running to its timeout. */
   max_total_seconds: number
+  /** `--quick`: the short profile's baselines, injections and pauses (QUICK_PROFILE). */
+  quick: boolean
 }
 
 const ENVELOPE = new Set(ENVELOPE_FIELDS)
@@ -150,9 +192,10 @@ export function buildPlan(
   scenarios: readonly LoadedScenario[],
   selection: readonly string[],
   options: RunOptions,
+  context?: PlanWorkloadContext,
 ): Plan {
   const baselineSeconds = options.baselineMs / 1000
-  const experiments = scenarios.map(({ scenario, display }, i): PlannedExperiment => {
+  const experiments = scenarios.map(({ scenario, display, file }, i): PlannedExperiment => {
     const fault = scenario.fault_config
     const overridden: string[] = []
     const duration = options.durationMs !== undefined ? options.durationMs / 1000 : scenario.duration_seconds
@@ -164,6 +207,16 @@ export function buildPlan(
     const params = Object.fromEntries(Object.entries(fault).filter(([key]) => !ENVELOPE.has(key)))
     const warnings: string[] = []
     if (!fault.enabled) warnings.push('disabled (enabled: false): nothing is injected; skipped')
+    const workload = workloadFor(scenario, { workload: context?.config })
+    // The same rule as the run's refusal (src/scenario/workload-source.ts), shown before it bites.
+    if (
+      context &&
+      !context.sandbox &&
+      workload.source === 'DEFAULT' &&
+      !isBuiltinFile(file, context.builtinDir)
+    ) {
+      warnings.push(MISSING_WORKLOAD_WARNING)
+    }
     if (blastRadius === 'ENTIRE_SYSTEM' && !options.allowEntireSystem) {
       warnings.push(
         'ENTIRE_SYSTEM blast radius: a real target needs --allow-entire-system (the sandbox allows it)',
@@ -191,6 +244,14 @@ export function buildPlan(
       },
       overridden,
       expected_seconds: fault.enabled ? baselineSeconds + duration : 0,
+      workload: {
+        source: workload.source,
+        requests: workload.requests.map((r) => ({
+          method: r.method ?? 'GET',
+          path: r.path,
+          weight: r.weight ?? 1,
+        })),
+      },
       warnings,
     }
   })
@@ -214,5 +275,6 @@ export function buildPlan(
     },
     total_expected_seconds: total,
     max_total_seconds: total + enabled.length * (options.recoveryTimeoutMs / 1000),
+    quick: options.quick ?? false,
   }
 }

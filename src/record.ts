@@ -95,6 +95,18 @@ export const PhaseCollateral = z.object({
 })
 export type PhaseCollateral = z.infer<typeof PhaseCollateral>
 
+/**
+ * One workload route's finished requests in a phase, by HTTP status (`"200"`, `"404"`), or by
+ * failure class when no status arrived (`TIMEOUT`, `CONNECTION`, `CANCELLED`, `OTHER`).
+ */
+export const RouteStatuses = z.object({
+  method: z.string(),
+  path: z.string().describe('The path as sent (dates filled in), without the origin'),
+  requests: Count.describe('Finished requests of this route in the phase'),
+  statuses: z.record(z.string(), Count),
+})
+export type RouteStatuses = z.infer<typeof RouteStatuses>
+
 /** Measurements of one phase (baseline, during injection, recovery). */
 export const PhaseMetrics = z.object({
   total_requests: Count.describe('Requests the workload sent (and completed or failed) in the phase'),
@@ -121,6 +133,12 @@ export const PhaseMetrics = z.object({
     .optional()
     .describe(
       'The other traffic the target served in the phase (blast radius); null when not measured (the target exports no http_requests_total with a status label); absent in older reports',
+    ),
+  routes: z
+    .array(RouteStatuses)
+    .optional()
+    .describe(
+      'The workload requests of the phase per route, by status, in the order of the workload; absent in older reports',
     ),
 })
 export type PhaseMetrics = z.infer<typeof PhaseMetrics>

@@ -18,7 +18,10 @@ export async function openWorkspace(options: {
   env: Readonly<Record<string, string | undefined>>
   configPath?: string
   scenarioDirs?: readonly string[]
-  /** false: leave the built-in catalogue out (`--no-builtin`). */
+  /**
+   * `--builtin` / `--no-builtin`: include the built-in catalogue or not; absent means the config's
+   * `catalogue:` (`builtin` unless it says `none`).
+   */
   builtin?: boolean
 }): Promise<Workspace> {
   const where = { cwd: options.cwd, env: options.env, path: options.configPath }
@@ -27,8 +30,16 @@ export async function openWorkspace(options: {
   const catalogue = await loadCatalogue({
     cwd: options.cwd,
     dirs: [...config.scenarioDirs, ...(options.scenarioDirs ?? [])],
-    builtin: options.builtin,
+    builtin: includeBuiltin(options.builtin, config),
     cacheDir: catalogueCacheDir(options.env),
   })
   return { config, catalogue }
+}
+
+/** Whether the built-in catalogue is loaded: the flag when given, else the config's `catalogue:`. */
+export function includeBuiltin(
+  flag: boolean | undefined,
+  config: { catalogue?: 'builtin' | 'none' },
+): boolean {
+  return flag ?? config.catalogue !== 'none'
 }

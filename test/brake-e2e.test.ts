@@ -240,7 +240,8 @@ describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
       try {
         const started = performance.now()
         const run = chaos(
-          ['run', fixture('e2e_pass'), ...FAST, '--target', sandbox.url, '--token', sandbox.token],
+          // e2e_no_fault names its workload: against a --target, a scenario without one is refused.
+          ['run', fixture('e2e_no_fault'), ...FAST, '--target', sandbox.url, '--token', sandbox.token],
           {
             cwd,
           },

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULT_REPORTS_DIR, findConfigFile, loadConfig } from '../src/config.js'
 import { InvalidInputError } from '../src/errors.js'
+import { includeBuiltin } from '../src/workspace.js'
 
 let dir: string
 beforeEach(async () => {
@@ -128,7 +129,7 @@ chaos_monkey: {}
       'chaos.config.yaml:4:13 run.baseline: "10 sec" is not a duration (hint: a duration such as 500ms, 10s, 2m (a bare number is seconds))',
       'chaos.config.yaml:5:13 run.duration: must be at most 30 minutes (hint: experiments last 30 minutes at most (guide section 7))',
       'chaos.config.yaml:6:9 run.rate: must be more than 0 (hint: run: { rate, baseline, interval, pause, recovery_timeout, duration })',
-      'chaos.config.yaml:7:1 chaos_monkey: unknown field "chaos_monkey" (hint: allowed here: target, token, scenario_dirs, reports_dir, metrics_url, control_prefix, prometheus, pushgateway, run, workload, workload_url, monkey, schedules)',
+      'chaos.config.yaml:7:1 chaos_monkey: unknown field "chaos_monkey" (hint: allowed here: target, token, scenario_dirs, catalogue, reports_dir, metrics_url, control_prefix, prometheus, pushgateway, run, workload, workload_url, monkey, schedules)',
     ])
   })
 
@@ -136,5 +137,31 @@ chaos_monkey: {}
     await writeFile(join(dir, 'chaos.config.yaml'), 'target: [http://a\n')
     const err = await failure(loadConfig({ cwd: dir, env: {} }))
     expect(err?.details[0]).toMatch(/^chaos\.config\.yaml:\d+:\d+ YAML syntax error: /)
+  })
+})
+
+describe('catalogue: builtin | none', () => {
+  it('reads the choice, absent by default (the built-ins load)', async () => {
+    await writeFile(join(dir, 'chaos.config.yaml'), 'catalogue: none\n')
+    expect((await loadConfig({ cwd: dir, env: {} })).catalogue).toBe('none')
+    await writeFile(join(dir, 'chaos.config.yaml'), 'catalogue: builtin\n')
+    expect((await loadConfig({ cwd: dir, env: {} })).catalogue).toBe('builtin')
+    await writeFile(join(dir, 'chaos.config.yaml'), 'reports_dir: out\n')
+    expect((await loadConfig({ cwd: dir, env: {} })).catalogue).toBeUndefined()
+  })
+
+  it('refuses anything else, with the two choices in the hint', async () => {
+    await writeFile(join(dir, 'chaos.config.yaml'), 'catalogue: mine\n')
+    const err = await failure(loadConfig({ cwd: dir, env: {} }))
+    expect(err?.exitCode).toBe(2)
+    expect(err?.details.join('\n')).toMatch(/chaos\.config\.yaml:1:12 catalogue: .*(builtin|none)/)
+  })
+
+  it('decides the built-ins unless --builtin / --no-builtin says otherwise', () => {
+    expect(includeBuiltin(undefined, {})).toBe(true)
+    expect(includeBuiltin(undefined, { catalogue: 'builtin' })).toBe(true)
+    expect(includeBuiltin(undefined, { catalogue: 'none' })).toBe(false)
+    expect(includeBuiltin(true, { catalogue: 'none' })).toBe(true)
+    expect(includeBuiltin(false, { catalogue: 'builtin' })).toBe(false)
   })
 })

@@ -239,7 +239,8 @@ describe('parseScenario: problems, each positioned', () => {
   })
 
   it('collects every problem of a file at once, in source order', () => {
-    const text = VALID.replace('category: network', 'category: netwrk')
+    // Categories are open (payments is fine), so the typo here is one no category may have.
+    const text = VALID.replace('category: network', 'category: Netwrk')
       .replace('probability: 0.3', 'probability: -1')
       .replace('latency_p95_ms < 2x', 'latency_p95_ms ~ 2x')
       .concat('extra: 1\n')
@@ -250,7 +251,7 @@ describe('parseScenario: problems, each positioned', () => {
       'checks[0]',
       'extra',
     ])
-    expect(problems[0]!.hint).toBe('did you mean network?')
+    expect(problems[0]!.hint).toMatch(/^did you mean network\? /)
     expect(problems.map((p) => p.line)).toEqual([...problems.map((p) => p.line)].sort((a, b) => a - b))
   })
 
@@ -495,5 +496,44 @@ describe('catalogue', () => {
     await expect(loadCatalogue({ cwd: dir, builtin: false, dirs: ['nope'] })).rejects.toThrow(
       /scenario directory nope does not exist/,
     )
+  })
+})
+
+describe('open categories', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'chaos-categories-'))
+    const write = async (category: string, id: string) => {
+      const text = VALID.replace('id: probe_latency', `id: ${id}`).replace(
+        'category: network',
+        `category: ${category}`,
+      )
+      await writeFile(join(dir, `${id}.yaml`), text)
+    }
+    await write('payments', 'card_declined')
+    await write('billing', 'invoice_slow')
+    await write('pms', 'my_pms')
+  })
+  afterAll(async () => rm(dir, { recursive: true }))
+
+  it("accepts a user's own category and sorts it after the guide's, alphabetically", async () => {
+    const catalogue = await loadCatalogue({ cwd: dir, builtin: false, dirs: [dir] })
+    expect(catalogue.problems).toEqual([])
+    expect(catalogue.scenarios.map((s) => s.scenario.category)).toEqual(['pms', 'billing', 'payments'])
+    const ids = async (...words: string[]) =>
+      (await resolveSelection(catalogue, words, { cwd: dir })).map((s) => s.scenario.id)
+    expect(await ids('payments')).toEqual(['card_declined'])
+    expect(await ids('all')).toEqual(['my_pms', 'invoice_slow', 'card_declined'])
+    await expect(resolveSelection(catalogue, ['paymnts'], { cwd: dir })).rejects.toMatchObject({
+      message: 'unknown selection "paymnts" (did you mean payments?)',
+    })
+  })
+
+  it('refuses a category that is not a lower-case word, or is "all"', () => {
+    const bad = (category: string) => problemsOf(VALID.replace('category: network', `category: ${category}`))
+    expect(bad('Payments!')[0]).toMatchObject({ field: 'category' })
+    expect(bad('all')[0]?.field).toBe('category')
+    expect(bad('all')[0]?.message).toMatch(/"all"/)
+    expect(bad('payments')).toEqual([])
   })
 })

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { buildPlan, resolveRunOptions, RUN_DEFAULTS } from '../src/plan.js'
 import { parseScenario, type LoadedScenario } from '../src/scenario/loader.js'
+import { formatPlan } from '../src/render/plan.js'
+import { Chalk } from 'chalk'
 
 function scenario(id: string, fault: string, extra = ''): LoadedScenario {
   const text = `id: ${id}
@@ -68,6 +70,10 @@ describe('buildPlan', () => {
       },
       overridden: [],
       expected_seconds: 70,
+      workload: {
+        source: 'DEFAULT',
+        requests: expect.arrayContaining([{ method: 'POST', path: '/api/bookings', weight: 2 }]) as unknown,
+      },
       warnings: [],
     })
     // The scenario tightens the limits; ENTIRE_SYSTEM is flagged.
@@ -142,5 +148,48 @@ describe('resolveRunOptions', () => {
       'config run.duration: 1860s is longer than 30 minutes',
     )
     expect(resolveRunOptions({ durationMs: 60_000 }, { durationMs: 31 * 60_000 }).durationMs).toBe(60_000)
+  })
+})
+
+describe('the workload in the plan', () => {
+  const own = scenario(
+    'pms_own_routes',
+    '  fault_type: LATENCY\n  probability: 0.5\n  latency_ms: 100',
+    'workload:\n  requests:\n    - path: /orders\n      weight: 3\n    - method: POST\n      path: /orders/checkout\n',
+  )
+  const plain = new Chalk({ level: 0 })
+
+  it("shows each experiment's paths and where they come from", () => {
+    const context = { sandbox: false, builtinDir: '/pkg/scenarios' }
+    const plan = buildPlan([own, failure], ['pms'], resolveRunOptions({}), {
+      ...context,
+      config: { requests: [{ method: 'GET', path: '/health', weight: 1 }] },
+    })
+    expect(plan.experiments.map((e) => e.workload)).toEqual([
+      {
+        source: 'SCENARIO',
+        requests: [
+          { method: 'GET', path: '/orders', weight: 3 },
+          { method: 'POST', path: '/orders/checkout', weight: 1 },
+        ],
+      },
+      { source: 'CONFIG', requests: [{ method: 'GET', path: '/health', weight: 1 }] },
+    ])
+    const text = formatPlan(plan, plain).join('\n')
+    expect(text).toContain('workload     GET /orders 75 %  (from the scenario)')
+    expect(text).toContain('             POST /orders/checkout 25 %')
+    expect(text).toContain('workload     GET /health  (from the config)')
+  })
+
+  it("warns when a scenario of the user's would send the sandbox's routes to another target", () => {
+    const builtin = { ...failure, file: '/pkg/scenarios/pms/pms_api_failure.yaml' }
+    const against = (sandbox: boolean) =>
+      buildPlan([failure, builtin, own], ['pms'], resolveRunOptions({}), {
+        sandbox,
+        builtinDir: '/pkg/scenarios',
+      }).experiments.map((e) => e.warnings.filter((w) => w.startsWith('no workload')).length)
+    // Only the user's file without a workload; the built-in keeps the hotel routes; the sandbox has them.
+    expect(against(false)).toEqual([1, 0, 0])
+    expect(against(true)).toEqual([0, 0, 0])
   })
 })

@@ -100,7 +100,7 @@ describe('config schedules:', () => {
   - { scenario: network_latency, category: pms, every: 2h }
   - { scenario: network_latency }
   - { every: 2h, cron: "0 2 * * *", category: pms }
-  - { category: netwrok, every: 2h }
+  - { category: Net-work, every: 2h }
   - { scenario: network_latency, every: 500ms }
   - { scenario: network_latency, cron: "0 2 * * *", timezone: Europe/Madird }
 `)
@@ -115,7 +115,8 @@ describe('config schedules:', () => {
         /^chaos\.config\.yaml:4:24 schedules\[2\]\.cron: a schedule has exactly one of every or cron/,
       ) as string,
       expect.stringMatching(
-        /^chaos\.config\.yaml:5:17 schedules\[3\]\.category: "netwrok" is not one of network, .*did you mean network\?/,
+        // Categories are open (a typo of a well-formed name is caught when the selection is resolved).
+        /^chaos\.config\.yaml:5:17 schedules\[3\]\.category: must be a lower-case snake_case word/,
       ) as string,
       expect.stringMatching(/^chaos\.config\.yaml:6:41 schedules\[4\]\.every: must be at least 1s/) as string,
       expect.stringMatching(

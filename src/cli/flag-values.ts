@@ -9,7 +9,13 @@ import { InvalidInputError } from '../errors.js'
 import { CONTROL_PREFIX_PATTERN } from '../config.js'
 import { BLAST_RADII, MAX_EXPERIMENT_SECONDS, type BlastRadius } from '../protocol/schemas.js'
 import { closest } from '../scenario/document.js'
-import { CATEGORIES, type Category } from '../scenario/schema.js'
+import {
+  CATEGORIES,
+  CATEGORY_PATTERN,
+  RESERVED_CATEGORY_NAMES,
+  isBuiltinCategory,
+} from '../scenario/categories.js'
+import type { Category } from '../scenario/schema.js'
 import { requireTimeZone } from '../calendar/business-hours.js'
 
 /** The override flags' values, as parsed by oclif. */
@@ -23,6 +29,8 @@ export interface OverrideFlagValues {
   pause?: number
   'recovery-timeout'?: number
   'allow-entire-system'?: boolean
+  /** `--quick` (run, gameday): the short profile of src/plan.ts, under any explicit flag. */
+  quick?: boolean
 }
 
 import { formatEvery } from '../unattended/schedule.js'
@@ -128,23 +136,25 @@ export function splitList(text: string): string[] {
 }
 
 /**
- * `network,pms`, `"network pms"`, `PMS, network` → ['network', 'pms']: known categories in the
- * guide's order, duplicates dropped; an unknown word gets a did-you-mean.
+ * `network,pms`, `"network pms"`, `PMS, payments` → ['network', 'pms', 'payments']: the built-in
+ * categories in the guide's order, then the others as given, duplicates dropped. Categories are
+ * open, so any well-formed name passes here; the catalogue, once loaded, decides whether it is
+ * known. A malformed word close to a built-in one gets a did-you-mean.
  */
 export function parseCategories(text: string, flag: string): Category[] {
-  const words = splitList(text).map((w) => w.toLowerCase())
+  const words = [...new Set(splitList(text).map((w) => w.toLowerCase()))]
   if (words.length === 0)
     throw new InvalidInputError(`${flag}: no category given`, `one or more of ${CATEGORIES.join(', ')}`)
   for (const word of words) {
-    if (!(CATEGORIES as readonly string[]).includes(word)) {
-      const guess = closest(word, CATEGORIES)
+    if (!CATEGORY_PATTERN.test(word) || RESERVED_CATEGORY_NAMES.includes(word)) {
+      const guess = closest(word.replace(/[^a-z0-9_]/g, ''), CATEGORIES)
       throw new InvalidInputError(
         `${flag}: "${word}" is not a category`,
-        `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')} (comma- or space-separated)`,
+        `${guess ? `did you mean ${guess}? ` : ''}categories: ${CATEGORIES.join(', ')} or your own (comma- or space-separated)`,
       )
     }
   }
-  return CATEGORIES.filter((c) => words.includes(c))
+  return [...CATEGORIES.filter((c) => words.includes(c)), ...words.filter((w) => !isBuiltinCategory(w))]
 }
 
 /** A list of scenario ids (checked against the catalogue later, when it is loaded). */
@@ -233,6 +243,7 @@ export function runArgs(
   if (flags['workload-url'] !== undefined) args.push('--workload-url', flags['workload-url'])
   for (const dir of flags.scenarios ?? []) args.push('--scenarios', resolvePath(dir))
   if (flags.builtin === false) args.push('--no-builtin')
+  if (flags.builtin === true) args.push('--builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)
   if (flags.pushgateway !== undefined) args.push('--pushgateway', flags.pushgateway)
   for (const name of ['duration', 'baseline', 'interval', 'pause', 'recovery-timeout'] as const) {

@@ -118,9 +118,10 @@ function scenariosFlag(renamed: Renamed = {}) {
 
 export const catalogueFlags = {
   scenarios: scenariosFlag(),
+  // No default: absent means the config's `catalogue:` (builtin unless it says none).
   builtin: Flags.boolean({
-    description: 'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs)',
-    default: true,
+    description:
+      'include the built-in catalogue (--no-builtin: only --scenarios / scenario_dirs) [default: config catalogue, else builtin]',
     allowNo: true,
   }),
 }
@@ -201,7 +202,20 @@ export function runOverrides(flags: OverrideFlagValues): RunOverrides {
     pauseMs: flags.pause,
     recoveryTimeoutMs: flags['recovery-timeout'],
     allowEntireSystem: flags['allow-entire-system'],
+    quick: flags.quick,
   }
+}
+
+/**
+ * `--quick` of run and gameday: a short smoke run (QUICK_PROFILE in src/plan.ts) for a first
+ * result in about a minute; flags given with it still win, and without it the guide's durations apply.
+ */
+export const quickFlag = {
+  quick: Flags.boolean({
+    description:
+      "short smoke run: 2s baselines, 8s injections, 1s pauses (explicit flags win; without it the guide's durations)",
+    default: false,
+  }),
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,13 +10,21 @@ import { InvalidInputError } from '../errors.js'
 import { resolveRunOptions, type RunOptions } from '../plan.js'
 import { assertNoProblems, loadCatalogue, resolveSelection } from '../scenario/catalogue.js'
 import type { LoadedScenario } from '../scenario/loader.js'
-import { CATEGORIES, type Category, type Scenario } from '../scenario/schema.js'
-import type { Workspace } from '../workspace.js'
+import { knownCategories } from '../scenario/categories.js'
+import { closest } from '../scenario/document.js'
+import type { Category, Scenario } from '../scenario/schema.js'
+import { includeBuiltin, type Workspace } from '../workspace.js'
 import { categoryTable, summarizeByCategory, type CategorySummary } from '../../reports/gameday.js'
 import { acquireLock } from '../store/run-lock.js'
 import type { RunRecord } from '../record.js'
 import type { Output } from './output.js'
-import { checkReportsDir, isAlive, performRun, type PerformRunInput } from './perform-run.js'
+import {
+  checkReportsDir,
+  isAlive,
+  performRun,
+  refuseMissingWorkloads,
+  type PerformRunInput,
+} from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 import type { ReportFiles } from './report-files.js'
@@ -25,9 +33,10 @@ import type { RunResult } from '../engine/run-service.js'
 
 /** The flags `performGameday` reads (the command's parsed flags). */
 export interface GamedayFlags extends OverrideFlagValues, TargetFlagValues {
-  /** Parsed by the shared `--categories` flag (known categories, guide order). */
+  /** Parsed by the shared `--categories` flag (built-in ones in guide order, then the user's). */
   categories?: readonly Category[]
-  builtin: boolean
+  /** --builtin / --no-builtin; absent: the config's `catalogue:`. */
+  builtin?: boolean
   scenarios?: string[]
   config?: string
   prometheus?: string
@@ -53,22 +62,33 @@ export async function planGameday(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): Promise<GamedayPlan> {
-  const categories = flags.categories ? [...flags.categories] : [...CATEGORIES]
   const config = await loadConfig({ cwd, env, path: flags.config })
+  const builtin = includeBuiltin(flags.builtin, config)
   const catalogue = await loadCatalogue({
     cwd,
     dirs: [...config.scenarioDirs, ...(flags.scenarios ?? [])],
-    builtin: flags.builtin,
+    builtin,
   })
   assertNoProblems(catalogue.problems)
   const options = resolveRunOptions(runOverrides(flags), config.run)
+  // Every category by default: the guide's and the user's own (categories are open).
+  const known = knownCategories(catalogue.scenarios)
+  const categories = flags.categories ? [...flags.categories] : known
+  const unknown = categories.filter((c) => !known.includes(c))
+  if (unknown.length > 0) {
+    const guess = closest(unknown[0]!, known)
+    throw new InvalidInputError(
+      `--categories: ${unknown.map((c) => `"${c}"`).join(', ')} ${unknown.length === 1 ? 'is not a category' : 'are not categories'}`,
+      `${guess ? `did you mean ${guess}? ` : ''}categories: ${known.join(', ')}`,
+    )
+  }
   const present = categories.filter((c) => catalogue.scenarios.some((s) => s.scenario.category === c))
   if (present.length === 0) {
     throw new InvalidInputError(
       `no scenarios in ${categories.length === 1 ? 'category' : 'categories'} ${categories.join(', ')}`,
-      flags.builtin
+      builtin
         ? 'choose other --categories'
-        : 'with --no-builtin, add scenario directories with --scenarios DIR or scenario_dirs in the config',
+        : 'without the built-in catalogue (--no-builtin or catalogue: none), add scenario directories with --scenarios DIR or scenario_dirs in the config',
     )
   }
   const selected = await resolveSelection(catalogue, present, { cwd })
@@ -102,6 +122,7 @@ export async function performGameday(
   reportFiles?: ReportFiles,
 ): Promise<RunResult> {
   const { config } = plan.workspace
+  refuseMissingWorkloads(plan.selected, flags, config)
   const onExperimentDone = resultPushHook(flags.pushgateway, config, out)
   await checkReportsDir(config)
   await refuseOverlap(config.reportsDir, plan.categories)

@@ -26,7 +26,7 @@ import type { ResolvedMonkey } from '../unattended/settings.js'
 import { MonkeyStateFile, writeSessionSummary } from '../unattended/state.js'
 import type { Workspace } from '../workspace.js'
 import type { Output } from './output.js'
-import { openTarget, performRun, type TargetSession } from './perform-run.js'
+import { openTarget, performRun, refuseMissingWorkloads, type TargetSession } from './perform-run.js'
 import type { TargetFlagValues } from './target.js'
 import { resultPushHook } from './push-results.js'
 import type { ReportFiles } from './report-files.js'
@@ -111,6 +111,13 @@ export async function runMonkeySession(input: MonkeySessionInput, out: Output): 
       'widen --categories / --ids, or raise --max-blast-radius',
     )
   }
+  // Every scenario the monkey may pick must say what to send to a target that is not the sandbox.
+  const eligibleIds = new Set(eligible.map((s) => s.id))
+  refuseMissingWorkloads(
+    workspace.catalogue.scenarios.filter((s) => eligibleIds.has(s.scenario.id)),
+    input.flags,
+    config,
+  )
   // --pushgateway (or config): each experiment's results are pushed after it ends, as in chaos run.
   const onExperimentDone = resultPushHook(input.flags.pushgateway, config, out)
   let server: MetricsServer | undefined

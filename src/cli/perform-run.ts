@@ -20,6 +20,9 @@ import { createRunView } from './run-view.js'
 import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
 import { resolveTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
+import { builtinScenarioDir } from '../scenario/catalogue.js'
+import type { LoadedScenario } from '../scenario/files.js'
+import { assertWorkloads } from '../scenario/workload-source.js'
 
 /** The flags a run reads besides its overrides (shared by `chaos run`, schedule and gameday). */
 export type RunFlagValues = TargetFlagValues & {
@@ -92,6 +95,25 @@ export async function checkReportsDir(config: ChaosConfig): Promise<void> {
       `point reports_dir in ${config.file ?? 'chaos.config.yaml'} at a writable directory (default .playbook/chaos_reports), or move what is in the way`,
     )
   }
+}
+
+/**
+ * Refuses (exit 2) before anything starts when the target is not the built-in sandbox and a
+ * selected scenario of the user's names no workload (it would send the sandbox's hotel routes):
+ * every such scenario at once. Run, gameday, monkey and schedule call it once the selection is known.
+ */
+export function refuseMissingWorkloads(
+  scenarios: readonly LoadedScenario[],
+  flags: TargetFlagValues,
+  config: ChaosConfig,
+): void {
+  // No configured target means the run starts the built-in sandbox, which answers the hotel routes.
+  const target = resolveTarget(flags, config)
+  assertWorkloads(scenarios, config, {
+    sandbox: target === undefined,
+    builtinDir: builtinScenarioDir(),
+    target: target?.targets.join(', ') ?? 'the built-in sandbox',
+  })
 }
 
 /**

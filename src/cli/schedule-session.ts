@@ -22,7 +22,8 @@ import { createSchedule, renderCrontab, runScheduler, type SchedulerResult } fro
 import type { Workspace } from '../workspace.js'
 import { checkEnvironment } from './monkey-session.js'
 import type { Output } from './output.js'
-import { openTarget, performRun, type RunFlagValues } from './perform-run.js'
+import { openTarget, performRun, refuseMissingWorkloads, type RunFlagValues } from './perform-run.js'
+import type { LoadedScenario } from '../scenario/files.js'
 import { resultPushHook } from './push-results.js'
 import type { ReportFiles } from './report-files.js'
 
@@ -63,13 +64,17 @@ export async function runScheduleSession(input: ScheduleSessionInput, out: Outpu
   if (specs.length === 0) throw noSchedules(workspace)
   // Resolve every selection before starting anything: a typo fails now, not at 2 AM.
   const selected = new Map<string, Scenario[]>()
+  const loaded: LoadedScenario[] = []
   for (const spec of specs) {
     const found = await resolveSelection(workspace.catalogue, [spec.selection], { cwd: config.root })
+    loaded.push(...found)
     selected.set(
       spec.selection,
       found.map((s) => s.scenario),
     )
   }
+  // Every scheduled scenario must say what to send to a target that is not the sandbox: refused now.
+  refuseMissingWorkloads(loaded, input.flags, config)
   const timezone = input.timezone ?? machineTimeZone()
   const schedules = specs.map((spec) => ({
     ...createSchedule(spec, timezone),

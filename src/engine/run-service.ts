@@ -21,30 +21,10 @@ import { createScrapeProbe } from './scrape-probe.js'
 import { expandWorkloadDates } from './workload-dates.js'
 import { runSuite } from './suite.js'
 import { createWorkload } from './workload.js'
+import { DEFAULT_WORKLOAD } from '../scenario/workload-source.js'
 
 /** The sandbox's routes: the workload when neither the scenario nor the config names one. */
-export const DEFAULT_WORKLOAD: WorkloadRequest[] = [
-  { method: 'GET', path: '/api/availability?check_in={{today+3}}&check_out={{today+5}}', weight: 4 },
-  {
-    method: 'POST',
-    path: '/api/bookings',
-    weight: 2,
-    body: {
-      guest_name: 'Chaos Guest',
-      room_type: 'STANDARD',
-      check_in: '{{today+3}}',
-      check_out: '{{today+5}}',
-    },
-  },
-  { method: 'POST', path: '/api/messages', weight: 2, body: { to: '+34600000000', text: 'Hola' } },
-  {
-    method: 'POST',
-    path: '/api/emails',
-    weight: 1,
-    body: { to: 'guest@example.com', subject: 'Booking', body: 'Hi' },
-  },
-  { method: 'GET', path: '/api/sessions/guest-1', weight: 1 },
-]
+export { DEFAULT_WORKLOAD } from '../scenario/workload-source.js'
 
 export interface RunInput {
   scenarios: readonly Scenario[]

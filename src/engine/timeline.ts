@@ -59,6 +59,19 @@ export interface WorkloadSummary {
   requests_with_faults: number
   /** Faults the tagged responses reported in all (a request may meet several: retries). */
   faults_seen: number
+  /**
+   * Finished requests per workload route (when the timeline knows its routes), by HTTP status, or
+   * by failure class when no status arrived; in the order the routes were given.
+   */
+  routes?: RouteStatusCounts[]
+}
+
+/** A workload route's finished requests of a slice, by status (`"200"`, `"404"`) or failure class. */
+export interface RouteStatusCounts {
+  method: string
+  path: string
+  requests: number
+  statuses: Record<string, number>
 }
 
 /** One second of the time series, by intended send time. */
@@ -125,6 +138,8 @@ export interface TimelineOptions {
   wallT0: number
   /** How many instances (workload origins) requests are spread over (default 1). */
   instances?: number
+  /** The workload's routes, in request order: with them, summaries count statuses per route. */
+  routes?: readonly { method: string; path: string }[]
 }
 
 /** Which requests a {@link Timeline.summary} counts, besides the time slice. */
@@ -143,6 +158,8 @@ interface Tally {
   byClass: Map<string, number>
   latency: LatencyHistogram
   successLatency: LatencyHistogram | null
+  /** Per route index: status (or failure class) → count; null when routes are not counted. */
+  routes: Map<number, Map<string, number>> | null
 }
 
 /** The timeline of one workload; the workload writes it, the engine reads it. */
@@ -161,6 +178,10 @@ export class Timeline {
   /** Faults each finished request's response reported; -1 when it did not say. */
   private readonly doneFaults = new Column()
   private readonly doneInstance = new Column()
+  /** Route index of each finished request, and its HTTP status (-1: none arrived). */
+  private readonly doneRoute = new Column()
+  private readonly doneStatus = new Column()
+  private readonly routes: readonly { method: string; path: string }[] | null
   private readonly classes: string[] = []
   private readonly classIndex = new Map<string, number>()
   private closedAt: number | null = null
@@ -169,6 +190,7 @@ export class Timeline {
     this.t0 = options.t0
     this.wallT0 = options.wallT0
     this.instances = options.instances ?? 1
+    this.routes = options.routes && options.routes.length > 0 ? options.routes : null
     if (!Number.isInteger(this.instances) || this.instances < 1)
       throw new RangeError(`a timeline needs at least one instance, got ${this.instances}`)
   }
@@ -190,7 +212,8 @@ export class Timeline {
 
   /**
    * A request dispatched to `instance` finished at `completedAt` (monotonic ms); `failure` null on
-   * success; `faults` what its response's `x-chaos-faults` header said, null without one.
+   * success; `faults` what its response's `x-chaos-faults` header said, null without one; `route`
+   * the index of its workload request and `status` its HTTP status (null when none arrived).
    */
   recordFinished(
     intendedAt: number,
@@ -198,7 +221,11 @@ export class Timeline {
     failure: FailureClass | null,
     faults: number | null = null,
     instance = 0,
+    route = 0,
+    status: number | null = null,
   ): void {
+    this.doneRoute.push(route)
+    this.doneStatus.push(status ?? -1)
     this.doneIntended.push(intendedAt)
     this.doneAt.push(completedAt)
     this.doneFaults.push(faults === null || !(faults >= 0) ? -1 : faults)
@@ -251,7 +278,7 @@ export class Timeline {
    */
   summary(from: number, to = Infinity, filter: SliceFilter = {}): WorkloadSummary {
     const only = filter.instance
-    const tally = newTally(3, true)
+    const tally = newTally(3, true, this.routes !== null)
     for (let i = 0; i < this.doneIntended.length; i++) {
       const intended = this.doneIntended.at(i)
       if (intended >= from && intended < to && (only === undefined || this.doneInstance.at(i) === only))
@@ -267,7 +294,16 @@ export class Timeline {
     const dropped =
       only === undefined ? this.droppedIntended.lowerBound(to) - this.droppedIntended.lowerBound(from) : 0
     const end = Number.isFinite(to) ? to : (this.closedAt ?? this.lastEvent())
-    return summarize(tally, end - from, sent, dropped, sent - tally.successful - tally.failed)
+    const summary = summarize(tally, end - from, sent, dropped, sent - tally.successful - tally.failed)
+    if (this.routes && tally.routes) {
+      const counts = tally.routes
+      summary.routes = this.routes.map((r, i) => {
+        const statuses = Object.fromEntries(counts.get(i) ?? [])
+        const requests = Object.values(statuses).reduce((a, b) => a + b, 0)
+        return { method: r.method, path: r.path, requests, statuses }
+      })
+    }
+    return summary
   }
 
   /**
@@ -354,6 +390,14 @@ export class Timeline {
       if (faults > 0) tally.withFaults++
     }
     tally.latency.record(latency)
+    if (tally.routes) {
+      const status = this.doneStatus.at(i)
+      const key = status >= 0 ? String(status) : code === OK ? 'OK' : this.classes[code]!
+      const route = this.doneRoute.at(i)
+      let byStatus = tally.routes.get(route)
+      if (!byStatus) tally.routes.set(route, (byStatus = new Map<string, number>()))
+      byStatus.set(key, (byStatus.get(key) ?? 0) + 1)
+    }
     if (code === OK) {
       tally.successful++
       tally.successLatency?.record(latency)
@@ -365,8 +409,9 @@ export class Timeline {
   }
 }
 
-function newTally(precision: 2 | 3, withSuccess: boolean): Tally {
+function newTally(precision: 2 | 3, withSuccess: boolean, withRoutes = false): Tally {
   return {
+    routes: withRoutes ? new Map() : null,
     successful: 0,
     failed: 0,
     tagged: 0,

@@ -145,6 +145,8 @@ export function classifyStatus(status: number): FailureClass | null {
 }
 
 interface Template {
+  /** Index of the workload request this template was built from. */
+  index: number
   method: string
   path: string
   opts: Dispatcher.DispatchOptions
@@ -225,6 +227,8 @@ class WorkloadImpl implements Workload {
   private readonly origins: Origin[]
   readonly targets: readonly string[]
   private readonly cumulativeWeights: number[]
+  /** The routes as written (method, path without the origin prefix), for per-route status counts. */
+  private readonly routes: { method: string; path: string }[]
   private readonly totalWeight: number
   private readonly onResult: ((r: RequestResult) => void) | undefined
   private readonly sweepMs: number
@@ -282,6 +286,7 @@ class WorkloadImpl implements Workload {
 
     let acc = 0
     this.cumulativeWeights = options.requests.map((r) => (acc += r.weight ?? 1))
+    this.routes = options.requests.map((r) => ({ method: r.method ?? 'GET', path: r.path }))
     this.totalWeight = acc
 
     this.targets = [...targets]
@@ -289,7 +294,7 @@ class WorkloadImpl implements Workload {
     this.origins = urls.map((url) => {
       const prefix = url.pathname.replace(/\/+$/, '')
       return {
-        templates: options.requests.map((r) => buildTemplate(r, prefix, options.headers ?? {})),
+        templates: options.requests.map((r, i) => buildTemplate(r, i, prefix, options.headers ?? {})),
         pool: new Pool(url.origin, {
           connections: options.connections ?? maxInFlight,
           pipelining: 1,
@@ -306,7 +311,13 @@ class WorkloadImpl implements Workload {
     if (this.state !== 'idle') throw new Error('workload already started')
     this.state = 'running'
     this.t0 = this.clock.monotonic()
-    this.line = new Timeline({ t0: this.t0, wallT0: this.clock.now(), instances: this.origins.length })
+    this.line = new Timeline({
+      t0: this.t0,
+      wallT0: this.clock.now(),
+      instances: this.origins.length,
+      // Routes as written (path without the origin's prefix), so a report names the scenario's paths.
+      routes: this.routes,
+    })
     this.logger.debug('workload_started', {
       rate: this.rate,
       max_in_flight: this.maxInFlight,
@@ -454,7 +465,15 @@ class WorkloadImpl implements Workload {
 
     const now = this.clock.monotonic()
     const latencyMs = now - p.intendedAt
-    this.line!.recordFinished(p.intendedAt, now, failure, p.faults, p.instance)
+    this.line!.recordFinished(
+      p.intendedAt,
+      now,
+      failure,
+      p.faults,
+      p.instance,
+      p.template.index,
+      p.status === 0 ? null : p.status,
+    )
     if (failure === null) {
       this.successful++
     } else {
@@ -515,7 +534,12 @@ function abortPending(p: Pending, reason: GaveUp): void {
   else p.abortWith = reason // not started by undici yet: abort as soon as it is
 }
 
-function buildTemplate(r: WorkloadRequestInput, prefix: string, common: Record<string, string>): Template {
+function buildTemplate(
+  r: WorkloadRequestInput,
+  index: number,
+  prefix: string,
+  common: Record<string, string>,
+): Template {
   const method = r.method ?? 'GET'
   const path = prefix + r.path
   const headers: Record<string, string> = {}
@@ -527,7 +551,7 @@ function buildTemplate(r: WorkloadRequestInput, prefix: string, common: Record<s
     headers['content-type'] ??= 'application/json'
   }
   // The same options object is reused for every dispatch: undici copies what it needs.
-  return { method, path, opts: { path, method, headers, body } }
+  return { index, method, path, opts: { path, method, headers, body } }
 }
 
 /** Creates a workload generator (not started). Throws {@link InvalidInputError} on bad options. */

@@ -5,6 +5,7 @@
  * while the fault was injected (`metrics.during`) unless a rule says otherwise.
  */
 import { FAILING_FAULT_TYPES, type AnalysisLine, type ExperimentRecord, type RunRecord } from '../record.js'
+import { unservedRoutes, unservedRoutesSentence } from './routes.js'
 import { checkValue, faultSummary, pct, plural, seconds, tryParseCheck } from '../wording.js'
 
 /** Guide section 8 thresholds. Ratios 0..1; MTTR in seconds. */
@@ -75,12 +76,16 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
     applies(e) {
       switch (e.state) {
         case 'ABORTED':
-          if (e.injected_at === null)
+          if (e.injected_at === null) {
+            // Wrong workload paths are not an unsteady system: name the routes, not the steady state.
+            const unserved = unservedRoutesSentence(unservedRoutes(e.metrics.baseline))
+            if (unserved) return [action(`Nothing was injected: ${unserved}`)]
             return [
               action(
                 `Nothing was injected: ${e.abort_reason ?? 'aborted before injection'} - bring the system to its steady state first`,
               ),
             ]
+          }
           return abortedAdvice(e)
         case 'FAILED':
           return [action(`Experiment failed: ${e.error ?? e.abort_reason ?? 'no error recorded'}`)]
@@ -130,7 +135,8 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
   },
   {
     id: 'workload',
-    description: 'The workload measured something, and the generator kept up with --rate (WARN otherwise)',
+    description:
+      'The workload measured something, its routes exist on the target (not mostly 404/405), and the generator kept up with --rate (WARN otherwise)',
     applies(e) {
       const m = e.metrics.during
       if (!m) return []
@@ -139,13 +145,16 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
           warn('No requests were measured while the fault was injected - the results say nothing'),
           action('Check the workload requests and that the target answers them'),
         ]
+      const lines: AnalysisLine[] = []
+      const unserved = unservedRoutesSentence(unservedRoutes(e.metrics.baseline ?? m))
+      if (unserved) lines.push(warn(`The results measure missing routes: ${unserved}`))
       if (m.dropped_requests > 0)
-        return [
+        lines.push(
           warn(
             `The load generator dropped ${plural(m.dropped_requests, 'request')} (too many in flight) - the target did not keep up with the requested rate`,
           ),
-        ]
-      return []
+        )
+      return lines
     },
   },
   {

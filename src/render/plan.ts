@@ -41,6 +41,13 @@ function experimentLines(e: PlannedExperiment, plan: Plan, c: ChalkInstance): st
   const tightened =
     e.safety.max_error_rate !== plan.safety.max_error_rate ||
     e.safety.min_availability !== plan.safety.min_availability
+  const from = { SCENARIO: 'the scenario', CONFIG: 'the config', DEFAULT: "the sandbox's hotel routes" }
+  const shares = e.workload.requests.reduce((sum, r) => sum + r.weight, 0)
+  e.workload.requests.forEach((r, i) => {
+    const share = e.workload.requests.length > 1 ? c.dim(` ${Math.round((r.weight / shares) * 100)} %`) : ''
+    const source = i === 0 ? c.dim(`  (from ${from[e.workload.source]})`) : ''
+    lines.push(`   ${label(i === 0 ? 'workload' : '')}${r.method} ${r.path}${share}${source}`)
+  })
   lines.push(`   ${label('safety')}${limits}${tightened ? c.cyan(' (tightened by the scenario)') : ''}`)
   for (const w of e.warnings) lines.push(`   ${c.yellow('! ' + w)}`)
   return lines
@@ -60,7 +67,7 @@ export function formatPlan(plan: Plan, c: ChalkInstance): string[] {
   lines.push(
     `${c.bold('Safety limits')} (guide section 7): abort when error rate > ${pct(s.max_error_rate)} or availability < ${pct(s.min_availability)} over a poll window; one experiment at a time; ${secs(s.max_duration_seconds)} at most per experiment; rollback always.`,
     `${c.bold('Workload')} ${plan.rate_rps} req/s, metrics every ${secs(plan.interval_seconds)}; recovery wait up to ${secs(plan.recovery_timeout_seconds)} after rollback.`,
-    `${c.bold('Expected time')} ${secs(plan.total_expected_seconds)} (baselines, injections${n > 1 ? `, ${secs(plan.pause_seconds)} pauses` : ''}), at most ${secs(plan.max_total_seconds)} with recovery waits.`,
+    `${c.bold('Expected time')} ${secs(plan.total_expected_seconds)} (baselines, injections${n > 1 ? `, ${secs(plan.pause_seconds)} pauses` : ''}), at most ${secs(plan.max_total_seconds)} with recovery waits.${plan.quick ? c.cyan(" --quick: a smoke run; the guide's durations without it.") : ''}`,
   )
   return lines
 }

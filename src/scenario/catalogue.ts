@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError } from '../errors.js'
 import { catalogueKey, readCatalogueCache, writeCatalogueCache } from './catalogue-cache.js'
-import { CATEGORIES } from './categories.js'
+import { compareCategories, knownCategories } from './categories.js'
 import {
   displayPath,
   formatProblems,
@@ -18,7 +18,6 @@ import {
   type LoadedScenario,
   type Problem,
 } from './files.js'
-import type { Category } from './schema.js'
 
 // The parser and the schema (YAML, zod) are imported only when a file must be read: a catalogue
 // served from the cache never loads them, which is most of `chaos list`'s start-up time.
@@ -134,9 +133,9 @@ export interface Catalogue {
   dirs: string[]
 }
 
-/** Catalogue order: category (guide order), then the guide's numbering, then id. */
+/** Catalogue order: category (guide order, then the user's alphabetically), the guide's numbering, id. */
 export function compareScenarios(a: LoadedScenario, b: LoadedScenario): number {
-  const cat = CATEGORIES.indexOf(a.scenario.category) - CATEGORIES.indexOf(b.scenario.category)
+  const cat = compareCategories(a.scenario.category, b.scenario.category)
   if (cat !== 0) return cat
   const rank = (s: LoadedScenario) => {
     const i = BUILTIN_ORDER.indexOf(s.scenario.id)
@@ -224,10 +223,11 @@ export async function resolveSelection(
   selection: readonly string[],
   options: { cwd: string },
 ): Promise<LoadedScenario[]> {
+  const categories = knownCategories(catalogue.scenarios)
   if (selection.length === 0) {
     throw new InvalidInputError(
       'nothing selected',
-      `name a category (${CATEGORIES.join(', ')}), a scenario id, a file, or all`,
+      `name a category (${categories.join(', ')}), a scenario id, a file, or all`,
     )
   }
   const picked: LoadedScenario[] = []
@@ -238,8 +238,8 @@ export async function resolveSelection(
 
   for (const word of selection) {
     if (word === 'all') picked.push(...catalogue.scenarios)
-    else if ((CATEGORIES as readonly string[]).includes(word))
-      picked.push(...catalogue.scenarios.filter((s) => s.scenario.category === (word as Category)))
+    else if (categories.includes(word))
+      picked.push(...catalogue.scenarios.filter((s) => s.scenario.category === word))
     else if (byId.has(word)) picked.push(byId.get(word)!)
     else if (existsSync(resolve(options.cwd, word)) || looksLikePath(word)) {
       const abs = resolve(options.cwd, word)
@@ -268,14 +268,14 @@ export async function resolveSelection(
   assertNoProblems(problems)
   if (unknown.length > 0) {
     const { closest } = await import('./document.js')
-    const names = [...CATEGORIES, 'all', ...byId.keys()]
+    const names = [...categories, 'all', ...byId.keys()]
     const lines = unknown.map((word) => {
       const guess = closest(word, names)
       return `unknown selection "${word}"${guess ? ` (did you mean ${guess}?)` : ''}`
     })
     throw new InvalidInputError(
       unknown.length === 1 ? lines[0]! : `${unknown.length} unknown selections`,
-      `select a category (${CATEGORIES.join(', ')}), a scenario id (see chaos list), a file or directory, or all`,
+      `select a category (${categories.join(', ')}), a scenario id (see chaos list), a file or directory, or all`,
       unknown.length === 1 ? [] : lines,
     )
   }

@@ -12,7 +12,7 @@ import {
   type FaultType,
   type ParamHelp,
 } from '../protocol/schemas.js'
-import { getIn, validateDocument, type HintFor, type RawProblem } from './document.js'
+import { closest, getIn, validateDocument, type HintFor, type RawProblem } from './document.js'
 import { displayPath, type LoadedScenario, type LoadResult, type Problem } from './files.js'
 import { readInputFile, type InputFile } from './input-file.js'
 import { CATEGORIES, Scenario } from './schema.js'
@@ -52,7 +52,7 @@ function paramHelp(faultType: unknown, field: string): ParamHelp | undefined {
 const FIELD_HINTS: Record<string, string> = {
   id: 'a unique snake_case id, e.g. network_latency',
   name: 'a short human name, e.g. Network Latency',
-  category: `one of ${CATEGORIES.join(', ')}`,
+  category: `one of the guide's ${CATEGORIES.join(', ')}, or your own lower-case word, e.g. payments`,
   target_service:
     'a wrapped dependency, e.g. pms_adapter, whatsapp_client, gmail_client, database, session_store',
   duration_seconds: `a number of seconds, more than 0 and at most ${MAX_EXPERIMENT_SECONDS} (30 minutes)`,
@@ -82,6 +82,13 @@ const scenarioHints: HintFor = (p: RawProblem, data: unknown) => {
     const who = typeof faultType === 'string' ? `${faultType} faults need` : 'add'
     return example ? `${who} ${field}, e.g. ${field}: ${example}` : `${who} ${field}`
   }
+  // Categories are open, but a malformed one close to a built-in is most likely a typo of it.
+  const written = getIn(data, ['category'])
+  const guess =
+    field === 'category' && p.path.length === 1 && typeof written === 'string'
+      ? closest(written.toLowerCase(), CATEGORIES)
+      : undefined
+  if (guess) return `did you mean ${guess}? (${FIELD_HINTS.category})`
   const hint = FIELD_HINTS[field] ?? param?.hint
   if (p.missing) return `add ${field}: ${hint ?? 'see docs/scenario-format.md'}`
   return hint ?? 'see docs/scenario-format.md'
@@ -174,7 +181,7 @@ export async function loadScenarioFiles(
           ? {
               ...here,
               message: `id "${id}" is also the built-in scenario ${builtin}`,
-              hint: 'give your scenario its own id (or load without the built-ins: --no-builtin)',
+              hint: 'give your scenario its own id (or leave the built-ins out: catalogue: none in the config, or --no-builtin)',
             }
           : {
               ...here,

@@ -4,11 +4,21 @@
  */
 import { z } from 'zod'
 import { ExperimentId, FaultConfig, MAX_EXPERIMENT_SECONDS, ServiceName } from '../protocol/schemas.js'
-import { CATEGORIES } from './categories.js'
+import { CATEGORIES, CATEGORY_PATTERN, RESERVED_CATEGORY_NAMES } from './categories.js'
 import { CheckSyntaxError, parseCheck, type Check } from './checks.js'
 
 export { CATEGORIES }
-export const Category = z.enum(CATEGORIES)
+/**
+ * A category: one of the guide's five (`CATEGORIES`) or the user's own, e.g. `payments`. Open, so
+ * a catalogue of your own is not forced into the hotel's categories.
+ */
+export const Category = z
+  .string()
+  .regex(CATEGORY_PATTERN, 'must be a lower-case snake_case word of at most 40 characters, e.g. payments')
+  .refine((name) => !RESERVED_CATEGORY_NAMES.includes(name), {
+    message: '"all" selects every scenario and cannot be a category',
+  })
+  .describe(`${CATEGORIES.join(', ')} (the guide's), or your own, e.g. payments`)
 export type Category = z.infer<typeof Category>
 
 /** Guide section 7 safety limits; a scenario may only tighten them. */

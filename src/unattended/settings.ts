@@ -66,7 +66,12 @@ export interface ResolvedMonkey {
 export function resolveMonkeySettings(
   flags: MonkeyFlagValues,
   config: MonkeyFileSettings = {},
-  catalogue: { scenarioIds: readonly string[]; blastRadiusOverride?: BlastRadius },
+  catalogue: {
+    scenarioIds: readonly string[]
+    /** Categories a selection may name (built-in and the catalogue's); the built-in five when absent. */
+    categories?: readonly string[]
+    blastRadiusOverride?: BlastRadius
+  },
 ): ResolvedMonkey {
   const probability = flags.chance ?? config.probability ?? MONKEY_DEFAULTS.probability
   const intervalMs = flags.every ?? config.intervalMs ?? MONKEY_DEFAULTS.intervalMs
@@ -78,8 +83,13 @@ export function resolveMonkeySettings(
   const timezone = flags.timezone ?? config.timezone ?? machineTimeZone()
 
   const categories = [...(flags.categories ?? config.categories ?? [])]
-  if (flags.categories === undefined)
-    requireKnown(categories, CATEGORIES, 'category', 'config monkey.categories')
+  // Categories are open: the guide's five plus those of the loaded scenarios.
+  requireKnown(
+    categories,
+    catalogue.categories ?? CATEGORIES,
+    'category',
+    flags.categories !== undefined ? '--categories' : 'config monkey.categories',
+  )
   const scenarioIds = [...(flags.ids ?? config.scenarios ?? [])]
   requireKnown(
     scenarioIds,

@@ -6,6 +6,7 @@ import { checksIn, log, progress, recentWindow, sampleAll, Stop, type Experiment
 import { evaluateChecks, fetchPromql, promqlQueries } from './checks.js'
 import { phaseMetrics } from './measure.js'
 import { settle } from './settle.js'
+import { unservedRoutes, unservedRoutesSentence } from '../../interpretation/routes.js'
 
 /**
  * Starts the workload, observes for the baseline duration, measures it, and evaluates the
@@ -43,10 +44,12 @@ export async function baseline(ctx: ExperimentContext): Promise<void> {
   ctx.record.checks.push(...results)
   if (!allHeld(results)) {
     const failed = results.filter((c) => c.passed !== true).map((c) => c.expression)
-    log(ctx, 'chaos_steady_state_not_held', { checks: failed })
+    // Requests answered 404/405 mean wrong workload paths, not an unsteady system: say that first.
+    const unserved = unservedRoutesSentence(unservedRoutes(metrics))
+    log(ctx, 'chaos_steady_state_not_held', { checks: failed, ...(unserved && { hint: unserved }) })
     throw new Stop(
       'ABORTED',
-      `steady state did not hold before injection (${failed.join('; ')}); nothing was injected`,
+      `${unserved ? `${unserved}; ` : ''}steady state did not hold before injection (${failed.join('; ')}); nothing was injected`,
     )
   }
 }

@@ -38,6 +38,7 @@ export function phaseMetrics(
     circuit_breaker_trips: counterDelta(from, to, (s) => s.breaker_trips),
     failures_by_class: summary.failures_by_class,
     collateral: collateral(summary, from, to),
+    ...(summary.routes && { routes: summary.routes }),
   }
 }
 
