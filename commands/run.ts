@@ -98,11 +98,13 @@ export default class Run extends BaseCommand {
     })
     if (!flags['dry-run']) {
       const leaseSeconds = Math.max(1, (flags.lease ?? 15_000) / 1000)
-      const [{ performRun, refuseMissingWorkloads }, { runEndLines }, { resultPushHook }] = await Promise.all([
-        import('../src/cli/perform-run.js'),
-        import('../src/cli/run-end.js'),
-        import('../src/cli/push-results.js'),
-      ])
+      const [{ performRun, refuseMissingWorkloads }, { runEndLines }, { resultPushHook }] = await Promise.all(
+        [
+          import('../src/cli/perform-run.js'),
+          import('../src/cli/run-end.js'),
+          import('../src/cli/push-results.js'),
+        ],
+      )
       refuseMissingWorkloads(selected, flags, ws.config)
       // The plan in short and the expected time first, so a long run says how long it will be.
       if (!flags.quiet)
