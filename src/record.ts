@@ -54,7 +54,13 @@ export type ExperimentRecordState = z.infer<typeof ExperimentRecordState>
  * itself: lease expired, 30-minute cap, agent closed), `ENDED_UNEXPLAINED` (the target no longer
  * runs it and did not say why: no `end_reason`, or it forgot the experiment).
  */
-export const AbortCause = z.enum(['SAFETY_LIMIT', 'OPERATOR_STOP', 'TARGET_ENDED', 'ENDED_UNEXPLAINED'])
+export const AbortCause = z.enum([
+  'PREFLIGHT_REFUSED',
+  'SAFETY_LIMIT',
+  'OPERATOR_STOP',
+  'TARGET_ENDED',
+  'ENDED_UNEXPLAINED',
+])
 export type AbortCause = z.infer<typeof AbortCause>
 
 export const AnalysisLevel = z.enum(['OK', 'WARN', 'ACTION'])
@@ -296,7 +302,7 @@ export const ExperimentRecord = z.object({
   abort_cause: AbortCause.nullable()
     .optional()
     .describe(
-      'What ended an ABORTED experiment during injection, when known (a safety limit, an operator stop, the target itself, or the target without a reason); absent otherwise',
+      'What ended an ABORTED experiment, when known: a preflight refusal (nothing injected: production, service not wrapped, another experiment running, /metrics unreadable, workload routes failing), or during injection a safety limit, an operator stop, the target itself, or the target without a reason; absent otherwise',
     ),
   error: z.string().nullable(),
   rollback: RollbackRecord,

@@ -96,10 +96,22 @@ function isRunning(pid: number): boolean {
  */
 function slowRecoveryScenario(cwd: string): string {
   const file = join(cwd, 'e2e_slow_recovery.yaml')
-  const text = readFileSync(fixture('e2e_pass'), 'utf8')
+  const text = readFileSync(passWithWorkload(cwd), 'utf8')
     .replace('id: e2e_pass', 'id: e2e_slow_recovery')
     .replace('check: mttr_seconds < 5s after', 'check: throughput_rps > 100000 after')
   writeFileSync(file, text)
+  return file
+}
+
+/**
+ * e2e_pass with a workload of its own (a PMS route of the sandbox): against a --target, a scenario
+ * without one is refused before anything starts.
+ */
+function passWithWorkload(cwd: string): string {
+  const file = join(cwd, 'e2e_pass_workload.yaml')
+  const workload =
+    'workload:\n  requests:\n    - method: GET\n      path: /api/availability?check_in={{today+3}}&check_out={{today+5}}\n'
+  writeFileSync(file, readFileSync(fixture('e2e_pass'), 'utf8') + workload)
   return file
 }
 
@@ -200,7 +212,7 @@ describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
   test(
     `frozen during injection: exit 4 within ${FROZEN_EXIT_MS / 1000} s, "did not answer within 5 s", retries journaled, the lease then removes the fault`,
     async ({ workdir: cwd, externalSandbox: sandbox }) => {
-      const args = ['run', fixture('e2e_pass'), ...LONG]
+      const args = ['run', passWithWorkload(cwd), ...LONG]
       const run = chaos([...args, '--target', sandbox.url, '--token', sandbox.token], { cwd })
       await run.waitFor(/^\d\d:\d\d:\d\d injecting /)
       const pid = sandbox.cli.child.pid!
@@ -270,10 +282,10 @@ describe('two runners on one target (issue 10, item 5)', () => {
       // and its injection lasts past the loser's start call.
       const loserArgs = [
         'run',
-        fixture('e2e_pass'),
+        passWithWorkload(cwd),
         ...FAST.map((v, i) => (FAST[i - 1] === '--baseline' ? '5s' : v)),
       ]
-      const winnerArgs = ['run', fixture('e2e_pass'), ...LONG]
+      const winnerArgs = ['run', passWithWorkload(cwd), ...LONG]
       const loser = chaos([...loserArgs, ...target], { cwd })
       await loser.waitFor(/^\d\d:\d\d:\d\d preflight passed/)
       const other = await tempCwd()

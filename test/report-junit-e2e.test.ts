@@ -86,7 +86,7 @@ describe.concurrent('--junit / --markdown / $GITHUB_STEP_SUMMARY (compiled CLI, 
         cwd,
         env: { GITHUB_STEP_SUMMARY: summary },
       })
-      await run.waitFor(/chaos_experiment_started\b/)
+      await run.waitFor(/^\d\d:\d\d:\d\d injecting /m)
       run.child.kill('SIGINT')
       const result = await run.child
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(130)

@@ -59,9 +59,12 @@ describe('a report that cannot be written at the end of a run (exit 4)', () => {
 
     const json = await runChaos([...args, '--json'], { cwd })
     expect(json.exitCode, `${json.stdout}\n${json.stderr}`).toBe(4)
-    const record = RunRecord.parse(JSON.parse(json.stdout))
+    // With --json the error is one line on stdout, and the record travels inside it.
+    const error = JSON.parse(json.stdout) as { error: string; exit_code: number; record: unknown }
+    expect(error.exit_code).toBe(4)
+    expect(error.error).toContain(`but its report was not written: ${latest}: EISDIR`)
+    const record = RunRecord.parse(error.record)
     expect(record.experiments[0]).toMatchObject({ id: 'e2e_pass', rollback: { verified: true } })
-    expect(json.stderr).toContain(`but its report was not written: ${latest}: EISDIR`)
     // The lock was released both times (the second run could start), and nothing else is missing.
     expect((await readdir(join(cwd, REPORTS))).filter((n) => n === 'run.lock')).toEqual([])
   })

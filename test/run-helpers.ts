@@ -87,3 +87,12 @@ export function apiRequests(byRoute: Map<string, number>): number {
   for (const [route, n] of byRoute) if (route.startsWith('/api/')) total += n
   return total
 }
+
+/**
+ * Requests the run's preflight route check sent (one untagged request per distinct workload route,
+ * to where the workload goes): they reach the target but belong to no phase's counts.
+ */
+export async function preflightRouteChecks(cwd: string): Promise<number> {
+  const passed = (await readEvents(cwd)).filter((e) => e.event === 'chaos_preflight_passed')
+  return passed.reduce((n, e) => n + Number((e as { route_checks?: unknown }).route_checks ?? 0), 0)
+}

@@ -8,7 +8,14 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { apiRequests, fixture, latestReport, REPORTS, requestsByRoute } from './run-helpers.js'
+import {
+  apiRequests,
+  fixture,
+  latestReport,
+  preflightRouteChecks,
+  REPORTS,
+  requestsByRoute,
+} from './run-helpers.js'
 import {
   assertBuilt,
   fast,
@@ -55,7 +62,9 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
       )
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
       const after = await Promise.all([a, b].map((s) => requestsByRoute(s.url)))
-      const served = after.map((m, i) => apiRequests(m) - apiRequests(before[i]!))
+      // The preflight's route check goes to the first instance (where the workload goes first).
+      const probes = await preflightRouteChecks(cwd)
+      const served = after.map((m, i) => apiRequests(m) - apiRequests(before[i]!) - (i === 0 ? probes : 0))
 
       const report = await latestReport(cwd)
       const [e] = report.experiments
@@ -102,7 +111,9 @@ describe.concurrent('defect 8: several instances (compiled CLI, two sandboxes)',
       const result = await runChaos(args, { cwd })
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0)
       const after = await Promise.all([a, b].map((s) => requestsByRoute(s.url)))
-      const served = after.map((m, i) => apiRequests(m) - apiRequests(before[i]!))
+      // The preflight's route check went to the workload URL too.
+      const probes = await preflightRouteChecks(cwd)
+      const served = after.map((m, i) => apiRequests(m) - apiRequests(before[i]!) - (i === 0 ? probes : 0))
 
       const report = await latestReport(cwd)
       expect(report.target.workload_url).toBe(a.url)

@@ -4,7 +4,14 @@
  * the injected delay. In the truth project: alone on the machine, after the rest of the suite.
  */
 import { beforeAll, describe, expect } from 'vitest'
-import { apiRequests, expectCountsAddUp, fixture, latestReport, requestsByRoute } from './run-helpers.js'
+import {
+  apiRequests,
+  expectCountsAddUp,
+  fixture,
+  latestReport,
+  preflightRouteChecks,
+  requestsByRoute,
+} from './run-helpers.js'
 import { assertBuilt, fast, runBudgetMs, runChaos, test } from './support/index.js'
 
 beforeAll(assertBuilt)
@@ -30,8 +37,11 @@ describe('chaos run measurement truth (external sandbox)', () => {
       const runner = phases.reduce((n, m) => n + m!.total_requests, 0)
       expect(phases.every((m) => m!.dropped_requests === 0)).toBe(true)
       // The workload only calls GET /api/availability; /metrics (scraped by runner and test) is left out.
+      // The preflight's route check sent one request there too, journaled, outside every phase.
       const served = apiRequests(after) - apiRequests(before)
-      expect(served, 'sandbox http_requests_total delta over the API routes').toBe(runner)
+      const probes = await preflightRouteChecks(cwd)
+      expect(probes).toBe(1)
+      expect(served, 'sandbox http_requests_total delta over the API routes').toBe(runner + probes)
       expect((after.get('/api/availability') ?? 0) - (before.get('/api/availability') ?? 0)).toBe(served)
 
       // One PMS call per request, no retries: every request during injection waited the 200 ms, and

@@ -59,12 +59,15 @@ describe.concurrent('terminal output of chaos run (compiled CLI)', () => {
       // The end: summary table, report files, outcome; not the text report's blocks.
       expect(result.stdout).toMatch(/│ e2e_pass +│/)
       expect(result.stdout).not.toContain('Experiment: ')
-      expect(lines.slice(-4)).toEqual([
+      expect(lines.slice(-5)).toEqual([
         `reports in ${REPORTS}/`,
         expect.stringMatching(/^ {2}\S+-e2e_pass\.txt$/),
         expect.stringMatching(/^ {2}\S+-e2e_pass\.json$/),
+        expect.stringMatching(/^ {2}\S+-e2e_pass\.html$/),
         'PASSED (exit 0)',
       ])
+      // The digest comes before the report files: verdict, checks, what to do.
+      expect(result.stdout).toMatch(/^PASSED — .*\n.*\n.*\nreports in /m)
       expect(tooWide(result.stdout, 80)).toEqual([])
 
       const events = (await readEvents(cwd)).map((e) => e.event)

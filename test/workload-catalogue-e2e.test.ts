@@ -118,7 +118,7 @@ describe('a scenario without workload against a target that is not the built-in 
 })
 
 describe('a workload that knocks on the wrong doors', () => {
-  it('says "check the workload paths" and lists the statuses per route in the report', async () => {
+  it('is refused at preflight, naming the route and what it answered; nothing is injected', async () => {
     const cwd = await project({
       'wrong_paths.yaml': userScenario('wrong_paths', {
         workload: 'workload:\n  requests:\n    - path: /no/such/route\n',
@@ -129,24 +129,73 @@ describe('a workload that knocks on the wrong doors', () => {
     })
     expect(result.exitCode, result.stderr).toBe(3)
     const latest = await readFile(join(cwd, '.playbook', 'chaos_reports', 'latest.txt'), 'utf8')
-    expect(latest).toMatch(
-      /Abort reason: the workload route GET \/no\/such\/route answered 404 \(\d+ of \d+\): check the workload paths/,
-    )
-    expect(latest).toMatch(
-      /Action: Nothing was injected: the workload route GET \/no\/such\/route answered 404/,
-    )
+    expect(latest).toMatch(/Abort reason: preflight: 1 of 1 workload route failed before any fault/)
+    expect(latest).toContain('GET /no/such/route answered 404')
+    expect(latest).toMatch(/Action: Nothing was injected: preflight: .*chaos doctor checks them/)
+    // A refusal names its own fix: the steady state was never measured, so no advice about it.
+    expect(latest).not.toContain('bring the system to its steady state first')
+    const json = JSON.parse(
+      await readFile(join(cwd, '.playbook', 'chaos_reports', 'latest.json'), 'utf8'),
+    ) as { experiments: { injected_at: string | null; abort_cause?: string }[] }
+    expect(json.experiments[0]).toMatchObject({ injected_at: null, abort_cause: 'PREFLIGHT_REFUSED' })
+  })
+
+  it('lists, per route and phase, the answers other than 2xx/3xx in the report', async () => {
+    const cwd = await project({
+      'bookings_db_down.yaml': [
+        'id: bookings_db_down',
+        'name: Bookings while the database fails now and then',
+        'category: database',
+        'target_service: database',
+        'duration_seconds: 3',
+        'steady_state_hypothesis: Some bookings fail while the database does; health stays up',
+        'fault_config:',
+        '  fault_type: EXCEPTION',
+        '  exception_class: DatabaseError',
+        "  exception_message: 'connection refused'",
+        '  probability: 0.5',
+        '  blast_radius: SINGLE_SERVICE',
+        'checks:',
+        '  - name: steady state before injection',
+        '    check: error_rate < 1% before',
+        'workload:',
+        '  requests:',
+        '    - path: /health',
+        '      weight: 3',
+        '    - method: POST',
+        '      path: /api/bookings',
+        "      body: { guest_name: Chaos Guest, room_type: STANDARD, check_in: '{{today+3}}', check_out: '{{today+5}}' }",
+        '',
+      ].join('\n'),
+    })
+    const result = await runChaos(['run', './bookings_db_down.yaml', ...target(), ...fast()], { cwd })
+    expect(result.stderr).toBe('')
+    const latest = await readFile(join(cwd, '.playbook', 'chaos_reports', 'latest.txt'), 'utf8')
     expect(latest).toContain('Workload routes (answers other than 2xx/3xx):')
-    expect(latest).toMatch(/ {2}- GET \/no\/such\/route: baseline 404 ×(\d+) of \1/)
+    expect(latest).toMatch(/ {2}- POST \/api\/bookings: during \d{3} ×\d+/)
+    expect(latest).not.toMatch(/ {2}- GET \/health:/)
     const json = JSON.parse(
       await readFile(join(cwd, '.playbook', 'chaos_reports', 'latest.json'), 'utf8'),
     ) as {
       experiments: {
-        metrics: { baseline: { routes: { path: string; statuses: Record<string, number> }[] } }
+        metrics: {
+          during: {
+            total_requests: number
+            routes: { path: string; requests: number; statuses: Record<string, number> }[]
+          }
+        }
       }[]
     }
-    const route = json.experiments[0]!.metrics.baseline.routes[0]!
-    expect(route.path).toBe('/no/such/route')
-    expect(Object.keys(route.statuses)).toEqual(['404'])
+    const during = json.experiments[0]!.metrics.during
+    // The routes' requests add up to the phase's, and each route's statuses add up to its requests.
+    expect(during.routes.reduce((n, r) => n + r.requests, 0)).toBe(during.total_requests)
+    for (const r of during.routes)
+      expect(
+        Object.values(r.statuses).reduce((n, c) => n + c, 0),
+        r.path,
+      ).toBe(r.requests)
+    const bookings = during.routes.find((r) => r.path === '/api/bookings')!
+    expect(Object.keys(bookings.statuses).some((s) => /^5\d\d$/.test(s))).toBe(true)
   })
 })
 

@@ -80,6 +80,9 @@ export const INTERPRETATION_RULES: readonly InterpretationRule[] = [
             // Wrong workload paths are not an unsteady system: name the routes, not the steady state.
             const unserved = unservedRoutesSentence(unservedRoutes(e.metrics.baseline))
             if (unserved) return [action(`Nothing was injected: ${unserved}`)]
+            // A preflight refusal names its own fix; the system's steady state was never measured.
+            if (e.abort_cause === 'PREFLIGHT_REFUSED')
+              return [action(`Nothing was injected: ${e.abort_reason ?? 'refused at preflight'}`)]
             return [
               action(
                 `Nothing was injected: ${e.abort_reason ?? 'aborted before injection'} - bring the system to its steady state first`,

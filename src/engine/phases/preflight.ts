@@ -6,8 +6,21 @@ import { PROBE_METRICS, type ProbeSample } from '../probe.js'
 import { describeRoute, ROUTE_FIX } from '../route-check.js'
 import { Stop, log, progress, type ExperimentContext } from './context.js'
 
-/** Throws Stop('ABORTED') on a refusal, Stop('FAILED') when a target cannot be asked. */
+/**
+ * Throws Stop('ABORTED') on a refusal (cause PREFLIGHT_REFUSED: the advice is to fix what it names,
+ * not "bring the system to its steady state"), Stop('FAILED') when a target cannot be asked.
+ */
 export async function preflight(ctx: ExperimentContext): Promise<void> {
+  try {
+    await preflightChecks(ctx)
+  } catch (err) {
+    if (err instanceof Stop && err.state === 'ABORTED' && err.abortCause === undefined)
+      throw new Stop('ABORTED', err.message, 'PREFLIGHT_REFUSED')
+    throw err
+  }
+}
+
+async function preflightChecks(ctx: ExperimentContext): Promise<void> {
   const { scenario, options, deps, signal } = ctx
   const fault = scenario.fault_config
   progress(ctx, 'preflight', null)
@@ -66,10 +79,12 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
     }
   }
   await preflightMetrics(ctx)
-  await preflightRoutes(ctx)
+  const routeChecks = await preflightRoutes(ctx)
   log(ctx, 'chaos_preflight_passed', {
     instances: deps.clients.length,
     environment: environments.map((e) => e ?? 'unknown').join(', '),
+    // The route check's requests reach the target too (untagged, outside every phase's counts).
+    route_checks: routeChecks,
   })
 }
 
@@ -77,13 +92,14 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
  * The doctor's route check (one request per workload route): a workload that fails before any
  * fault — routes the service does not have, a service that errors anyway — could only end in
  * "steady state did not hold" after a whole baseline; refused now with what each route answered.
+ * Returns how many requests it sent.
  */
-async function preflightRoutes(ctx: ExperimentContext): Promise<void> {
+async function preflightRoutes(ctx: ExperimentContext): Promise<number> {
   const { deps, signal } = ctx
-  if (!deps.checkRoutes) return
+  if (!deps.checkRoutes) return 0
   const results = await deps.checkRoutes(signal)
   const failed = results.filter((r) => !r.ok)
-  if (failed.length === 0) return
+  if (failed.length === 0) return results.length
   const where = failed[0]!.url.slice(0, failed[0]!.url.length - failed[0]!.path.length)
   throw new Stop(
     'ABORTED',
