@@ -473,7 +473,7 @@ const racing: Case = {
         await Promise.all(dirs.map((d) => mkdir(d)))
         const args = [
           'run',
-          fixture('e2e_pass'),
+          fixture('e2e_pass_target'),
           '--target',
           sandbox.url,
           '--baseline',
@@ -551,7 +551,7 @@ const unwritable: Case = {
         const result = await runChaos(
           [
             'run',
-            fixture('e2e_pass'),
+            fixture('e2e_pass_target'),
             '--target',
             sandbox.url,
             '--baseline',

@@ -96,22 +96,10 @@ function isRunning(pid: number): boolean {
  */
 function slowRecoveryScenario(cwd: string): string {
   const file = join(cwd, 'e2e_slow_recovery.yaml')
-  const text = readFileSync(passWithWorkload(cwd), 'utf8')
-    .replace('id: e2e_pass', 'id: e2e_slow_recovery')
+  const text = readFileSync(fixture('e2e_pass_target'), 'utf8')
+    .replace('id: e2e_pass_target', 'id: e2e_slow_recovery')
     .replace('check: mttr_seconds < 5s after', 'check: throughput_rps > 100000 after')
   writeFileSync(file, text)
-  return file
-}
-
-/**
- * e2e_pass with a workload of its own (a PMS route of the sandbox): against a --target, a scenario
- * without one is refused before anything starts.
- */
-function passWithWorkload(cwd: string): string {
-  const file = join(cwd, 'e2e_pass_workload.yaml')
-  const workload =
-    'workload:\n  requests:\n    - method: GET\n      path: /api/availability?check_in={{today+3}}&check_out={{today+5}}\n'
-  writeFileSync(file, readFileSync(fixture('e2e_pass'), 'utf8') + workload)
   return file
 }
 
@@ -212,7 +200,7 @@ describe.concurrent('a frozen target (SIGSTOP) through the real CLI', () => {
   test(
     `frozen during injection: exit 4 within ${FROZEN_EXIT_MS / 1000} s, "did not answer within 5 s", retries journaled, the lease then removes the fault`,
     async ({ workdir: cwd, externalSandbox: sandbox }) => {
-      const args = ['run', passWithWorkload(cwd), ...LONG]
+      const args = ['run', fixture('e2e_pass_target'), ...LONG]
       const run = chaos([...args, '--target', sandbox.url, '--token', sandbox.token], { cwd })
       await run.waitFor(/^\d\d:\d\d:\d\d injecting /)
       const pid = sandbox.cli.child.pid!
@@ -282,10 +270,10 @@ describe('two runners on one target (issue 10, item 5)', () => {
       // and its injection lasts past the loser's start call.
       const loserArgs = [
         'run',
-        passWithWorkload(cwd),
+        fixture('e2e_pass_target'),
         ...FAST.map((v, i) => (FAST[i - 1] === '--baseline' ? '5s' : v)),
       ]
-      const winnerArgs = ['run', passWithWorkload(cwd), ...LONG]
+      const winnerArgs = ['run', fixture('e2e_pass_target'), ...LONG]
       const loser = chaos([...loserArgs, ...target], { cwd })
       await loser.waitFor(/^\d\d:\d\d:\d\d preflight passed/)
       const other = await tempCwd()
