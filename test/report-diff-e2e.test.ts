@@ -44,7 +44,10 @@ describe('chaos report diff / show on two real runs', () => {
         new RegExp(`^then: ${first.record.run_id}  \\S+ \\S+  PASSED  e2e_pass\\.yaml$`),
       )
       expect(lines[1]).toMatch(new RegExp(`^now:  ${second.record.run_id} `))
-      expect(lines).toContain('e2e_pass: no regression')
+      // Two real runs on a shared machine may differ beyond the tolerances (a p95 spike): the line
+      // says which, and the JSON below must agree with it.
+      const verdictLine = lines.find((l) => /^e2e_pass: (no regression|REGRESSED)/.test(l))
+      expect(verdictLine, text.stdout).toBeDefined()
       for (const label of ['availability', 'error rate  ', 'p95         ', 'MTTR        ', 'hypothesis  '])
         expect(
           lines.some((l) => l.startsWith(`  ${label}`)),
@@ -73,6 +76,9 @@ describe('chaos report diff / show on two real runs', () => {
         hypothesis: { then: 'HELD', now: 'HELD', change: 'SAME' },
       })
       expect(diff.regressions).toBe(e.regressions.length)
+      expect(verdictLine).toMatch(
+        e.regressions.length === 0 ? /^e2e_pass: no regression/ : /^e2e_pass: REGRESSED/,
+      )
 
       // Naming the runs: the same pair either way; reversed, then and now swap.
       const named = await runChaos(['report', 'diff', first.txt, second.record.run_id, '--json'], { cwd })
