@@ -105,7 +105,7 @@ export class HttpRemote<S> {
 
   constructor(name: HttpDependencyName, baseUrl: string, api: (call: HttpCall) => S) {
     const base = baseUrl.replace(/\/+$/, '')
-    this.send = async (ctx: CallContext, op) => op(api(httpCaller(name, base, ctx.signal)))
+    this.send = async (ctx: CallContext, op) => await op(api(httpCaller(name, base, ctx.signal)))
   }
 }
 
