@@ -91,6 +91,11 @@ describe('chaos proxy equivalence', () => {
       const a = await runChaos(RUN, { cwd: agentDir })
       const agentReport = await latestReport(agentDir)
       expect(agentReport.experiments).toHaveLength(PMS_SCENARIOS)
+      // Verdicts to compare, not a run that ended early (two identical errors would prove nothing).
+      for (const e of agentReport.experiments) {
+        expect(e.state, e.id).toBe('COMPLETED')
+        expect(e.hypothesis_held, e.id).not.toBeNull()
+      }
 
       // (b) through the proxy.
       const proxyDir = join(workdir, 'proxy')
