@@ -2,7 +2,9 @@
  * The sandbox "Agente Hotelero": a real node:http service with the chaos agent mounted at /chaos.
  * It models the guide's system (PMS, WhatsApp, Gmail, database, session store behind timeouts,
  * retries, circuit breakers, a bulkhead, a stale cache and an outbox), so that every catalogue
- * scenario has a meaningful target whose hypothesis can hold or fail for real reasons.
+ * scenario has a meaningful target whose hypothesis can hold or fail for real reasons. With
+ * `dependencies` the PMS, WhatsApp and Gmail are called over HTTP instead (http-remote.ts), so the
+ * sandbox can be driven through `chaos proxy` with its agent off.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
