@@ -4,20 +4,54 @@ import { BaseCommand } from '../src/cli/base-command.js'
 import { InvalidInputError, RuntimeFailure, SafetyError } from '../src/errors.js'
 import { createJsonLogger } from '../src/logger.js'
 import { MIN_TOKEN_LENGTH } from '../src/protocol/schemas.js'
-import { startSandbox } from '../src/sandbox/index.js'
+import {
+  HTTP_DEPENDENCIES,
+  isHttpDependency,
+  startDependencyServer,
+  startSandbox,
+  type HttpDependencyName,
+} from '../src/sandbox/index.js'
 
 export interface SandboxResult {
   url: string
   stopped_by: string
 }
 
+/** `--dependency NAME=URL` values as a record; exit 2 on a bad name, URL or repetition. */
+function parseDependencies(values: readonly string[]): Partial<Record<HttpDependencyName, string>> {
+  const out: Partial<Record<HttpDependencyName, string>> = {}
+  const hint = `use NAME=URL with NAME one of ${HTTP_DEPENDENCIES.join(', ')}, e.g. --dependency pms_adapter=http://127.0.0.1:18080`
+  for (const value of values) {
+    const eq = value.indexOf('=')
+    const name = eq < 0 ? value : value.slice(0, eq)
+    const url = eq < 0 ? '' : value.slice(eq + 1)
+    if (!isHttpDependency(name))
+      throw new InvalidInputError(`--dependency: "${name}" is not a dependency reachable over HTTP`, hint)
+    if (out[name] !== undefined) throw new InvalidInputError(`--dependency: ${name} given twice`, hint)
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+      throw new InvalidInputError(`--dependency: ${name}: "${url}" is not an http(s) URL`, hint)
+    out[name] = url
+  }
+  return out
+}
+
 export default class Sandbox extends BaseCommand {
   static override summary = 'Run the built-in sandbox hotel service with the chaos agent mounted'
-  static override description = `Starts "Agente Hotelero", a small hotel service (availability, bookings, WhatsApp, Gmail, sessions) whose dependencies sit behind timeouts, retries, circuit breakers, a database bulkhead, a stale cache and an outbox, with the chaos agent's control endpoint at /chaos. It runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, which roll back any running experiment. The first line printed is "sandbox listening on http://HOST:PORT", then "token: <token>"; the agent's JSON logs go to stderr.`
+  static override description = `Starts "Agente Hotelero", a small hotel service (availability, bookings, WhatsApp, Gmail, sessions) whose dependencies sit behind timeouts, retries, circuit breakers, a database bulkhead, a stale cache and an outbox, with the chaos agent's control endpoint at /chaos. It runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, which roll back any running experiment. The first line printed is "sandbox listening on http://HOST:PORT", then "token: <token>"; the agent's JSON logs go to stderr.
+
+With --dependency NAME=URL the PMS, WhatsApp or Gmail is called over HTTP at URL (the fake dependency server, or chaos proxy in front of it) instead of being simulated in process; with --no-agent no agent is mounted (no /chaos, no token line), so faults come from a proxy. --dependencies-only starts just the fake dependency server (PMS, WhatsApp and Gmail over HTTP) and prints "dependencies listening on http://HOST:PORT".`
 
   static override examples = [
     '<%= config.bin %> sandbox',
     '<%= config.bin %> sandbox --port 0',
+    '<%= config.bin %> sandbox --dependencies-only --port 8090',
+    '<%= config.bin %> sandbox --no-agent --dependency pms_adapter=http://127.0.0.1:18080 --dependency whatsapp_client=http://127.0.0.1:18081 --dependency gmail_client=http://127.0.0.1:18082',
     'CHAOS_TOKEN=$(openssl rand -hex 32) <%= config.bin %> sandbox --port 8080 --host 0.0.0.0',
   ]
 
@@ -34,6 +68,24 @@ export default class Sandbox extends BaseCommand {
       default: 0,
       min: 0,
       max: 1000,
+    }),
+    agent: Flags.boolean({
+      description:
+        'mount the chaos agent at /chaos (--no-agent: none; faults then come from chaos proxy in front of the --dependency URLs)',
+      default: true,
+      allowNo: true,
+    }),
+    dependency: Flags.string({
+      description: `call a dependency over HTTP at URL instead of simulating it (NAME: ${HTTP_DEPENDENCIES.join(', ')}; repeatable)`,
+      multiple: true,
+      helpValue: 'NAME=URL',
+      exclusive: ['dependencies-only'],
+    }),
+    'dependencies-only': Flags.boolean({
+      description:
+        'start only the fake dependency server: the PMS (/pms), WhatsApp (/whatsapp) and Gmail (/gmail) APIs over HTTP, for --dependency',
+      default: false,
+      exclusive: ['dependency', 'background-rps'],
     }),
   }
 
@@ -53,6 +105,7 @@ export default class Sandbox extends BaseCommand {
       )
     }
     const token = flags.token || randomBytes(24).toString('base64url')
+    const dependencies = parseDependencies(flags.dependency ?? [])
     const logger = createJsonLogger(process.stderr, { minLevel: flags.debug ? 'debug' : 'info' })
 
     // Listen for signals before anything is printed: whoever reads the listening line may signal at
@@ -70,7 +123,25 @@ export default class Sandbox extends BaseCommand {
         process.stdin.resume()
       }
     })
+    const portInUse = (err: Error & { code?: string }) => {
+      if (err.code === 'EADDRINUSE') {
+        throw new RuntimeFailure(
+          `port ${flags.port} on ${flags.host} is already in use`,
+          'pick another with --port (0 = any free port)',
+        )
+      }
+      throw err
+    }
     try {
+      if (flags['dependencies-only']) {
+        const server = await startDependencyServer({ port: flags.port, host: flags.host, logger }).catch(
+          portInUse,
+        )
+        this.out.line(`dependencies listening on ${server.url}`)
+        const signal = await stopped
+        await server.close()
+        return { url: server.url, stopped_by: signal }
+      }
       const sandbox = await startSandbox({
         port: flags.port,
         host: flags.host,
@@ -78,18 +149,13 @@ export default class Sandbox extends BaseCommand {
         logger,
         env: process.env,
         backgroundRps: flags['background-rps'],
-      }).catch((err: Error & { code?: string }) => {
-        if (err.code === 'EADDRINUSE') {
-          throw new RuntimeFailure(
-            `port ${flags.port} on ${flags.host} is already in use`,
-            'pick another with --port (0 = any free port)',
-          )
-        }
-        throw err
-      })
+        withAgent: flags.agent,
+        dependencies,
+      }).catch(portInUse)
       // The runner spawns this command and parses this first line: keep it stable.
       this.out.line(`sandbox listening on ${sandbox.url}`)
-      this.out.line(`token: ${token}`)
+      // Without an agent there is no control endpoint, so no token to print.
+      if (flags.agent) this.out.line(`token: ${token}`)
       const signal = await stopped
       await sandbox.close()
       return { url: sandbox.url, stopped_by: signal }

@@ -22,7 +22,7 @@ export class DependencyClient<S> {
   }
 
   /** Runs `op` on the remote system; throws DependencyFailure once the policies give up. */
-  call<T>(op: (state: S) => T, signal: AbortSignal): Promise<T> {
+  call<T>(op: (state: S) => T | Promise<T>, signal: AbortSignal): Promise<T> {
     const pool = this.pool
     const attempt = pool
       ? (ctx: CallContext) => pool.with(ctx.signal, () => this.send(ctx, op) as Promise<T>)

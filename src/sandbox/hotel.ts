@@ -24,9 +24,9 @@ import {
   type BoundedMap,
   type BookingRow,
   type DatabaseState,
-  type MessagingProviderState,
+  type MessagingApi,
   type NightAvailability,
-  type PmsState,
+  type PmsApi,
   type Session,
 } from './systems.js'
 
@@ -42,9 +42,9 @@ export interface Reply {
 }
 
 export interface HotelClients {
-  pms: DependencyClient<PmsState>
-  whatsapp: DependencyClient<MessagingProviderState>
-  gmail: DependencyClient<MessagingProviderState>
+  pms: DependencyClient<PmsApi>
+  whatsapp: DependencyClient<MessagingApi>
+  gmail: DependencyClient<MessagingApi>
   database: DependencyClient<DatabaseState>
   sessions: DependencyClient<BoundedMap<Session>>
 }
@@ -327,7 +327,7 @@ export class Hotel {
   }
 
   private async deliver<P>(
-    client: DependencyClient<MessagingProviderState>,
+    client: DependencyClient<MessagingApi>,
     outbox: Outbox<P>,
     payload: P,
     signal: AbortSignal,

@@ -2,7 +2,9 @@
  * The sandbox "Agente Hotelero": a real node:http service with the chaos agent mounted at /chaos.
  * It models the guide's system (PMS, WhatsApp, Gmail, database, session store behind timeouts,
  * retries, circuit breakers, a bulkhead, a stale cache and an outbox), so that every catalogue
- * scenario has a meaningful target whose hypothesis can hold or fail for real reasons.
+ * scenario has a meaningful target whose hypothesis can hold or fail for real reasons. With
+ * `dependencies` the PMS, WhatsApp and Gmail are called over HTTP instead (http-remote.ts), so the
+ * sandbox can be driven through `chaos proxy` with its agent off.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -23,12 +25,29 @@ import {
 } from './dependencies.js'
 import { Hotel, type BookingInput, type EmailPayload, type MessagePayload, type Reply } from './hotel.js'
 import { HttpError, readJson, sendJson } from './http.js'
+import {
+  HttpRemote,
+  httpMessagingApi,
+  httpPmsApi,
+  isHttpDependency,
+  runWithRequestTag,
+  type HttpCall,
+  type HttpDependencyName,
+} from './http-remote.js'
 import { startBackgroundTraffic, type BackgroundStats, type BackgroundTraffic } from './background.js'
 import { createSandboxMetrics } from './metrics.js'
 import { Outbox } from './outbox.js'
 import { ConnectionPool } from './pool.js'
 import { DependencyFailure, ResilientDependency, type ResilienceHooks } from './resilience.js'
-import { BoundedMap, MessagingProviderState, PmsState, createDatabaseState, type Session } from './systems.js'
+import {
+  BoundedMap,
+  MessagingProviderState,
+  PmsState,
+  createDatabaseState,
+  type MessagingApi,
+  type PmsApi,
+  type Session,
+} from './systems.js'
 
 /** Database pool size and bulkhead queue from the sandbox design. */
 export const DB_POOL_SIZE = 10
@@ -90,6 +109,13 @@ export interface SandboxOptions {
    * experiment's collateral visible.
    */
   backgroundRps?: number
+  /**
+   * Base URLs of HTTP servers that answer the PMS, WhatsApp or Gmail API (the fake dependency
+   * server, or `chaos proxy` in front of it): those dependencies are called over HTTP instead of
+   * being simulated in process, behind the same resilience policies, with the inbound request's
+   * workload tag copied onto every call. The database and the session store stay in process.
+   */
+  dependencies?: Partial<Record<HttpDependencyName, string>>
 }
 
 export interface Sandbox {
@@ -138,6 +164,33 @@ const ALLOWED: Record<string, string> = {
   '/metrics': 'GET',
 }
 
+/**
+ * The dependency URLs of {@link SandboxOptions.dependencies}, checked: only the PMS, WhatsApp and
+ * Gmail, each an absolute http(s) URL. Throws a TypeError naming the bad entry.
+ */
+function checkDependencyUrls(
+  urls: Partial<Record<string, string>>,
+): Partial<Record<HttpDependencyName, string>> {
+  const out: Partial<Record<HttpDependencyName, string>> = {}
+  for (const [name, url] of Object.entries(urls)) {
+    if (url === undefined) continue
+    if (!isHttpDependency(name))
+      throw new TypeError(
+        `sandbox: dependency "${name}" cannot be reached over HTTP (pms_adapter, whatsapp_client, gmail_client can)`,
+      )
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new TypeError(`sandbox: dependency ${name}: "${url}" is not a URL`)
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new TypeError(`sandbox: dependency ${name}: "${url}" is not an http(s) URL`)
+    out[name] = url
+  }
+  return out
+}
+
 /** Starts the sandbox; resolves once it is listening. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const logger = options.logger ?? silentLogger
@@ -147,6 +200,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const withAgent = options.withAgent ?? true
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
 
+  const httpDependencies = checkDependencyUrls(options.dependencies ?? {})
   // Created first: it refuses (throws) in production or without a token, before anything listens.
   const agent = withAgent
     ? createChaosAgent({
@@ -193,9 +247,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onBulkheadReject: () => metrics.bulkheadRejected.inc(),
   }
 
-  function client<S>(name: DependencyName, state: S, connectionPool?: ConnectionPool): DependencyClient<S> {
-    const remote = new SimulatedRemote(name, state, latency[name], random, clock)
-    const send: RemoteSend<S> = agent ? agent.wrap(name, remote.send) : remote.send
+  /** The raw call of a dependency: over HTTP when it has a URL, else simulated on `state`. */
+  function remote<S>(name: DependencyName, state: S, http?: (call: HttpCall) => S) {
+    const url = httpDependencies[name as HttpDependencyName]
+    return url !== undefined && http
+      ? new HttpRemote(name as HttpDependencyName, url, http).send
+      : new SimulatedRemote(name, state, latency[name], random, clock).send
+  }
+
+  function client<S>(
+    name: DependencyName,
+    raw: RemoteSend<S>,
+    connectionPool?: ConnectionPool,
+  ): DependencyClient<S> {
+    const send: RemoteSend<S> = agent ? agent.wrap(name, raw) : raw
     const resilience = new ResilientDependency(
       name,
       {
@@ -219,11 +284,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const hotel = new Hotel(
     {
-      pms: client('pms_adapter', new PmsState()),
-      whatsapp: client('whatsapp_client', new MessagingProviderState('wamid')),
-      gmail: client('gmail_client', new MessagingProviderState('gmail')),
-      database: client('database', createDatabaseState(), pool),
-      sessions: client('session_store', new BoundedMap<Session>(10_000)),
+      pms: client('pms_adapter', remote<PmsApi>('pms_adapter', new PmsState(), httpPmsApi)),
+      whatsapp: client(
+        'whatsapp_client',
+        remote<MessagingApi>(
+          'whatsapp_client',
+          new MessagingProviderState('wamid'),
+          httpMessagingApi('whatsapp_client'),
+        ),
+      ),
+      gmail: client(
+        'gmail_client',
+        remote<MessagingApi>(
+          'gmail_client',
+          new MessagingProviderState('gmail'),
+          httpMessagingApi('gmail_client'),
+        ),
+      ),
+      database: client('database', remote('database', createDatabaseState()), pool),
+      sessions: client('session_store', remote('session_store', new BoundedMap<Session>(10_000))),
     },
     new AvailabilityCache(),
     outboxes,
@@ -358,8 +437,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     // Inbound hook: SINGLE_REQUEST faults only touch requests carrying the experiment header, and
     // those requests' responses say how many faults they met (x-chaos-faults).
-    if (agent) await agent.runWithRequest(req.headers, () => serve(route, path, query, req, res), res)
-    else await serve(route, path, query, req, res)
+    const handle = () =>
+      agent
+        ? agent.runWithRequest(req.headers, () => serve(route, path, query, req, res), res)
+        : serve(route, path, query, req, res)
+    // Over HTTP the request's tag travels on to the dependencies, where `chaos proxy` reads it.
+    if (Object.keys(httpDependencies).length > 0) await runWithRequestTag(req.headers, handle)
+    else await handle()
   }
 
   const server = createServer((req, res) => {
@@ -408,6 +492,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     url,
     agent: agent !== null,
     service: SANDBOX_SERVICE,
+    ...(Object.keys(httpDependencies).length > 0 && { http_dependencies: httpDependencies }),
     ...(rps > 0 && { background_rps: rps }),
   })
 

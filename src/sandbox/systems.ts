@@ -1,7 +1,8 @@
 /**
  * In-memory state of the remote systems the sandbox talks to: the PMS (QloApps) inventory and
  * reservations, the WhatsApp and Gmail providers, the session store and the database tables.
- * Operations on them run only after a simulated round trip (see {@link SimulatedRemote}).
+ * Operations on them run only after a simulated round trip (see {@link SimulatedRemote}), or on a
+ * fake dependency server over HTTP (dependency-server.ts) that holds the same state.
  */
 
 export const ROOM_TYPES = ['STANDARD', 'DELUXE', 'SUITE'] as const
@@ -46,6 +47,21 @@ export interface PmsReservation {
   nights: number
 }
 
+/** A value now (in-process state) or later (the same operation over HTTP). */
+export type Awaitable<T> = T | Promise<T>
+
+/** The PMS's operations as the sandbox calls them: on {@link PmsState} in process, or over HTTP. */
+export interface PmsApi {
+  calendar(firstNight: number, nights: number): Awaitable<Map<number, NightAvailability>>
+  reserve(roomType: RoomType, firstNight: number, nights: number): Awaitable<PmsReservation>
+  cancel(id: string): Awaitable<boolean>
+}
+
+/** A message or e-mail provider's one operation: deliver, answering the provider's message id. */
+export interface MessagingApi {
+  deliver(): Awaitable<string>
+}
+
 /** Oldest reservations are forgotten beyond this many, so a long load test cannot grow memory. */
 const MAX_RESERVATIONS = 10_000
 
@@ -53,7 +69,7 @@ const MAX_RESERVATIONS = 10_000
  * The PMS: room inventory and reservations. It accepts overbooking (availability never drops below
  * zero), so a load test posting bookings for the same dates never turns into a run of 409s.
  */
-export class PmsState {
+export class PmsState implements PmsApi {
   private readonly booked = new Map<number, NightAvailability>()
   private readonly reservations = new Map<string, PmsReservation>()
   private nextId = 1
@@ -109,7 +125,7 @@ export class PmsState {
 }
 
 /** A message or email provider: it just records what it delivered. */
-export class MessagingProviderState {
+export class MessagingProviderState implements MessagingApi {
   delivered = 0
   private nextId = 1
   constructor(private readonly prefix: string) {}
