@@ -99,8 +99,8 @@ export interface FaultSelection {
   readonly config: FaultConfig
   /** Aborted when the experiment ends (DELETE, emergency stop, lease expiry, close): stop the fault then. */
   readonly signal: AbortSignal
-  /** Counts one injected fault (metrics, faults_injected); does nothing once the experiment ended. */
-  injected(): void
+  /** Counts one injected fault (metrics, faults_injected); does nothing once the experiment ended. A bound function. */
+  readonly injected: () => void
   /**
    * Runs the experiment's fault module on this unit, as wrap() would on a call: `null` when the
    * fault lets it through untouched (RATE_LIMIT under its limit: not counted); otherwise counts one
