@@ -65,6 +65,11 @@ export async function startHttpRoute(
   const forward = (req: IncomingMessage, res: ServerResponse, throttle: Throttle | null) => {
     const headers = forwardedHeaders(req.headers)
     headers.host = hostHeader
+    // A chunked body stays chunked upstream: node:http would send the body of a DELETE (or GET,
+    // OPTIONS) unframed unless asked, and the upstream would read it as the next request.
+    if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) {
+      headers['transfer-encoding'] = 'chunked'
+    }
     const upstreamReq = send({
       host: target.host,
       port: target.port,
