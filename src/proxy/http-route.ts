@@ -62,7 +62,7 @@ export async function startHttpRoute(
   const hostHeader =
     target.port === (secure ? 443 : 80) ? target.host : formatAddress(target.host, target.port)
 
-  const forward = (req: IncomingMessage, res: ServerResponse, throttle: Throttle | null) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, throttle: Throttle | null, retry = true) => {
     const headers = forwardedHeaders(req.headers)
     headers.host = hostHeader
     // A chunked body stays chunked upstream: node:http would send the body of a DELETE (or GET,
@@ -103,6 +103,17 @@ export async function startHttpRoute(
         res.destroy()
         return
       }
+      // A kept-alive connection the upstream closed while idle: a body-less request is sent again,
+      // once, on a fresh connection (what a client without the proxy would have done).
+      if (
+        retry &&
+        upstreamReq.reusedSocket &&
+        !hasBody(req) &&
+        (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+      ) {
+        forward(req, res, throttle, false)
+        return
+      }
       logger.warn('chaos_proxy_upstream_error', {
         route: spec.name,
         upstream: spec.upstream,
@@ -116,7 +127,9 @@ export async function startHttpRoute(
     res.on('close', () => {
       if (!res.writableFinished) upstreamReq.destroy()
     })
-    req.pipe(upstreamReq)
+    // A retried request's (empty) body has already ended: piping it would never end the new one.
+    if (req.readableEnded) upstreamReq.end()
+    else req.pipe(upstreamReq)
   }
 
   const applyFault = (selection: FaultSelection, req: IncomingMessage, res: ServerResponse) => {
@@ -200,6 +213,11 @@ export async function startHttpRoute(
         upstreamAgent.destroy()
       }),
   }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 /** Request headers to send upstream: the client's, minus hop-by-hop ones and those `Connection` names. */
