@@ -19,11 +19,12 @@
 //                src/render/table.ts (tables that fit the terminal: the text report's too)
 //
 // Besides: reports/ imports only the base layer; the runner layer does not import reports/ (the
-// store writes report files). The agent (src/agent/) and the sandbox (src/sandbox/) meet the runner
-// only in src/protocol/: they may import it, src/clock.ts and src/logger.ts (and the sandbox the
-// agent it embeds), and no runner module imports them. The one bridge is `chaos sandbox`
-// (commands/sandbox.ts starts src/sandbox/index.ts); `chaos run` starts the sandbox as a child
-// process by its bin path (src/cli/sandbox-process.ts), which is no import.
+// store writes report files). The agent (src/agent/), the sandbox (src/sandbox/) and the proxy
+// (src/proxy/) meet the runner only in src/protocol/: they may import it, src/clock.ts and
+// src/logger.ts (and the sandbox and the proxy the agent they embed), and no runner module imports
+// them. The bridges are `chaos sandbox` (commands/sandbox.ts starts src/sandbox/index.ts) and
+// `chaos proxy` (commands/proxy.ts starts src/proxy/index.ts); `chaos run` starts the sandbox as a
+// child process by its bin path (src/cli/sandbox-process.ts), which is no import.
 
 /** Runner layers, lowest first: [name, path pattern]. */
 const LAYERS = [
@@ -40,7 +41,7 @@ const LAYERS = [
   ['entry', '^commands/|^src/index[.]ts$'],
 ]
 
-const APART = '^src/(agent|sandbox)/'
+const APART = '^src/(agent|sandbox|proxy)/'
 
 /** Patterns of layers 0..i joined: a module belongs to the lowest layer whose pattern matches it. */
 const upTo = (i) =>
@@ -97,22 +98,29 @@ export default {
       from: { path: APART },
       to: {
         path: '^(src|reports|commands)/',
-        pathNot: '^src/(agent|sandbox|protocol)/|^src/(clock|logger)[.]ts$',
+        pathNot: '^src/(agent|sandbox|proxy|protocol)/|^src/(clock|logger)[.]ts$',
       },
     },
     {
       name: 'agent-imports-no-sandbox',
-      comment: 'The agent is a library services embed; the sandbox is one such service.',
+      comment: 'The agent is a library services embed; the sandbox and the proxy are hosts of it.',
       severity: 'error',
       from: { path: '^src/agent/' },
-      to: { path: '^src/sandbox/' },
+      to: { path: '^src/(sandbox|proxy)/' },
+    },
+    {
+      name: 'sandbox-and-proxy-apart',
+      comment: 'The sandbox and the proxy are separate hosts of the agent.',
+      severity: 'error',
+      from: { path: '^src/(sandbox|proxy)/' },
+      to: { path: '^src/(sandbox|proxy)/', pathNot: '^src/$1/' },
     },
     {
       name: 'runner-imports-no-agent-or-sandbox',
       comment:
         'Runner code drives a target over the control protocol only; `chaos run` starts the sandbox as a child process by path.',
       severity: 'error',
-      from: { path: '^(src|reports|commands)/', pathNot: `${APART}|^commands/sandbox[.]ts$` },
+      from: { path: '^(src|reports|commands)/', pathNot: `${APART}|^commands/(sandbox|proxy)[.]ts$` },
       to: { path: APART },
     },
     {
@@ -121,6 +129,13 @@ export default {
       severity: 'error',
       from: { path: '^commands/sandbox[.]ts$' },
       to: { path: APART, pathNot: '^src/sandbox/index[.]ts$' },
+    },
+    {
+      name: 'proxy-command-starts-proxy-only',
+      comment: '`chaos proxy` runs the proxy in-process through its entry point only.',
+      severity: 'error',
+      from: { path: '^commands/proxy[.]ts$' },
+      to: { path: APART, pathNot: '^src/proxy/index[.]ts$' },
     },
     {
       name: 'runner-renders-nothing',

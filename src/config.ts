@@ -176,6 +176,31 @@ export const ScheduleEntry = z
     }
   })
 
+/** One `proxy.routes` entry; its syntax is checked by `chaos proxy` (src/proxy/routes.ts). */
+const ProxyRoute = z.strictObject({
+  name: z.string().min(1).describe("The dependency's service name, e.g. pms_adapter"),
+  listen: z.string().min(1).describe('HOST:PORT the service connects to (port 0: any free port)'),
+  upstream: z.string().min(1).describe('The real dependency: http://host:port, https://… or tcp://host:port'),
+})
+
+/** `proxy:` in the config: defaults of `chaos proxy` (each overridden by its flag). */
+export const ProxyConfig = z.strictObject({
+  routes: z.array(ProxyRoute).optional(),
+  control: z.string().optional().describe('HOST:PORT of the control endpoint (default 127.0.0.1:8474)'),
+  environment: z.string().optional().describe('Environment reported in GET /chaos'),
+  allow_production: z.boolean().optional().describe('Run in an environment named production'),
+  app_metrics: HttpUrl.optional().describe("The service's own /metrics, appended to the proxy's"),
+})
+
+/** `proxy:` from the config. */
+export interface ProxyFileSettings {
+  routes?: { name: string; listen: string; upstream: string }[]
+  control?: string
+  environment?: string
+  allowProduction?: boolean
+  appMetricsUrl?: string
+}
+
 /** The config file as written (snake_case, like scenario files). */
 export const ConfigFile = z.strictObject({
   $schema: z.string().optional(),
@@ -211,6 +236,7 @@ export const ConfigFile = z.strictObject({
   ),
   monkey: MonkeyConfig.optional().describe('Defaults of chaos monkey'),
   schedules: z.array(ScheduleEntry).optional().describe('Recurring experiments of chaos schedule'),
+  proxy: ProxyConfig.optional().describe('Settings of chaos proxy (docs/proxy.md)'),
 })
 export type ConfigFile = z.infer<typeof ConfigFile>
 
@@ -266,6 +292,8 @@ export interface ChaosConfig {
   monkey?: MonkeyFileSettings
   /** `schedules:`, when the file has that section. */
   schedules?: ScheduleSpec[]
+  /** `proxy:`, when the file has that section. */
+  proxy?: ProxyFileSettings
 }
 
 const configHints: HintFor = (p) => {
@@ -301,6 +329,9 @@ const configHints: HintFor = (p) => {
         return `monkey: { ${Object.keys(MonkeyConfig.shape).join(', ')} } (docs/unattended.md)`
       if (p.path[1] === 'probability') return 'a number from 0 to 1, e.g. 0.05 for 5 %'
       return undefined
+    case 'proxy':
+      if (p.path.length > 1 && p.path[1] !== 'routes') return undefined
+      return 'proxy: { routes: [{ name: pms_adapter, listen: 127.0.0.1:18080, upstream: http://pms.internal:80 }], control: 127.0.0.1:8474 }'
     case 'schedules':
       if (p.path.length > 2) return undefined
       return 'schedules: [{ scenario: network_latency, every: 2h }, { category: pms, cron: "0 2 * * *" }]'
@@ -409,6 +440,16 @@ export async function loadConfig(options: {
   if (parsed.workload) config.workload = parsed.workload
   if (parsed.monkey) config.monkey = monkeySettings(parsed.monkey)
   if (parsed.schedules) config.schedules = parsed.schedules.map(scheduleSpec)
+  if (parsed.proxy) {
+    const p = parsed.proxy
+    config.proxy = {
+      ...(p.routes !== undefined && { routes: p.routes }),
+      ...(p.control !== undefined && { control: p.control }),
+      ...(p.environment !== undefined && { environment: p.environment }),
+      ...(p.allow_production !== undefined && { allowProduction: p.allow_production }),
+      ...(p.app_metrics !== undefined && { appMetricsUrl: p.app_metrics }),
+    }
+  }
   return config
 }
 

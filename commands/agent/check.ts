@@ -27,6 +27,12 @@ export default class AgentCheck extends BaseCommand {
         'a route of the target whose handling calls --probe-service; {{today+N}} becomes a date [default: /api/availability?check_in={{today+3}}&check_out={{today+5}}]',
       helpValue: 'PATH',
     }),
+    'probe-url': Flags.string({
+      description:
+        'a full URL to probe instead of --target + --probe-path, e.g. a chaos proxy route (http://127.0.0.1:18080/health)',
+      helpValue: 'URL',
+      exclusive: ['probe-path'],
+    }),
     'probe-service': Flags.string({
       description:
         'the wrapped service --probe-path calls [default: pms_adapter if wrapped, else the first one]',
@@ -59,6 +65,13 @@ export default class AgentCheck extends BaseCommand {
         'e.g. --probe-path /api/rooms',
       )
     }
+    const probeUrl = flags['probe-url']
+    if (probeUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(probeUrl)) {
+      throw new InvalidInputError(
+        `--probe-url: "${probeUrl}" is not an http(s) URL`,
+        'e.g. --probe-url http://127.0.0.1:18080/health',
+      )
+    }
     const c = this.out.color
     this.out.line(`checking ${targets[0]} against control protocol v1`)
     const signals = abortOnSignals((text) => this.out.errorLine(text))
@@ -71,6 +84,7 @@ export default class AgentCheck extends BaseCommand {
           prefix: controlPrefix,
           metricsUrl: metricsUrls?.[0],
           probePath,
+          probeUrl,
           probeService: flags['probe-service'],
         },
         {

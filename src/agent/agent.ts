@@ -24,6 +24,7 @@ import {
   StartExperimentRequest,
   type AgentInfo,
   type ExperimentState,
+  type FaultConfig,
 } from '../protocol/schemas.js'
 import { SIGNATURE_HEADER, expectedSignature, signatureMatches } from '../protocol/tag.js'
 import { fastifyPlugin, type FastifyLikePlugin } from './adapters.js'
@@ -76,6 +77,46 @@ export interface ChaosAgentOptions {
   clock?: Clock
   /** Hard cap on an experiment's life from its start, whatever the lease; default and maximum 1800. */
   maxLeaseSeconds?: number
+  /**
+   * Host-specific refusal: called for a valid POST /chaos/experiments before it starts, with each
+   * service the experiment would reach (the target, or every service for ENTIRE_SYSTEM). Lines it
+   * returns refuse the experiment with 400 and those lines as `problems` (e.g. `chaos proxy`
+   * refuses memory pressure, which acts on a process it does not run). Default: refuse nothing.
+   */
+  refuse?: (service: string, config: FaultConfig) => string[]
+}
+
+/**
+ * A fault the running experiment gives to one unit of proxied traffic (an HTTP request, a TCP
+ * connection): what {@link ChaosAgent.select} returns for a selected one. A host applies it either
+ * with `apply()` (the agent's own fault module decides, waits and counts) or by its own means,
+ * calling `injected()` once when it does (a TCP data plane squeezing bandwidth) — not both.
+ */
+export interface FaultSelection {
+  /** Id of the experiment (the `experiment` label of chaos_agent_faults_injected_total). */
+  readonly experimentId: string
+  /** The experiment's validated fault_config. */
+  readonly config: FaultConfig
+  /** Aborted when the experiment ends (DELETE, emergency stop, lease expiry, close): stop the fault then. */
+  readonly signal: AbortSignal
+  /** Counts one injected fault (metrics, faults_injected); does nothing once the experiment ended. A bound function. */
+  readonly injected: () => void
+  /**
+   * Runs the experiment's fault module on this unit, as wrap() would on a call: `null` when the
+   * fault lets it through untouched (RATE_LIMIT under its limit: not counted); otherwise counts one
+   * injection and returns a promise that resolves when the unit may proceed (after a LATENCY wait,
+   * or at once when rolled back during a wait) or rejects with a ChaosInjectedError (EXCEPTION,
+   * TIMEOUT after its wait, CIRCUIT_BREAK, RATE_LIMIT with `retry_after_seconds`). `callerSignal`
+   * (the client went away) ends a wait early with its reason.
+   */
+  apply(callerSignal?: AbortSignal): Promise<void> | null
+}
+
+/** The experiment currently affecting a service, as {@link ChaosAgent.affecting} reports it. */
+export interface AffectingExperiment {
+  readonly experimentId: string
+  /** Aborted when that experiment ends. */
+  readonly signal: AbortSignal
 }
 
 /** A standard (TS 5+) decorator for async class methods. */
@@ -114,6 +155,29 @@ export interface ChaosAgent {
    * valid signature is ignored, as if absent.
    */
   runWithRequest<T>(headers: IncomingHttpHeaders, fn: () => T, res?: ResponseHeadLike): T
+  /**
+   * Lists `service` in GET /chaos `services` without a wrap(): for hosts that select traffic
+   * themselves with {@link ChaosAgent.select} (`chaos proxy` registers each route's name).
+   * Throws when the name is not a valid service name. Idempotent.
+   */
+  register(service: string): void
+  /**
+   * The proxy hook: decides whether one unit of traffic to `service` (an HTTP request, a new TCP
+   * connection) meets the running experiment's fault, as wrap() decides for a call. It counts the
+   * unit as a call of `service` (chaos_agent_calls_total); with an experiment affecting the service
+   * it applies SINGLE_REQUEST (only units whose `headers` carry the running experiment's signed tag:
+   * `x-chaos-experiment` + `x-chaos-signature`, or the same two keys in a W3C `baggage` header,
+   * `baggage: x-chaos-experiment=<id>,x-chaos-signature=<hex>`; values percent-decoded), counts it
+   * in calls_seen, then draws the fault's probability. Returns the {@link FaultSelection} to apply,
+   * or null (let it through untouched). Cheap when nothing runs: one counter bump and one read.
+   */
+  select(service: string, headers?: IncomingHttpHeaders): FaultSelection | null
+  /**
+   * The experiment affecting `service` now (whatever its blast radius or probability), or null.
+   * Counts nothing: lets a host that memoises selections (per TCP connection) see cheaply that the
+   * experiment changed.
+   */
+  affecting(service: string): AffectingExperiment | null
   readonly registry: Registry
   readonly enabled: boolean
   readonly prefix: string
@@ -169,6 +233,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
   private readonly random: () => number
   private readonly clock: Clock
   private readonly maxLeaseMs: number
+  private readonly refuse: ((service: string, config: FaultConfig) => string[]) | undefined
   private readonly tokenDigest: Buffer | null
   /** Key of the workload tag's signature (the token); null when disabled. */
   private readonly tagKey: string | null
@@ -234,6 +299,7 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     this.random = options.random ?? Math.random
     this.clock = options.clock ?? systemClock
     this.maxLeaseMs = maxLeaseSeconds * 1000
+    this.refuse = options.refuse
     this.tokenDigest = this.enabled ? digest(options.token!) : null
     this.tagKey = this.enabled ? options.token! : null
     this.registry = options.registry ?? new Registry()
@@ -286,6 +352,45 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
     const scope: RequestScope = { experiment: running, faults: 0 }
     if (res) tagResponse(res, scope)
     return this.requestContext.run(scope, fn)
+  }
+
+  register(service: string): void {
+    this.slot(service)
+  }
+
+  select(service: string, headers?: IncomingHttpHeaders): FaultSelection | null {
+    const slot = this.slots.get(service) ?? this.slot(service)
+    slot.calls++
+    const experiment = slot.active
+    if (experiment === null || !this.enabled) return null
+    if (experiment.singleRequest && (headers === undefined || !isTaggedFor(headers, experiment))) return null
+    experiment.callsSeen++
+    if (!experiment.injecting || !(this.random() < experiment.probability)) return null
+    const injected = () => {
+      if (experiment.state === 'RUNNING') this.recordInjection(experiment, slot)
+    }
+    return {
+      experimentId: experiment.id,
+      config: experiment.config,
+      signal: experiment.rollback.signal,
+      injected,
+      apply: (callerSignal) => {
+        if (experiment.state !== 'RUNNING') return null
+        const pending = experiment.fault!.apply({
+          experiment: experiment.id,
+          service,
+          signal: callerSignal,
+          rollback: experiment.rollback.signal,
+        })
+        if (pending !== null) injected()
+        return pending
+      },
+    }
+  }
+
+  affecting(service: string): AffectingExperiment | null {
+    const experiment = this.slots.get(service)?.active ?? null
+    return experiment === null ? null : { experimentId: experiment.id, signal: experiment.rollback.signal }
   }
 
   private slot(name: string): ServiceSlot {
@@ -416,6 +521,13 @@ class ChaosAgentImpl implements ChaosAgent, ControlTarget {
       throw new ChaosControlError(400, 'unknown target service', [
         `target_service: "${request.target_service}" is not a wrapped service of ${this.service} (wrapped: ${wrapped})`,
       ])
+    }
+    if (this.refuse !== undefined) {
+      const reached = radius === 'ENTIRE_SYSTEM' ? this.services() : [request.target_service]
+      const problems = reached.flatMap((service) => this.refuse!(service, request.fault_config))
+      if (problems.length > 0) {
+        throw new ChaosControlError(400, `${request.fault_config.fault_type} does not apply here`, problems)
+      }
     }
     if (this.running !== null) {
       throw new ChaosControlError(
@@ -662,6 +774,48 @@ function findSignal(args: readonly unknown[]): AbortSignal | undefined {
     }
   }
   return undefined
+}
+
+/** Keys of the W3C `baggage` members that carry the signed tag (same names as the headers). */
+export const BAGGAGE_EXPERIMENT_KEY = EXPERIMENT_HEADER
+export const BAGGAGE_SIGNATURE_KEY = SIGNATURE_HEADER
+
+/**
+ * True when `headers` carry `experiment`'s signed tag: the two headers, else the same two keys
+ * as members of a W3C `baggage` header (values percent-encoded; member properties after `;` ignored).
+ */
+function isTaggedFor(headers: IncomingHttpHeaders, experiment: Experiment): boolean {
+  const signature = experiment.tagSignature
+  if (signature === null) return false
+  if (headers[EXPERIMENT_HEADER] !== undefined) {
+    return (
+      headers[EXPERIMENT_HEADER] === experiment.id && signatureMatches(headers[SIGNATURE_HEADER], signature)
+    )
+  }
+  const baggage = headers.baggage
+  if (typeof baggage !== 'string' || !baggage.includes(BAGGAGE_EXPERIMENT_KEY)) return false
+  const members = parseBaggage(baggage)
+  return (
+    members.get(BAGGAGE_EXPERIMENT_KEY) === experiment.id &&
+    signatureMatches(members.get(BAGGAGE_SIGNATURE_KEY), signature)
+  )
+}
+
+/** Reads a W3C baggage header: `key=value` members split by commas, values percent-decoded. */
+function parseBaggage(header: string): Map<string, string> {
+  const members = new Map<string, string>()
+  for (const member of header.split(',')) {
+    const pair = member.split(';', 1)[0]!
+    const eq = pair.indexOf('=')
+    if (eq <= 0) continue
+    const key = pair.slice(0, eq).trim()
+    try {
+      members.set(key, decodeURIComponent(pair.slice(eq + 1).trim()))
+    } catch {
+      // A malformed escape makes the member unreadable: as if absent.
+    }
+  }
+  return members
 }
 
 function digest(value: string): Buffer {

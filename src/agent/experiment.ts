@@ -1,4 +1,5 @@
 /** One experiment's state on this instance, and the per-service slot the hot path reads. */
+import { setMaxListeners } from 'node:events'
 import type { Counter } from 'prom-client'
 import type { ExperimentState, ExperimentView, FaultConfig } from '../protocol/schemas.js'
 import type { Fault } from './faults/index.js'
@@ -58,6 +59,9 @@ export class Experiment {
     /** started_at + maxLeaseSeconds: the lease can never be renewed beyond it. */
     readonly hardDeadline: number,
   ) {
+    // Every call (or proxied request) waiting in a fault listens for the rollback: thousands at
+    // once under load are expected, not a leak.
+    setMaxListeners(0, this.rollback.signal)
     this.singleRequest = config.blast_radius === 'SINGLE_REQUEST'
     this.probability = config.probability
     this.injecting = config.enabled

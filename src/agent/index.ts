@@ -10,6 +10,10 @@ export {
   type ChaosAgentOptions,
   type ResponseHeadLike,
   type ChaosMethodDecorator,
+  type FaultSelection,
+  type AffectingExperiment,
+  BAGGAGE_EXPERIMENT_KEY,
+  BAGGAGE_SIGNATURE_KEY,
 } from './agent.js'
 export { MAX_BODY_BYTES } from './control.js'
 export { ChaosControlError } from './errors.js'

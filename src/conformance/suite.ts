@@ -99,6 +99,11 @@ export interface AgentCheckOptions {
   probePath?: string
   /** Wrapped service the probe route calls (default pms_adapter if wrapped, else the first). */
   probeService?: string
+  /**
+   * Full URL to probe instead of `target` + `probePath` (date placeholders allowed): for an agent
+   * whose traffic does not pass through its control host, e.g. a `chaos proxy` route.
+   */
+  probeUrl?: string
   /** Only these cases (default all). */
   only?: readonly CaseId[]
 }
@@ -652,7 +657,10 @@ export async function runAgentCheck(
   const controlUrl = target + prefix
   const metricsUrl = options.metricsUrl ?? `${target}/metrics`
   const probePath = expandDates(options.probePath ?? DEFAULT_PROBE_PATH, clock.now())
-  const probeUrl = target + (probePath.startsWith('/') ? probePath : `/${probePath}`)
+  const probeUrl =
+    options.probeUrl !== undefined
+      ? expandDates(options.probeUrl, clock.now())
+      : target + (probePath.startsWith('/') ? probePath : `/${probePath}`)
   // Unique per check run, so a rerun never meets its own history (ended ids stay readable).
   const run = `${clock.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`
   let counter = 0

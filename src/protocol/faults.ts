@@ -141,12 +141,21 @@ export const FAULT_TABLE = {
         .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be an identifier such as ConnectionError')
         .describe('Error name thrown by the fault'),
       exception_message: z.string().max(500).default('Chaos: injected exception'),
+      http_status: z
+        .number()
+        .int()
+        .min(400)
+        .max(599)
+        .optional()
+        .describe('chaos proxy HTTP routes: status of the answer (default 500)'),
     },
     failing: true,
-    description: 'Throws an `Error` with `name = exception_class` and `message = exception_message`.',
+    description:
+      'Throws an `Error` with `name = exception_class` and `message = exception_message`; on a `chaos proxy` HTTP route, answers `http_status` (500 by default) without reaching upstream.',
     help: {
       exception_class: { hint: 'an error name such as ConnectionError', example: 'ConnectionError' },
       exception_message: { hint: 'the error message, at most 500 characters' },
+      http_status: { hint: 'an HTTP error status, 400..599, e.g. 500 (chaos proxy HTTP routes only)' },
     },
     summary({ exception_class }, w) {
       return `${w.p} error rate injected${exception_class ? `: ${exception_class}` : ''}`
@@ -203,12 +212,21 @@ export const FAULT_TABLE = {
     params: {
       exception_message: z.string().max(500).default('Chaos: resource exhausted'),
       pressure: Pressure.optional(),
+      bandwidth_bytes_per_second: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe('chaos proxy routes: bandwidth left to a selected request or connection (default 16384)'),
     },
     failing: true,
     description:
-      'Throws `ResourceExhaustedError`; with `pressure`, applies real, bounded memory or CPU pressure (below).',
+      'Throws `ResourceExhaustedError`; with `pressure`, applies real, bounded memory or CPU pressure (below). On a `chaos proxy` route, squeezes bandwidth to `bandwidth_bytes_per_second` instead.',
     help: {
       exception_message: { hint: 'the error message, at most 500 characters' },
+      bandwidth_bytes_per_second: {
+        hint: 'whole bytes per second, e.g. 16384 (chaos proxy routes only)',
+      },
       pressure: {
         hint: `{ type: MEMORY, heap_fraction: 0.2 } (at most ${PRESSURE_LIMITS.max_heap_fraction}) or { type: CPU, block_ms: 50 } (at most ${PRESSURE_LIMITS.max_block_ms})`,
       },
