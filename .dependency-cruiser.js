@@ -40,7 +40,7 @@ const LAYERS = [
   ['entry', '^commands/|^src/index[.]ts$'],
 ]
 
-const APART = '^src/(agent|sandbox)/'
+const APART = '^src/(agent|sandbox|proxy)/'
 
 /** Patterns of layers 0..i joined: a module belongs to the lowest layer whose pattern matches it. */
 const upTo = (i) =>
