@@ -6,35 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FaultConfig, type FaultConfigInput } from '../src/protocol/schemas.js'
-import { startTcpRoute, type TcpFault, type TcpFaultSource, type TcpRoute } from '../src/proxy/tcp.js'
+import { startTcpRoute, type TcpRoute } from '../src/proxy/tcp.js'
 import { pollUntil } from './support/poll.js'
-
-/** A fault source with one fault at a time, set and rolled back by the test. */
-class TestFaults implements TcpFaultSource {
-  fault: TcpFault | null = null
-  injected = 0
-  private controller: AbortController | undefined
-
-  set(input: FaultConfigInput): void {
-    this.controller = new AbortController()
-    this.fault = {
-      config: FaultConfig.parse(input),
-      signal: this.controller.signal,
-      injected: () => this.injected++,
-    }
-  }
-
-  /** Rollback as the proxy core does it: the fault is gone for new lookups, then its signal aborts. */
-  rollback(): void {
-    this.fault = null
-    this.controller?.abort()
-  }
-
-  forConnection(): TcpFault | null {
-    return this.fault
-  }
-}
+import { TestFaults } from './support/tcp-faults.js'
 
 /** An upstream that echoes every byte back, counting the connections it saw. */
 interface Echo {
