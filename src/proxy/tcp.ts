@@ -190,8 +190,11 @@ interface RouteContext {
 /** One direction of a connection: reads `from`, writes `to`, possibly through a fault queue. */
 class Pipe {
   to: Socket | undefined
-  /** Entries of this direction waiting in a queue (data keeps its order behind them). */
-  private queued = 0
+  /** Data of this direction waiting in a fault queue, oldest first from `head` (order is kept behind it). */
+  private pending: { chunk: Buffer; due: number }[] = []
+  private head = 0
+  /** This direction has its entry in {@link queue}. */
+  private scheduled = false
   private queuedBytes = 0
   /** Due time of the last queued entry: later data is never due before it. */
   private lastDue = 0
@@ -253,27 +256,59 @@ class Pipe {
 
   /** Writes now, or behind data already queued (order is kept). */
   forward(chunk: Buffer): void {
-    if (this.queued > 0) return this.delay(chunk, undefined, this.lastDue)
+    if (this.head < this.pending.length) return this.delay(chunk, undefined, this.lastDue)
     this.write(chunk)
   }
 
   private delay(chunk: Buffer, fault: TcpFault | undefined, due: number): void {
     // Data behind queued data waits in the same queue, never before it.
-    const queue = this.queued > 0 ? this.queue! : this.conn.route.queueFor(fault!.signal)
+    const queue = this.head < this.pending.length ? this.queue! : this.conn.route.queueFor(fault!.signal)
     due = Math.max(due, this.lastDue)
     this.queue = queue
     this.lastDue = due
-    this.queued++
+    this.pending.push({ chunk, due })
     this.queuedBytes += chunk.length
     if (this.queuedBytes > MAX_DELAYED_BYTES) this.from.pause()
-    queue.add(due, () => {
-      this.queued--
+    if (!this.scheduled) this.schedule(due)
+  }
+
+  /** One queue entry per direction, due with its oldest chunk: the queue stays as small as the connections. */
+  private schedule(due: number): void {
+    this.scheduled = true
+    this.queue!.add(due, (flushed) => this.release(flushed))
+  }
+
+  /** Writes the chunks that are due (all of them when the fault has ended), in one writev. */
+  private release(flushed: boolean): void {
+    this.scheduled = false
+    if (this.conn.closed) {
+      this.pending = []
+      this.head = 0
+      this.queuedBytes = 0
+      return
+    }
+    const now = performance.now() + 1
+    const to = this.to!
+    to.cork()
+    while (this.head < this.pending.length && (flushed || this.pending[this.head]!.due <= now)) {
+      const { chunk } = this.pending[this.head++]!
       this.queuedBytes -= chunk.length
-      if (this.conn.closed) return
       this.write(chunk)
-      if (this.queued === 0 && this.ended) this.endTo()
-      else this.maybeResume()
-    })
+    }
+    to.uncork()
+    if (this.head === this.pending.length) {
+      this.pending = []
+      this.head = 0
+      if (this.ended) return this.endTo()
+    } else {
+      // Under a steady stream the array never empties: drop the written part now and then.
+      if (this.head > 1024) {
+        this.pending = this.pending.slice(this.head)
+        this.head = 0
+      }
+      this.schedule(this.pending[this.head]!.due)
+    }
+    this.maybeResume()
   }
 
   private write(chunk: Buffer): void {
@@ -299,7 +334,7 @@ class Pipe {
   /** The source sent FIN. */
   onEnd(): void {
     this.ended = true
-    if (this.queued === 0 && !this.conn.held) this.endTo()
+    if (this.head === this.pending.length && !this.conn.held) this.endTo()
   }
 
   private endTo(): void {
@@ -308,7 +343,7 @@ class Pipe {
 
   /** After a black hole: FIN held back by it goes out now. */
   releaseEnd(): void {
-    if (this.ended && this.queued === 0) this.endTo()
+    if (this.ended && this.head === this.pending.length) this.endTo()
   }
 }
 
