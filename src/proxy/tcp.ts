@@ -278,7 +278,7 @@ class Pipe {
     this.queue!.add(due, (flushed) => this.release(flushed))
   }
 
-  /** Writes the chunks that are due (all of them when the fault has ended), in one writev. */
+  /** Writes the chunks that are due (all of them when the fault has ended), in one write. */
   private release(flushed: boolean): void {
     this.scheduled = false
     if (this.conn.closed) {
@@ -288,14 +288,15 @@ class Pipe {
       return
     }
     const now = performance.now() + 1
-    const to = this.to!
-    to.cork()
+    const due: Buffer[] = []
     while (this.head < this.pending.length && (flushed || this.pending[this.head]!.due <= now)) {
       const { chunk } = this.pending[this.head++]!
       this.queuedBytes -= chunk.length
-      this.write(chunk)
+      due.push(chunk)
     }
-    to.uncork()
+    // One write for all of them: at rollback that is one syscall per connection, and no per-chunk
+    // stream bookkeeping (copying a few queued chunks costs less than writing them one by one).
+    if (due.length > 0) this.write(due.length === 1 ? due[0]! : Buffer.concat(due))
     if (this.head === this.pending.length) {
       this.pending = []
       this.head = 0
