@@ -1,13 +1,14 @@
 /**
  * TCP data plane of `chaos proxy` (src/proxy/tcp.ts):
  *
- * 1. Pass-through bytes/s through a route with no fault vs straight to the upstream (goal ≥ 0.8).
+ * 1. Pass-through bytes/s through a route with no fault vs straight to the upstream (goal ≥ 0.8),
+ *    with a bare `socket.pipe` proxy measured alongside as the floor of any Node proxy.
  * 2. Rollback under load: 1,000 open connections writing through a LATENCY fault (2 s); time from
  *    the abort of the fault's signal to the last delayed chunk delivered to the upstream (goal ≤ 50 ms).
  *
  * Method: the route runs in this process, as the proxy would in its own; the traffic (clients and
  * upstream sink) runs in a child process, so both sides of the ratio share the child's costs and the
- * proxy's own work is what the ratio measures. Throughput rounds alternate direct and proxied in ABBA
+ * proxy's own work is what the ratio measures. Throughput rounds run direct, route and bare pipe in ABC/CBA
  * order, and the median of the per-pair ratios is printed (wall clock: the proxy's cost is real time
  * on another core). The rollback time runs from just before the abort (here) to the arrival at the
  * sink (in the child) of the last byte written before the child heard of it, on the shared absolute
@@ -15,6 +16,7 @@
  * when first seen complete, an upper bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { connect, createServer, type Socket } from 'node:net'
 import { FaultConfig } from '../src/protocol/schemas.js'
 import { startTcpRoute, type TcpFault } from '../src/proxy/tcp.js'
 
@@ -139,6 +141,29 @@ function ask(child: ChildProcess, message: Reply, key: string): Promise<Reply> {
   })
 }
 
+/** The reference: a TCP proxy that is nothing but `socket.pipe` both ways. */
+async function startBarePipe(upstreamPort: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => {})
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      }),
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
@@ -158,31 +183,32 @@ export default async function proxyTcpBench(log: (line: string) => void): Promis
     upstream: { host: '127.0.0.1', port: upstreamPort },
     faults: { forConnection: () => fault },
   })
+  const bare = await startBarePipe(upstreamPort)
   try {
-    // 1. Throughput, ABBA.
+    // 1. Throughput: direct, through the route, and through a bare Node pipe (the floor any Node
+    // proxy starts from), in ABC/CBA order.
     const stream = async (port: number) =>
       (await ask(child, { stream: { port, ms: ROUND_MS, streams: STREAMS } }, 'rate')).rate as number
-    await stream(upstreamPort)
-    await stream(route.address.port)
+    const ports = [upstreamPort, route.address.port, bare.port]
+    for (const port of ports) await stream(port)
+    const rates: number[][] = [[], [], []]
     const ratios: number[] = []
-    const direct: number[] = []
-    const proxied: number[] = []
+    const bareRatios: number[] = []
     for (let i = 0; i < PAIRS; i++) {
-      let d: number
-      let p: number
-      if (i % 2 === 0) {
-        d = await stream(upstreamPort)
-        p = await stream(route.address.port)
-      } else {
-        p = await stream(route.address.port)
-        d = await stream(upstreamPort)
-      }
-      direct.push(d)
-      proxied.push(p)
-      ratios.push(p / d)
+      const round = [0, 0, 0]
+      for (const k of i % 2 === 0 ? [0, 1, 2] : [2, 1, 0]) round[k] = await stream(ports[k]!)
+      round.forEach((rate, k) => rates[k]!.push(rate))
+      ratios.push(round[1]! / round[0]!)
+      bareRatios.push(round[2]! / round[0]!)
     }
-    log(`pass-through (${STREAMS} streams): direct ${mbps(median(direct))}, proxied ${mbps(median(proxied))}`)
-    log(`  ratio proxied/direct:      ${median(ratios).toFixed(3)} (goal >= 0.8)`)
+    log(
+      `pass-through (${STREAMS} streams): direct ${mbps(median(rates[0]!))}, route ${mbps(median(rates[1]!))}, ` +
+        `bare Node pipe ${mbps(median(rates[2]!))}`,
+    )
+    log(`  ratio route/direct:        ${median(ratios).toFixed(3)} (goal >= 0.8)`)
+    log(
+      `  ratio bare pipe/direct:    ${median(bareRatios).toFixed(3)} (reference: socket.pipe both ways, no faults)`,
+    )
 
     // 2. Rollback with 1,000 open connections under load.
     await ask(child, { open: { port: route.address.port, n: OPEN_CONNECTIONS } }, 'opened')
@@ -215,5 +241,6 @@ export default async function proxyTcpBench(log: (line: string) => void): Promis
   } finally {
     child.send({ exit: true })
     await route.close()
+    await bare.close()
   }
 }

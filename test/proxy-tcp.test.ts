@@ -167,12 +167,18 @@ describe('LATENCY', () => {
     faults.set({ ...LATENCY, latency_ms: 60_000 })
     const before = client.bytes()
     client.socket.write('held')
+    await pollUntil(() => faults.injected === 2, { what: 'the proxy to delay the message' })
     const start = performance.now()
     faults.rollback()
     await receive(client, before + 4)
     // Far below the fault's 60 s: the queue was run at rollback, not at its due time.
     expect(performance.now() - start).toBeLessThan(5_000)
     expect(await roundTrip(client)).toBeLessThan(LATENCY.latency_ms)
+    // The next fault delays by its own latency, not what is left of the one rolled back.
+    faults.set(LATENCY)
+    const next = await roundTrip(client)
+    expect(next).toBeGreaterThanOrEqual(2 * LATENCY.latency_ms - 2)
+    expect(next).toBeLessThan(30_000)
     expect(route.connections()).toBe(1)
   })
 
@@ -307,6 +313,10 @@ describe('RESOURCE_EXHAUSTION', () => {
     await receive(client, small.length + big.length)
     expect(performance.now() - flushStart).toBeLessThan(5_000)
     expect(Buffer.concat(client.received).equals(Buffer.concat([small, big]))).toBe(true)
+
+    // A new squeeze starts afresh, not ten seconds behind the one rolled back.
+    faults.set({ fault_type: 'RESOURCE_EXHAUSTION', probability: 1 })
+    expect(await roundTrip(client)).toBeLessThan(5_000)
   })
 })
 

@@ -196,7 +196,7 @@ class Pipe {
   /** This direction has its entry in {@link queue}. */
   private scheduled = false
   private queuedBytes = 0
-  /** Due time of the last queued entry: later data is never due before it. */
+  /** Due time of the last queued chunk: data queued behind it is never due before it. */
   private lastDue = 0
   private queue: FaultQueue | undefined
   /** Earliest time the next squeezed byte may leave (RESOURCE_EXHAUSTION). */
@@ -262,8 +262,9 @@ class Pipe {
 
   private delay(chunk: Buffer, fault: TcpFault | undefined, due: number): void {
     // Data behind queued data waits in the same queue, never before it.
-    const queue = this.head < this.pending.length ? this.queue! : this.conn.route.queueFor(fault!.signal)
-    due = Math.max(due, this.lastDue)
+    const behind = this.head < this.pending.length
+    const queue = behind ? this.queue! : this.conn.route.queueFor(fault!.signal)
+    if (behind) due = Math.max(due, this.lastDue)
     this.queue = queue
     this.lastDue = due
     this.pending.push({ chunk, due })
@@ -287,6 +288,8 @@ class Pipe {
       this.queuedBytes = 0
       return
     }
+    // The fault is over: a later squeeze starts afresh.
+    if (flushed) this.squeezeFree = 0
     const now = performance.now() + 1
     const due: Buffer[] = []
     while (this.head < this.pending.length && (flushed || this.pending[this.head]!.due <= now)) {
@@ -560,6 +563,7 @@ export async function startTcpRoute(options: TcpRouteOptions): Promise<TcpRoute>
     })
     return closing
   }
+  if (options.signal?.aborted) await close()
   options.signal?.addEventListener('abort', () => void close(), { once: true })
 
   return {
