@@ -155,6 +155,69 @@ describe('TCP route without a fault', () => {
   })
 })
 
+describe('backpressure', () => {
+  /** An upstream that does not read until told to, counting what it reads then. */
+  async function startStalledSink() {
+    const sink = { server: createServer(), port: 0, received: 0, sockets: [] as Socket[] }
+    sink.server.on('connection', (socket) => {
+      socket.pause()
+      socket.on('data', (chunk: Buffer) => (sink.received += chunk.length))
+      socket.on('error', () => {})
+      sink.sockets.push(socket)
+    })
+    await new Promise<void>((resolve) => sink.server.listen(0, '127.0.0.1', resolve))
+    sink.port = (sink.server.address() as { port: number }).port
+    cleanups.push(async () => {
+      for (const socket of sink.sockets) socket.destroy()
+      await new Promise<void>((resolve) => sink.server.close(() => resolve()))
+    })
+    return sink
+  }
+
+  /** Bytes that have left the client's stream once it stops moving (polled, not slept). */
+  async function settledSent(client: Socket, total: number): Promise<number> {
+    let last = -1
+    let same = 0
+    return pollUntil(
+      () => {
+        const sent = total - client.writableLength
+        same = sent === last ? same + 1 : 0
+        last = sent
+        return same >= 5 && sent
+      },
+      { what: 'the client write to stall', everyMs: 50 },
+    )
+  }
+
+  it.each([
+    ['no fault', null],
+    ['a LATENCY fault', { ...LATENCY, latency_ms: 60_000 }],
+  ] as const)(
+    'with %s, a stalled upstream stops the client instead of filling the proxy',
+    async (_, fault) => {
+      const sink = await startStalledSink()
+      const faults = new TestFaults()
+      const route = await startTcpRoute({
+        name: 'sink',
+        listen: { host: '127.0.0.1', port: 0 },
+        upstream: { host: '127.0.0.1', port: sink.port },
+        faults,
+      })
+      cleanups.push(() => route.close())
+      if (fault) faults.set(fault)
+      const client = await open(route)
+      const total = 64 * 1024 * 1024
+      client.socket.write(Buffer.alloc(total, 1))
+      const sent = await settledSent(client.socket, total)
+      // What left the client sits in kernel socket buffers and at most a few hundred KiB in the proxy.
+      expect(sent).toBeLessThan(total / 2)
+      faults.rollback()
+      for (const socket of sink.sockets) socket.resume()
+      await pollUntil(() => sink.received === total, { what: 'the whole payload at the upstream' })
+    },
+  )
+})
+
 describe('LATENCY', () => {
   it('delays data both ways by default, and rollback flushes delayed data at once', async () => {
     const { faults, route } = await setup()
