@@ -29,6 +29,7 @@
  * connection is bounded whatever the fault.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { systemClock, type Clock } from '../clock.js'
 import type { FaultConfig } from '../protocol/schemas.js'
 
 /** The fault applied to one connection, as the proxy core hands it over. */
@@ -65,6 +66,8 @@ export interface TcpRouteOptions {
   faults: TcpFaultSource
   /** Aborting it closes the route. */
   signal?: AbortSignal
+  /** Time for delays, black holes and rate-limit windows (default: the real clock). */
+  clock?: Clock
   /** Bandwidth left per connection and direction under RESOURCE_EXHAUSTION (default {@link SQUEEZE_BYTES_PER_SECOND}). */
   squeezeBytesPerSecond?: number
 }
@@ -99,17 +102,18 @@ interface Entry {
 class FaultQueue {
   private readonly heap: Entry[] = []
   private seq = 0
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private timer: unknown
   private timerDue = Infinity
 
   constructor(
     readonly signal: AbortSignal,
+    private readonly clock: Clock,
     private readonly onEnd: () => void,
   ) {
     signal.addEventListener('abort', () => this.flush(), { once: true })
   }
 
-  /** Adds an effect due at `due` (performance.now() milliseconds); fires it at once if the fault already ended. */
+  /** Adds an effect due at `due` (the clock's monotonic milliseconds); fires it at once if the fault already ended. */
   add(due: number, fire: (flushed: boolean) => void): void {
     if (this.signal.aborted) return fire(true)
     const entry = { due, seq: this.seq++, fire }
@@ -118,22 +122,22 @@ class FaultQueue {
   }
 
   private arm(due: number): void {
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timerDue = due
-    this.timer = setTimeout(() => this.tick(), Math.max(0, due - performance.now()))
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, due - this.clock.monotonic()))
   }
 
   private tick(): void {
     this.timer = undefined
     this.timerDue = Infinity
     // Entries due within a millisecond fire together: timers are no finer than that.
-    const now = performance.now() + 1
+    const now = this.clock.monotonic() + 1
     while (this.heap.length > 0 && this.heap[0]!.due <= now) this.pop().fire(false)
     if (this.heap.length > 0) this.arm(this.heap[0]!.due)
   }
 
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
     this.timerDue = Infinity
     while (this.heap.length > 0) this.pop().fire(true)
@@ -181,6 +185,7 @@ class FaultQueue {
 /** Shared by the connections of one route. */
 interface RouteContext {
   readonly faults: TcpFaultSource
+  readonly clock: Clock
   readonly squeeze: number
   queueFor(signal: AbortSignal): FaultQueue
   /** RATE_LIMIT: true when one more connection fits in the fault's current window. */
@@ -225,7 +230,11 @@ class Pipe {
         if (!delays(config, this.direction)) return this.forward(chunk)
         conn.count(fault)
         const jitter = config.latency_jitter_ms ? (Math.random() * 2 - 1) * config.latency_jitter_ms : 0
-        return this.delay(chunk, fault, performance.now() + Math.max(0, config.latency_ms + jitter))
+        return this.delay(
+          chunk,
+          fault,
+          conn.route.clock.monotonic() + Math.max(0, config.latency_ms + jitter),
+        )
       }
       case 'RESOURCE_EXHAUSTION': {
         conn.count(fault)
@@ -234,7 +243,7 @@ class Pipe {
         const slice = Math.max(1, Math.floor(rate / 10))
         for (let at = 0; at < chunk.length; at += slice) {
           const part = chunk.subarray(at, at + slice)
-          const start = Math.max(performance.now(), this.squeezeFree)
+          const start = Math.max(conn.route.clock.monotonic(), this.squeezeFree)
           this.squeezeFree = start + (part.length / rate) * 1000
           this.delay(part, fault, this.squeezeFree)
         }
@@ -290,7 +299,7 @@ class Pipe {
     }
     // The fault is over: a later squeeze starts afresh.
     if (flushed) this.squeezeFree = 0
-    const now = performance.now() + 1
+    const now = this.conn.route.clock.monotonic() + 1
     const due: Buffer[] = []
     while (this.head < this.pending.length && (flushed || this.pending[this.head]!.due <= now)) {
       const { chunk } = this.pending[this.head++]!
@@ -431,16 +440,18 @@ class Connection {
     this.held = true
     this.client.pause()
     this.upstream?.pause()
-    this.route.queueFor(fault.signal).add(performance.now() + fault.config.timeout_ms, (flushed) => {
-      if (this.closed || !this.held) return
-      if (!flushed) return this.close()
-      this.held = false
-      if (this.upstream === undefined) return this.connectUpstream()
-      if (this.upstream.connecting) return // its connect handler resumes and flushes
-      this.flushHeld()
-      this.up.maybeResume()
-      this.down?.maybeResume()
-    })
+    this.route
+      .queueFor(fault.signal)
+      .add(this.route.clock.monotonic() + fault.config.timeout_ms, (flushed) => {
+        if (this.closed || !this.held) return
+        if (!flushed) return this.close()
+        this.held = false
+        if (this.upstream === undefined) return this.connectUpstream()
+        if (this.upstream.connecting) return // its connect handler resumes and flushes
+        this.flushHeld()
+        this.up.maybeResume()
+        this.down?.maybeResume()
+      })
   }
 
   holdChunk(pipe: Pipe, chunk: Buffer): void {
@@ -508,13 +519,15 @@ export async function startTcpRoute(options: TcpRouteOptions): Promise<TcpRoute>
   const queues = new WeakMap<AbortSignal, FaultQueue>()
   const windows = new WeakMap<AbortSignal, { start: number; count: number }>()
   let nextId = 1
+  const clock = options.clock ?? systemClock
   const route: RouteContext = {
     faults: options.faults,
+    clock,
     squeeze: options.squeezeBytesPerSecond ?? SQUEEZE_BYTES_PER_SECOND,
     queueFor(signal) {
       let queue = queues.get(signal)
       if (queue === undefined) {
-        queue = new FaultQueue(signal, () => queues.delete(signal))
+        queue = new FaultQueue(signal, clock, () => queues.delete(signal))
         queues.set(signal, queue)
       }
       return queue
@@ -522,7 +535,7 @@ export async function startTcpRoute(options: TcpRouteOptions): Promise<TcpRoute>
     admit(fault) {
       if (fault.config.fault_type !== 'RATE_LIMIT') return true
       const { rate_limit_requests: limit, rate_limit_window_seconds: seconds } = fault.config
-      const now = performance.now()
+      const now = clock.monotonic()
       let window = windows.get(fault.signal)
       // Fixed window opened by the first connection, as the agent's RATE_LIMIT.
       if (window === undefined || now - window.start >= seconds * 1000) {
