@@ -20,9 +20,10 @@
  * happened) or after `timeout_ms` (the proxy closes it).
  *
  * Rollback is immediate: delayed and held data lives in one queue per fault (a binary heap with one
- * timer, never a timer per connection or chunk), and when the fault's signal aborts the whole queue
- * is run at once, in order, so every connection's delayed data is written and every black hole
- * released in the same tick. Open connections survive rollback.
+ * entry per connection direction that has data waiting and one per black hole, and one timer for
+ * the whole heap: never a timer per connection or chunk). When the fault's signal aborts, the whole
+ * queue runs at once, in order: every connection's delayed data goes out in one write and every
+ * black hole is released in the same tick. Open connections survive rollback.
  *
  * Backpressure: a direction stops reading from its source while its destination needs `drain` or
  * while more than {@link MAX_DELAYED_BYTES} of its data waits in a delay queue, so memory per
