@@ -399,7 +399,7 @@ describe('many connections', () => {
     faults.rollback()
     await Promise.all(clients.map((client, i) => receive(client, `hello ${i}`.length)))
     const elapsed = performance.now() - start
-    console.log(`1,000 connections: last delayed message ${elapsed.toFixed(1)} ms after rollback`)
+    // Loose on purpose (a shared test machine): bench/proxy-tcp.bench.ts measures it against 50 ms.
     expect(elapsed).toBeLessThan(5_000)
     for (const [i, client] of clients.entries()) {
       expect(Buffer.concat(client.received).toString()).toBe(`hello ${i}`)
