@@ -118,6 +118,12 @@ export const FAULT_TABLE = {
         .min(0)
         .default(0)
         .describe('Uniform jitter: delay is latency_ms ± jitter'),
+      latency_direction: z
+        .enum(['BOTH', 'UPSTREAM', 'DOWNSTREAM'])
+        .optional()
+        .describe(
+          'Proxy TCP routes only: data delayed client to upstream (UPSTREAM), upstream to client (DOWNSTREAM) or both (BOTH, when absent)',
+        ),
     },
     failing: false,
     description:
@@ -125,6 +131,9 @@ export const FAULT_TABLE = {
     help: {
       latency_ms: { hint: 'whole milliseconds, e.g. 2000', example: '2000' },
       latency_jitter_ms: { hint: 'whole milliseconds of jitter, e.g. 500' },
+      latency_direction: {
+        hint: 'proxy TCP routes only: BOTH (the default), UPSTREAM (client to upstream) or DOWNSTREAM (upstream to client)',
+      },
     },
     summary({ latency_ms, latency_jitter_ms }, w) {
       const delay =
