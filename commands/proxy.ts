@@ -14,7 +14,6 @@ import {
   RouteSpecError,
   ROUTE_SYNTAX,
   startProxy,
-  UnsupportedRouteError,
   type RouteSpec,
 } from '../src/proxy/index.js'
 
@@ -121,9 +120,6 @@ export default class ProxyCommand extends BaseCommand {
         ...(environment !== undefined && { environment }),
         ...(appMetricsUrl !== undefined && { appMetricsUrl }),
       }).catch((err: Error & { code?: string; address?: string; port?: number }) => {
-        if (err instanceof UnsupportedRouteError) {
-          throw new InvalidInputError(err.message, 'proxy this dependency over http(s):// for now')
-        }
         if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
           throw new RuntimeFailure(
             `cannot listen on ${err.address ?? '?'}:${err.port ?? '?'}: ${err.code}`,

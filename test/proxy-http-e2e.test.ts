@@ -16,7 +16,6 @@ import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
 import { tagHeaders } from '../src/protocol/tag.js'
 import {
   assertBuilt,
-  chaos,
   controlClient,
   pollUntil,
   request,
@@ -28,15 +27,12 @@ import {
   type Cli,
   type ControlClient,
 } from './support/index.js'
+import { startProxyCli, type ProxyReadyLine } from './support/proxy.js'
 
 const TOKEN = 'proxy-e2e-token-0123456789'
 const SERVER_PY = join(ROOT, 'test', 'fixtures', 'python-upstream', 'server.py')
 
-interface ReadyLine {
-  control_url: string
-  metrics_url: string
-  routes: { name: string; protocol: string; listen: string; upstream: string }[]
-}
+type ReadyLine = ProxyReadyLine
 
 /** The Python upstream: resolves with its base URL once it prints its listening line. */
 async function startUpstream(): Promise<{ url: string; child: ResultPromise; stop(): Promise<void> }> {
@@ -71,14 +67,8 @@ async function closedPort(): Promise<number> {
 }
 
 /** Starts `chaos proxy --json` with `args` in `cwd`; resolves with the process and its ready line. */
-async function startProxy(args: string[], cwd: string): Promise<{ cli: Cli; ready: ReadyLine }> {
-  const cli = chaos(['proxy', '--control', '127.0.0.1:0', '--json', ...args], {
-    cwd,
-    timeoutMs: 600_000,
-    env: { CHAOS_TOKEN: TOKEN },
-  })
-  const line = (await cli.waitFor(/^\{.*"control_url".*\}$/, startupBudgetMs()))[0]
-  return { cli, ready: JSON.parse(line) as ReadyLine }
+function startProxy(args: string[], cwd: string): Promise<{ cli: Cli; ready: ReadyLine }> {
+  return startProxyCli(args, cwd, TOKEN)
 }
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>
@@ -499,10 +489,6 @@ describe('chaos proxy: configuration and refusals', () => {
     expect(bad.exitCode).toBe(2)
     expect(bad.stderr).toContain('2 problems in the routes')
     expect(bad.stderr).toContain('--route: route pms: upstream scheme "ftp:" is not supported')
-
-    const tcp = await run(['--route', 'session_store=127.0.0.1:0->tcp://127.0.0.1:6379'])
-    expect(tcp.exitCode).toBe(2)
-    expect(tcp.stderr).toContain('TCP routes: not in this build')
 
     const none = await run([])
     expect(none.exitCode).toBe(2)

@@ -10,7 +10,9 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTcpRoute, type TcpRoute } from '../src/proxy/tcp.js'
+import { assertBuilt, request, tempCwd } from './support/index.js'
 import { pollUntil } from './support/poll.js'
+import { startProxyCli } from './support/proxy.js'
 import { PG_BIN, psql, psqlArgs, startPostgres, type PostgresServer } from './support/postgres.js'
 import { redisCli, startRedis, type RedisServer } from './support/redis.js'
 import { TestFaults } from './support/tcp-faults.js'
@@ -181,5 +183,86 @@ describe('PostgreSQL through a TCP route', () => {
     const ok = await psql(port, ['-c', 'SELECT 1'])
     expect(ok.exitCode, ok.all).toBe(0)
     expect(ok.stdout.trim()).toBe('1')
+  })
+})
+
+describe('Redis behind the compiled `chaos proxy`, faults through the control API', () => {
+  const token = 'proxy-tcp-e2e-token-0123456789'
+  let redis: RedisServer | undefined
+  let proxy: Awaited<ReturnType<typeof startProxyCli>> | undefined
+  let home: Awaited<ReturnType<typeof tempCwd>> | undefined
+
+  beforeAll(async () => {
+    assertBuilt()
+    redis = await startRedis()
+    home = await tempCwd()
+    proxy = await startProxyCli(
+      ['--route', `session_store=127.0.0.1:0->tcp://127.0.0.1:${redis.port}`],
+      home.dir,
+      token,
+    )
+  })
+  afterAll(async () => {
+    proxy?.cli.child.kill('SIGTERM')
+    await proxy?.cli.child
+    await redis?.stop()
+    await home?.cleanup()
+  })
+
+  it('lists the TCP route; LATENCY shows on redis-cli and is counted; DELETE restores times; EXCEPTION resets', async () => {
+    const { ready } = proxy!
+    expect(ready.routes).toEqual([
+      expect.objectContaining({
+        name: 'session_store',
+        protocol: 'TCP',
+        upstream: `tcp://127.0.0.1:${redis!.port}`,
+      }),
+    ])
+    const port = Number(ready.routes[0]!.listen.split(':').pop())
+    const info = await request<{ services: string[] }>(ready.control_url, 'GET', '/chaos', { token })
+    expect(info.body.services).toContain('session_store')
+
+    const start = (id: string, fault_config: Record<string, unknown>) =>
+      request(ready.control_url, 'POST', '/chaos/experiments', {
+        token,
+        body: { id, target_service: 'session_store', fault_config, lease_seconds: 30 },
+      })
+    const latency = await start('tcp-e2e.latency', {
+      fault_type: 'LATENCY',
+      latency_ms: LATENCY_MS,
+      probability: 1,
+      blast_radius: 'SINGLE_SERVICE',
+    })
+    expect(latency.status, JSON.stringify(latency.body)).toBe(201)
+    const slow = await timed(() => redisCli(port, ['PING']))
+    expect(slow.value.stdout.trim()).toBe('PONG')
+    expect(slow.ms).toBeGreaterThanOrEqual(2 * LATENCY_MS)
+    const view = await request<{ experiment: { faults_injected: number } }>(
+      ready.control_url,
+      'GET',
+      '/chaos/experiments/tcp-e2e.latency',
+      { token },
+    )
+    expect(view.body.experiment.faults_injected).toBeGreaterThan(0)
+
+    expect(
+      (await request(ready.control_url, 'DELETE', '/chaos/experiments/tcp-e2e.latency', { token })).status,
+    ).toBe(200)
+    const fast = await timed(() => redisCli(port, ['-r', '3', 'PING']))
+    expect(fast.value.stdout.trim().split('\n')).toEqual(['PONG', 'PONG', 'PONG'])
+    expect(fast.ms).toBeLessThan(2 * LATENCY_MS)
+
+    const reset = await start('tcp-e2e.reset', {
+      fault_type: 'EXCEPTION',
+      exception_class: 'ConnectionError',
+      probability: 1,
+      blast_radius: 'SINGLE_SERVICE',
+    })
+    expect(reset.status, JSON.stringify(reset.body)).toBe(201)
+    const failed = await redisCli(port, ['PING'])
+    expect(failed.exitCode).not.toBe(0)
+    expect(failed.all).toMatch(/Connection reset by peer/)
+    await request(ready.control_url, 'DELETE', '/chaos/experiments/tcp-e2e.reset', { token })
+    expect((await redisCli(port, ['PING'])).stdout.trim()).toBe('PONG')
   })
 })

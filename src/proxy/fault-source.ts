@@ -4,21 +4,9 @@
  * one call); the answer is memoised, so asking again per data chunk costs a map lookup.
  */
 import type { ChaosAgent } from '../agent/agent.js'
-import type { FaultConfig } from '../protocol/schemas.js'
+import type { TcpFault, TcpFaultSource } from './tcp.js'
 
-/** The fault a TCP connection meets. */
-export interface TcpFault {
-  config: FaultConfig
-  /** Aborted when the experiment ends: the data plane stops the fault at once. */
-  signal: AbortSignal
-  /** Counts one injected fault (call it once per connection it actually affects). */
-  injected(): void
-}
-
-/** What the TCP data plane asks, at connect and per data chunk. */
-export interface TcpFaultSource {
-  forConnection(connectionId: number): TcpFault | null
-}
+export type { TcpFault, TcpFaultSource }
 
 /**
  * A {@link TcpFaultSource} for route `service` on `agent` (which must have it registered). TCP

@@ -14,7 +14,9 @@ import { sendJson } from '../agent/control.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import { startHttpRoute, type RunningRoute } from './http-route.js'
+import { tcpFaultSource } from './fault-source.js'
 import { faultProblems, formatAddress, type RouteSpec } from './routes.js'
+import { startTcpRoute } from './tcp.js'
 
 export { tcpFaultSource, type TcpFault, type TcpFaultSource } from './fault-source.js'
 export {
@@ -74,9 +76,6 @@ export interface RunningProxy {
   close(reason?: string): Promise<void>
 }
 
-/** Thrown when a route type is not in this build (TCP until its data plane is wired in). */
-export class UnsupportedRouteError extends Error {}
-
 /** Starts the routes and the control endpoint; rejects (closing what started) when one cannot listen. */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const byName = new Map(options.routes.map((r) => [r.name, r]))
@@ -112,10 +111,19 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     for (const spec of options.routes) {
       agent.register(spec.name)
       if (spec.protocol === 'TCP') {
-        // lead: wire startTcpRoute (src/proxy/tcp.ts) here, with tcpFaultSource(agent, spec.name).
-        throw new UnsupportedRouteError(
-          `route ${spec.name} (${spec.upstream}): TCP routes: not in this build`,
-        )
+        const tcp = await startTcpRoute({
+          name: spec.name,
+          listen: spec.listen,
+          upstream: { host: spec.target.host, port: spec.target.port },
+          faults: tcpFaultSource(agent, spec.name),
+          ...(options.clock !== undefined && { clock: options.clock }),
+        })
+        started.push({
+          spec,
+          listen: formatAddress(tcp.address.host, tcp.address.port),
+          close: () => tcp.close(),
+        })
+        continue
       }
       started.push(await startHttpRoute(spec, agent, options.logger))
     }
