@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark module in bench/ and prints ratios against a baseline
  * measured in the same run. Benchmarks never assert; they report.
- * Usage: npm run bench [-- name ...] to run only some (startup, agent, sandbox, generator).
+ * Usage: npm run bench [-- name ...] to run only some (startup, agent, sandbox, generator, proxy-http,
+ * proxy-tcp).
  */
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
