@@ -7,7 +7,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { Readable } from 'node:stream'
 import { join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
@@ -27,6 +26,7 @@ import {
   type Cli,
   type ControlClient,
 } from './support/index.js'
+import { freePort } from './support/free-port.js'
 import { startProxyCli, type ProxyReadyLine } from './support/proxy.js'
 
 const TOKEN = 'proxy-e2e-token-0123456789'
@@ -57,14 +57,6 @@ async function startUpstream(): Promise<{ url: string; child: ResultPromise; sto
   }
 }
 
-/** A loopback port nothing listens on (listened on, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Starts `chaos proxy --json` with `args` in `cwd`; resolves with the process and its ready line. */
 function startProxy(args: string[], cwd: string): Promise<{ cli: Cli; ready: ReadyLine }> {
@@ -83,7 +75,7 @@ beforeAll(async () => {
   assertBuilt()
   cwd = await tempCwd()
   upstream = await startUpstream()
-  deadPort = await closedPort()
+  deadPort = await freePort()
   proxy = await startProxy(
     [
       '--route',

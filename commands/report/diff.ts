@@ -44,27 +44,25 @@ export default class ReportDiff extends BaseCommand {
     const { args, flags } = await this.parse(ReportDiff)
     const [
       { ExitCode },
-      { reportRef, resolveReportsDir, warningPrinter },
-      { ReportStore },
+      { openReportStore, reportRef },
       { pickRunsToDiff },
       { diffRuns },
       { renderRunDiff },
     ] = await Promise.all([
       import('../../src/exit-codes.js'),
       import('../../src/cli/report-support.js'),
-      import('../../src/store/report-store.js'),
       import('../../src/store/run-pair.js'),
       import('../../reports/run-diff.js'),
       import('../../reports/diff.js'),
     ])
     const cwd = process.cwd()
-    const dir = await resolveReportsDir({
+    const { store } = await openReportStore({
       flag: flags['reports-dir'],
       configPath: flags.config,
       cwd,
       env: process.env,
+      warn: (line) => this.out.errorLine(line),
     })
-    const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
     const refs = [args.a, args.b].filter((r): r is string => r !== undefined).map((r) => reportRef(r, cwd))
     const diff = diffRuns(...(await pickRunsToDiff(store, refs)))
     this.out.line(renderRunDiff(diff, { color: this.out.color.level > 0 }))

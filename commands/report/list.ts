@@ -15,18 +15,17 @@ export default class ReportList extends BaseCommand {
 
   async run(): Promise<{ dir: string; runs: RunSummary[] }> {
     const { flags } = await this.parse(ReportList)
-    const [{ resolveReportsDir, warningPrinter }, { ReportStore }, summary] = await Promise.all([
+    const [{ openReportStore }, summary] = await Promise.all([
       import('../../src/cli/report-support.js'),
-      import('../../src/store/report-store.js'),
       import('../../reports/summary.js'),
     ])
-    const dir = await resolveReportsDir({
+    const { dir, store } = await openReportStore({
       flag: flags['reports-dir'],
       configPath: flags.config,
       cwd: process.cwd(),
       env: process.env,
+      warn: (line) => this.out.errorLine(line),
     })
-    const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
     const runs = summary.summarizeRuns(await store.listRuns())
     if (flags.format === 'json') this.out.line(JSON.stringify(runs, null, 2))
     else if (runs.length === 0) this.out.line(`No run reports in ${dir} yet - run \`chaos run\` first.`)

@@ -30,20 +30,18 @@ export default class ReportShow extends BaseCommand {
 
   async run(): Promise<RunRecord> {
     const { args, flags } = await this.parse(ReportShow)
-    const [{ reportRef, resolveReportsDir, warningPrinter }, { ReportStore }, { renderReport }] =
-      await Promise.all([
-        import('../../src/cli/report-support.js'),
-        import('../../src/store/report-store.js'),
-        import('../../reports/formats.js'),
-      ])
+    const [{ openReportStore, reportRef }, { renderReport }] = await Promise.all([
+      import('../../src/cli/report-support.js'),
+      import('../../reports/formats.js'),
+    ])
     const cwd = process.cwd()
-    const dir = await resolveReportsDir({
+    const { store } = await openReportStore({
       flag: flags['reports-dir'],
       configPath: flags.config,
       cwd,
       env: process.env,
+      warn: (line) => this.out.errorLine(line),
     })
-    const store = new ReportStore({ dir, logger: warningPrinter((line) => this.out.errorLine(line)) })
     const { record } = await store.readRun(reportRef(args.run, cwd))
     this.out.line(renderReport(record, flags.format, { color: this.out.color.level > 0 }))
     return record

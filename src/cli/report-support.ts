@@ -6,6 +6,7 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { loadConfig } from '../config.js'
 import type { Logger, LogFields, LogLevel } from '../logger.js'
+import { ReportStore } from '../store/report-store.js'
 
 /**
  * The reports directory: `--reports-dir` (relative to cwd), else the config's `reports_dir`
@@ -49,4 +50,19 @@ export function warningPrinter(print: (line: string) => void): Logger {
     warn: (e, f) => sink('warn', e, f),
     error: (e, f) => sink('error', e, f),
   }
+}
+
+/**
+ * The report store the `chaos report` commands read: its directory resolved as
+ * {@link resolveReportsDir} says, and files it skips (damaged, unreadable) said through `warn`.
+ */
+export async function openReportStore(options: {
+  flag?: string
+  configPath?: string
+  cwd: string
+  env: Readonly<Record<string, string | undefined>>
+  warn: (line: string) => void
+}): Promise<{ dir: string; store: ReportStore }> {
+  const dir = await resolveReportsDir(options)
+  return { dir, store: new ReportStore({ dir, logger: warningPrinter(options.warn) }) }
 }
