@@ -57,7 +57,6 @@ async function startUpstream(): Promise<{ url: string; child: ResultPromise; sto
   }
 }
 
-
 /** Starts `chaos proxy --json` with `args` in `cwd`; resolves with the process and its ready line. */
 function startProxy(args: string[], cwd: string): Promise<{ cli: Cli; ready: ReadyLine }> {
   return startProxyCli(args, cwd, TOKEN)
