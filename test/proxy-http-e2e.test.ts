@@ -153,6 +153,10 @@ describe('chaos proxy: start-up and pass-through', () => {
     expect(metrics.body).toMatch(/^chaos_agent_calls_total\{target_service="pms_adapter"\} [1-9]\d*$/m)
     // The upstream's own page follows: one scrape finds both.
     expect(metrics.body).toMatch(/^http_requests_total\{service="upstream"\} \d+$/m)
+    // A family both pages declare is the proxy's alone: no family is declared twice.
+    const types = [...metrics.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1])
+    expect(new Set(types).size).toBe(types.length)
+    expect(metrics.body).not.toContain('own_agent')
   })
 
   test('any method, bodies streamed both ways, headers forwarded (hop-by-hop dropped), statuses passed', async () => {

@@ -201,5 +201,34 @@ async function metricsPage(agent: ChaosAgent, appMetricsUrl: string | undefined)
     const code = (err as { code?: string }).code ?? (err as Error).message
     app = `# chaos proxy: --app-metrics ${appMetricsUrl} unreachable: ${code}\n`
   }
+  app = withoutFamilies(app, familiesOf(own))
   return `${own.endsWith('\n') ? own : own + '\n'}${app.endsWith('\n') ? app : app + '\n'}`
+}
+
+/** The metric family names a Prometheus text page declares (`# TYPE name type`). */
+function familiesOf(page: string): Set<string> {
+  return new Set([...page.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!))
+}
+
+/**
+ * `page` without the families in `families` (their HELP, TYPE and samples, suffixes such as
+ * `_total` or `_bucket` included): a service that also exports them (it embeds the agent too)
+ * must not make the page declare a family twice, which Prometheus parsers refuse.
+ */
+function withoutFamilies(page: string, families: ReadonlySet<string>): string {
+  if (families.size === 0) return page
+  const familyOf = (name: string): string | undefined => {
+    for (let n = name; n.length > 0; n = n.slice(0, n.lastIndexOf('_'))) {
+      if (families.has(n)) return n
+      if (!n.includes('_')) break
+    }
+    return undefined
+  }
+  return page
+    .split('\n')
+    .filter((line) => {
+      const name = /^# (?:HELP|TYPE) (\S+)/.exec(line)?.[1] ?? /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1]
+      return name === undefined || familyOf(name) === undefined
+    })
+    .join('\n')
 }
