@@ -18,18 +18,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { execa, type ResultPromise } from 'execa'
 import { Agent, request } from 'undici'
-
-interface AutocannonResult {
-  requests: { total: number }
-  non2xx: number
-  errors: number
-  timeouts: number
-}
-type Autocannon = (options: {
-  url: string
-  connections: number
-  duration: number
-}) => Promise<AutocannonResult>
+import { loadAutocannon, median } from './support.js'
 
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const TOKEN = 'bench-proxy-token-0123456789'
@@ -40,12 +29,6 @@ const LATENCY_SAMPLES = 2000
 const HELD = 1000
 /** Service time of the upstream's /slow route (ms). */
 const SERVICE_MS = 5
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 interface Ready {
   control_url: string
@@ -85,8 +68,7 @@ async function control(url: string, method: string, body?: unknown): Promise<unk
 }
 
 export default async function (log: (line: string) => void): Promise<void> {
-  const specifier = 'autocannon'
-  const autocannon = ((await import(specifier)) as { default: Autocannon }).default
+  const autocannon = await loadAutocannon()
   // /rooms answers at once (the proxy's cost alone); /slow after SERVICE_MS, like a real dependency.
   // Arrival times are kept while `arrivals` is set: when a held request was released upstream.
   let arrivals: number[] | null = null

@@ -8,18 +8,7 @@
  * other processes competing for the cores out of the ratio; wall-clock req/s are printed too.
  */
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
-
-interface AutocannonResult {
-  requests: { total: number }
-  non2xx: number
-  errors: number
-  timeouts: number
-}
-type Autocannon = (options: {
-  url: string
-  connections: number
-  duration: number
-}) => Promise<AutocannonResult>
+import { loadAutocannon, median } from './support.js'
 
 const ROUND_SECONDS = 1
 const PAIRS = 10
@@ -35,16 +24,8 @@ function cpuSeconds(): number {
   return (usage.user + usage.system) / 1e6
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 export default async function (log: (line: string) => void): Promise<void> {
-  // autocannon ships no types; a computed specifier keeps the compiler from looking for them.
-  const specifier = 'autocannon'
-  const autocannon = ((await import(specifier)) as { default: Autocannon }).default
+  const autocannon = await loadAutocannon()
 
   const common = { baseLatencyMs: 0, defaultMetrics: false }
   const withAgent = await startSandbox({ ...common, token: 'bench-token-0123456789' })
