@@ -269,6 +269,33 @@ export const InstanceRecord = z.object({
 })
 export type InstanceRecord = z.infer<typeof InstanceRecord>
 
+/** How an instance came to be a target: given with --target, or found by a discovery source. */
+export const DiscoveredInstance = z.object({
+  url: z.string().describe('Control base URL of the instance (after the --instance-url template)'),
+  source: z
+    .string()
+    .describe(
+      '"static" for a --target (or config targets:), else the discovery spec that found it, e.g. dns:hotel.svc:8080',
+    ),
+  state: z
+    .enum(['UP', 'DOWN'])
+    .describe('DOWN: the source itself reports it down (Prometheus up == 0, target health down)'),
+  reason: z.string().nullable().describe('Why the instance is DOWN or was skipped; null otherwise'),
+})
+export type DiscoveredInstance = z.infer<typeof DiscoveredInstance>
+
+/** What discovery found before one experiment (it runs again before each one). */
+export const DiscoveryRecord = z.object({
+  sources: z.array(z.string()).describe('The --discover specs (and "static" when --target was given)'),
+  found: z
+    .array(DiscoveredInstance)
+    .describe('Every instance found, static ones included, de-duplicated by url'),
+  skipped: z
+    .array(z.object({ url: z.string(), reason: z.string() }))
+    .describe('Instances found but not used (down, unreachable at preflight), with why'),
+})
+export type DiscoveryRecord = z.infer<typeof DiscoveryRecord>
+
 export const ExperimentRecord = z.object({
   id: z.string(),
   name: z.string(),
@@ -310,6 +337,9 @@ export const ExperimentRecord = z.object({
     .array(InstanceRecord)
     .optional()
     .describe('One entry per target instance, in the order of target.urls; absent when no workload ran'),
+  discovery: DiscoveryRecord.optional().describe(
+    'The instances discovery found before this experiment, and those skipped; absent without --discover',
+  ),
   timeseries: z.array(TimeseriesPoint),
   analysis: z.array(AnalysisLine),
 })
