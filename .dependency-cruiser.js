@@ -12,6 +12,7 @@
 //                src/metrics/ src/scenario/    the report store + run lock; the interpretation
 //                src/store/ src/interpretation/ rules; plan and catalogue tables; the config
 //                src/render/ src/plan.ts src/config.ts src/workspace.ts
+//                src/discovery/ (--discover: Prometheus, DNS)
 //   0 base       src/record.ts src/protocol/   typed leaves: the run record, the wire protocol,
 //                src/clock.ts src/errors.ts    clock, errors, logger, durations, exit codes,
 //                src/logger.ts src/duration.ts wording, the check grammar, transport error
@@ -34,7 +35,7 @@ const LAYERS = [
   ],
   [
     'services',
-    '^reports/|^src/(metrics|scenario|store|interpretation|render)/|^src/(plan|config|config-files|workspace)[.]ts$',
+    '^reports/|^src/(metrics|scenario|store|interpretation|render|discovery)/|^src/(plan|config|config-files|workspace)[.]ts$',
   ],
   ['runner', '^src/(engine|unattended|observability|conformance|onboarding)/'],
   ['cli', '^src/cli/'],
