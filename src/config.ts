@@ -15,6 +15,13 @@ import {
   type BusinessHours,
 } from './calendar/business-hours.js'
 import { cronProblem, type ScheduleSpec } from './calendar/schedule-spec.js'
+import {
+  discoverSpecProblem,
+  instanceUrlProblem,
+  parseDiscoverSpec,
+  parseDnsServer,
+  type DiscoverSpec,
+} from './discovery/spec.js'
 import { parseDurationMs } from './duration.js'
 import { InvalidInputError } from './errors.js'
 import { BlastRadius, ExperimentId, MAX_EXPERIMENT_SECONDS } from './protocol/schemas.js'
@@ -58,6 +65,31 @@ function duration(options: { min: 'zero' | 'positive'; maxMs?: number }) {
     return ms
   })
 }
+
+/** One `discover:` entry: a discovery spec (src/discovery/spec.ts), each problem reported on its own. */
+const DiscoverEntry = z.string().superRefine((text, ctx) => {
+  const problem = discoverSpecProblem(text)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { hint: problem.hint } })
+})
+
+/** `instance_url:` the control URL template of a discovered address. */
+const InstanceUrlTemplate = z.string().superRefine((text, ctx) => {
+  const problem = instanceUrlProblem(text)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { hint: problem.hint } })
+})
+
+/** A `dns_servers:` entry: an IP address with an optional port. */
+const DnsServer = z.string().superRefine((text, ctx) => {
+  try {
+    parseDnsServer(text, 'dns_servers')
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a DNS server address`,
+      params: { hint: 'an IP address with an optional port, e.g. 10.96.0.10 or 127.0.0.1:5353' },
+    })
+  }
+})
 
 /** `run:` defaults for `chaos run` (each overridden by its flag). */
 export const RunDefaults = z.strictObject({
@@ -227,7 +259,30 @@ export const ConfigFile = z.strictObject({
     .pipe(z.string().regex(CONTROL_PREFIX_PATTERN, 'must be a URL path such as /chaos'))
     .optional()
     .describe("Path prefix of the agent's control endpoint (default /chaos)"),
-  prometheus: HttpUrl.optional().describe('Prometheus base URL for PromQL checks'),
+  prometheus: HttpUrl.optional().describe(
+    'Prometheus base URL: PromQL checks, prometheus: discovery and the Prometheus metrics source',
+  ),
+  discover: z
+    .union([DiscoverEntry, z.array(DiscoverEntry).min(1)])
+    .optional()
+    .describe(
+      'Discovery specs (docs/discovery.md): prometheus:<PromQL>, prometheus-targets:<job>, dns:<name>[:<port>], dns+srv:<name>',
+    ),
+  instance_url: InstanceUrlTemplate.optional().describe(
+    'Control URL of a discovered address: {host}, {port}, {address} (default http://{address})',
+  ),
+  dns_servers: z
+    .array(DnsServer)
+    .min(1)
+    .optional()
+    .describe('DNS servers for dns: specs, IP[:port] (default: the system resolvers)'),
+  max_parallel: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe('Bound on concurrent control calls per fan-out (default 64)'),
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
   workload: Workload.optional(),
@@ -285,6 +340,14 @@ export interface ChaosConfig {
   /** Absolute reports directory. */
   reportsDir: string
   prometheus?: string
+  /** `discover:` specs; absent: no discovery configured in the file. */
+  discover?: DiscoverSpec[]
+  /** `instance_url:` template of discovered instances' control URLs. */
+  instanceUrl?: string
+  /** `dns_servers:` for dns: specs, as node:dns takes them. */
+  dnsServers?: string[]
+  /** `max_parallel:` bound on concurrent control calls. */
+  maxParallel?: number
   pushgateway?: string
   run: RunSettings
   workload?: Workload
@@ -310,6 +373,14 @@ const configHints: HintFor = (p) => {
       return 'the URL the workload is sent to, e.g. http://localhost:8080 (a load balancer)'
     case 'prometheus':
       return 'the Prometheus base URL, e.g. http://localhost:9090'
+    case 'discover':
+      return 'discover: [\'prometheus:up{job="hotel"}\', dns:hotel.default.svc:8080] (docs/discovery.md)'
+    case 'instance_url':
+      return 'instance_url: http://{host}:8080 ({host}, {port}, {address})'
+    case 'dns_servers':
+      return 'dns_servers: [10.96.0.10, 127.0.0.1:5353]'
+    case 'max_parallel':
+      return 'max_parallel: 64 (a whole number from 1 to 10000)'
     case 'pushgateway':
       return 'the Pushgateway base URL, e.g. http://localhost:9091'
     case 'token':
@@ -437,6 +508,13 @@ export async function loadConfig(options: {
   if (parsed.workload_url) config.workloadUrl = parsed.workload_url
   if (parsed.prometheus) config.prometheus = parsed.prometheus
   if (parsed.pushgateway) config.pushgateway = parsed.pushgateway
+  if (parsed.discover !== undefined) {
+    const texts = typeof parsed.discover === 'string' ? [parsed.discover] : parsed.discover
+    config.discover = texts.map((text) => parseDiscoverSpec(text, 'discover'))
+  }
+  if (parsed.instance_url) config.instanceUrl = parsed.instance_url.trim().replace(/\/+$/, '')
+  if (parsed.dns_servers) config.dnsServers = parsed.dns_servers.map((d) => parseDnsServer(d, 'dns_servers'))
+  if (parsed.max_parallel !== undefined) config.maxParallel = parsed.max_parallel
   if (parsed.workload) config.workload = parsed.workload
   if (parsed.monkey) config.monkey = monkeySettings(parsed.monkey)
   if (parsed.schedules) config.schedules = parsed.schedules.map(scheduleSpec)

@@ -17,6 +17,9 @@ import {
 } from '../scenario/categories.js'
 import type { Category } from '../scenario/schema.js'
 import { requireTimeZone } from '../calendar/business-hours.js'
+import type { DiscoverSpec } from '../discovery/spec.js'
+
+export { parseDiscoverSpec, parseDnsServer, parseInstanceUrl, parseMaxParallel } from '../discovery/spec.js'
 
 /** The override flags' values, as parsed by oclif. */
 export interface OverrideFlagValues {
@@ -228,6 +231,10 @@ export function runArgs(
     'control-prefix'?: string
     'workload-url'?: string
     prometheus?: string
+    discover?: DiscoverSpec[]
+    'instance-url'?: string
+    'dns-server'?: string[]
+    'max-parallel'?: number
     pushgateway?: string
     scenarios?: string[]
     builtin?: boolean
@@ -245,6 +252,10 @@ export function runArgs(
   if (flags.builtin === false) args.push('--no-builtin')
   if (flags.builtin === true) args.push('--builtin')
   if (flags.prometheus !== undefined) args.push('--prometheus', flags.prometheus)
+  for (const spec of flags.discover ?? []) args.push('--discover', spec.text)
+  if (flags['instance-url'] !== undefined) args.push('--instance-url', flags['instance-url'])
+  for (const server of flags['dns-server'] ?? []) args.push('--dns-server', server)
+  if (flags['max-parallel'] !== undefined) args.push('--max-parallel', String(flags['max-parallel']))
   if (flags.pushgateway !== undefined) args.push('--pushgateway', flags.pushgateway)
   for (const name of ['duration', 'baseline', 'interval', 'pause', 'recovery-timeout'] as const) {
     const ms = flags[name]

@@ -10,6 +10,7 @@ import { Flags, type Interfaces } from '@oclif/core'
 import type { BlastRadius } from '../protocol/schemas.js'
 import type { RunOverrides } from '../plan.js'
 import type { Category } from '../scenario/schema.js'
+import type { DiscoverSpec } from '../discovery/spec.js'
 import type { OverrideFlagValues } from './flag-values.js'
 
 export type { OverrideFlagValues } from './flag-values.js'
@@ -86,6 +87,44 @@ export const metricsUrlFlag = {
   }),
 }
 
+/**
+ * Discovery (run, monkey, schedule, gameday, status, stop; docs/discovery.md): `--discover`
+ * (repeatable, no comma splitting: PromQL has commas), `--instance-url`, `--dns-server`,
+ * `--max-parallel`, and `--prometheus`, which discovery shares with PromQL checks and the
+ * Prometheus metrics source.
+ */
+export const discoveryFlags = {
+  discover: Flags.custom<DiscoverSpec>({
+    parse: async (input, _ctx, opts) => (await values()).parseDiscoverSpec(input, `--${opts.name}`),
+  })({
+    description:
+      'find instances (repeatable): prometheus:<PromQL>, prometheus-targets:<job>, dns:<name>[:<port>], dns+srv:<name> [config discover]',
+    multiple: true,
+    helpValue: 'SPEC',
+  }),
+  'instance-url': typed((v, text, flag) => v.parseInstanceUrl(text, flag))({
+    description:
+      'control URL of a discovered address: {host}, {port}, {address} [default: http://{address}, config instance_url]',
+    helpValue: 'TEMPLATE',
+  }),
+  'dns-server': Flags.custom<string>({
+    parse: async (input, _ctx, opts) => (await values()).parseDnsServer(input, `--${opts.name}`),
+  })({
+    description:
+      'DNS server for dns: specs, IP[:PORT] (repeatable) [default: the system resolvers, config dns_servers]',
+    multiple: true,
+    helpValue: 'HOST:PORT',
+  }),
+  'max-parallel': typed((v, text, flag) => v.parseMaxParallel(text, flag))({
+    description: 'most control calls in flight at once per fan-out [default: 64, config max_parallel]',
+    helpValue: 'N',
+  }),
+  prometheus: Flags.string({
+    description: 'Prometheus base URL: PromQL checks and prometheus: discovery [config prometheus]',
+    helpValue: 'URL',
+  }),
+}
+
 /** The target flags plus where the workload goes and the metrics back-ends of an experiment run. */
 export const runTargetFlags = {
   ...targetFlags,
@@ -97,7 +136,7 @@ export const runTargetFlags = {
       'send all workload to this URL (e.g. the load balancer in front of the instances) [default: spread over every --target]',
     helpValue: 'URL',
   }),
-  prometheus: Flags.string({ description: 'Prometheus base URL for PromQL checks', helpValue: 'URL' }),
+  ...discoveryFlags,
   pushgateway: Flags.string({
     description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",
     helpValue: 'URL',

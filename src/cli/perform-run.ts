@@ -10,7 +10,7 @@ import { renderText } from '../../reports/text.js'
 import { executeRun, ReportNotWrittenError, type RunResult } from '../engine/run-service.js'
 import type { RunOptions } from '../plan.js'
 import { InvalidInputError } from '../errors.js'
-import type { ExperimentRecord, RunRecord } from '../record.js'
+import type { DiscoveredInstance, ExperimentRecord, RunRecord } from '../record.js'
 import type { Scenario } from '../scenario/schema.js'
 import { probeReportsDir, ReportWriteError } from '../store/report-store.js'
 import type { Workspace } from '../workspace.js'
@@ -19,7 +19,13 @@ import type { ReportFiles } from './report-files.js'
 import { createRunView } from './run-view.js'
 import { startSandboxProcess } from './sandbox-process.js'
 import { abortOnSignals } from './signals.js'
-import { resolveTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
+import {
+  resolveTarget,
+  type DiscoverySettings,
+  type ResolvedTarget,
+  type TargetFlagValues,
+} from './target.js'
+import { DEFAULT_MAX_PARALLEL } from '../discovery/spec.js'
 import { builtinScenarioDir } from '../scenario/catalogue.js'
 import type { LoadedScenario } from '../scenario/files.js'
 import { assertWorkloads } from '../scenario/workload-source.js'
@@ -112,12 +118,34 @@ export function refuseMissingWorkloads(
   assertWorkloads(scenarios, config, {
     sandbox: target === undefined,
     builtinDir: builtinScenarioDir(),
-    target: target?.targets.join(', ') ?? 'the built-in sandbox',
+    target: target ? describeTarget(target) : 'the built-in sandbox',
   })
 }
 
 /**
- * Resolves the configured target or, when none is configured, starts the sandbox (one line says
+ * The run service's discovery callback: asks every source again each time (before each experiment).
+ * src/discovery/discover.ts is loaded on first use only, so a run without --discover never loads it.
+ */
+function discoverer(settings: DiscoverySettings): (signal: AbortSignal) => Promise<DiscoveredInstance[]> {
+  return async (signal) => {
+    const { discoverInstances } = await import('../discovery/discover.js')
+    return discoverInstances(settings.specs, {
+      instanceUrl: settings.instanceUrl,
+      signal,
+      ...(settings.prometheusUrl !== undefined && { prometheusUrl: settings.prometheusUrl }),
+      ...(settings.dnsServers !== undefined && { dnsServers: settings.dnsServers }),
+    })
+  }
+}
+
+/** The configured instances in words: the static URLs and the discovery specs. */
+function describeTarget(target: ResolvedTarget): string {
+  return [...target.targets, ...(target.discovery?.specs.map((s) => `--discover ${s.text}`) ?? [])].join(', ')
+}
+
+/**
+ * Resolves the configured target (static instances and/or discovery: with discovery configured the
+ * sandbox is never started, even before anything is found) or, when none is configured, starts the sandbox (one line says
  * so). First checks the reports directory ({@link checkReportsDir}): a run that could not keep its
  * results must not start a sandbox or inject anything. `signal` (Ctrl-C) during the sandbox's start-up
  * stops it and rejects with exit 130.
@@ -136,7 +164,13 @@ export async function openTarget(
     // Within 80 columns; the README says the sandbox is stopped afterwards.
     out.line(`no target configured: started the built-in sandbox at ${sandbox.url}`)
   }
-  return { targets: [sandbox.url], token: sandbox.token, sandbox: true, close: () => sandbox.stop() }
+  return {
+    targets: [sandbox.url],
+    token: sandbox.token,
+    sandbox: true,
+    maxParallel: DEFAULT_MAX_PARALLEL,
+    close: () => sandbox.stop(),
+  }
 }
 
 /**
@@ -173,6 +207,7 @@ export async function performRun(
         metricsUrls: target.metricsUrls,
         controlPrefix: target.controlPrefix,
         allowProduction: input.flags['allow-production'] ?? false,
+        ...(target.discovery && { discover: discoverer(target.discovery) }),
       },
       {
         clock: systemClock,

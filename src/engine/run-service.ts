@@ -8,7 +8,7 @@ import { createJsonLogger, type Logger, type LogFields, type LogLevel } from '..
 import { createPromqlClient } from '../metrics/promql.js'
 import type { RunOptions } from '../plan.js'
 import { tagHeaders } from '../protocol/tag.js'
-import { createRunId, type ExperimentRecord, type RunRecord } from '../record.js'
+import { createRunId, type DiscoveredInstance, type ExperimentRecord, type RunRecord } from '../record.js'
 import type { Scenario, WorkloadRequest } from '../scenario/schema.js'
 import { RuntimeFailure } from '../errors.js'
 import { fsReason, ReportStore, ReportWriteError, type WrittenRun } from '../store/report-store.js'
@@ -54,6 +54,11 @@ export interface RunInput {
    * without it such a target is refused at preflight (exit 3). Default false.
    */
   allowProduction?: boolean
+  /**
+   * Discovery (`--discover`): called before each experiment; its instances are merged with the
+   * static `targets` (which may then be empty). Absent: the static targets only.
+   */
+  discover?: (signal: AbortSignal) => Promise<DiscoveredInstance[]>
 }
 
 export interface RunDeps {
