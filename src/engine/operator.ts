@@ -2,12 +2,49 @@
  * Operator services: `chaos status` (agent info per instance) and `chaos stop` (emergency stop,
  * verified by reading the agent back).
  */
+import pLimit from 'p-limit'
 import type { AgentInfo, ExperimentView } from '../protocol/schemas.js'
-import { ControlError, createControlClient, UnreachableError, type ControlClient } from './control-client.js'
+import {
+  CONTROL_TIMEOUT_MS,
+  ControlError,
+  createControlClient,
+  UnreachableError,
+  type ControlClient,
+} from './control-client.js'
 
-/** How to reach the agents: the control prefix when it is not the default `/chaos`. */
+/** The default bound on control calls in flight at once (`--max-parallel`). */
+export const DEFAULT_OPERATOR_PARALLEL = 64
+
+/** How to reach the agents. */
 export interface OperatorOptions {
+  /** The control prefix when it is not the default `/chaos`. */
   prefix?: string
+  /** Most instances called at once (`--max-parallel`, default 64). */
+  maxParallel?: number
+  /**
+   * Timeout of each control call (default 5 s): a dead or frozen instance costs at most this per
+   * call and never holds the others.
+   */
+  timeoutMs?: number
+}
+
+/** `fn` over every target, at most `maxParallel` at once, results in the targets' order. */
+function fanOut<T>(
+  targets: readonly string[],
+  options: OperatorOptions,
+  fn: (target: string) => Promise<T>,
+): Promise<T[]> {
+  const limit = pLimit(Math.max(1, options.maxParallel ?? DEFAULT_OPERATOR_PARALLEL))
+  return Promise.all(targets.map((target) => limit(() => fn(target))))
+}
+
+function clientOf(target: string, token: string, options: OperatorOptions): ControlClient {
+  return createControlClient({
+    target,
+    token,
+    prefix: options.prefix,
+    timeoutMs: options.timeoutMs ?? CONTROL_TIMEOUT_MS,
+  })
 }
 
 /**
@@ -54,29 +91,28 @@ export function describeControlFailure(
   return { problem: 'ERROR', message: `${target}: ${(err as Error).message}` }
 }
 
-/** Reads `GET /chaos` of every instance; an instance that cannot be read is reported, not thrown. */
+/**
+ * Reads `GET /chaos` of every instance (concurrently, bounded as {@link emergencyStop} is); an instance that cannot be read is reported, not thrown. */
 export async function readStatus(
   targets: readonly string[],
   token: string,
   signal?: AbortSignal,
   options: OperatorOptions = {},
 ): Promise<InstanceStatus[]> {
-  return Promise.all(
-    targets.map(async (target): Promise<InstanceStatus> => {
-      try {
-        return {
-          target,
-          reachable: true,
-          problem: null,
-          error: null,
-          agent: await createControlClient({ target, token, prefix: options.prefix }).info(signal),
-        }
-      } catch (err) {
-        const { problem, message } = describeControlFailure(target, err, options.prefix)
-        return { target, reachable: problem !== 'UNREACHABLE', problem, error: message, agent: null }
+  return fanOut(targets, options, async (target): Promise<InstanceStatus> => {
+    try {
+      return {
+        target,
+        reachable: true,
+        problem: null,
+        error: null,
+        agent: await clientOf(target, token, options).info(signal),
       }
-    }),
-  )
+    } catch (err) {
+      const { problem, message } = describeControlFailure(target, err, options.prefix)
+      return { target, reachable: problem !== 'UNREACHABLE', problem, error: message, agent: null }
+    }
+  })
 }
 
 /**
@@ -129,7 +165,8 @@ export function experimentMatches(experimentId: string, what: string): boolean {
 }
 
 /**
- * Emergency stop on every instance: `DELETE /chaos/experiments` for `{ all: true }`; otherwise
+ * Emergency stop on every instance, concurrently (at most `options.maxParallel` at once, each call
+ * bounded by `options.timeoutMs`): `DELETE /chaos/experiments` for `{ all: true }`; otherwise
  * each active experiment `match` names ({@link experimentMatches}) is rolled back with
  * `DELETE /chaos/experiments/:id`. Then `GET /chaos` verifies nothing (or none of those) is
  * still active. An experiment that ended between the read and the stop (404/410) is not a failure.
@@ -140,41 +177,39 @@ export async function emergencyStop(
   selector: StopSelector,
   options: OperatorOptions = {},
 ): Promise<StopResult[]> {
-  return Promise.all(
-    targets.map(async (target): Promise<StopResult> => {
-      const client = createControlClient({ target, token, prefix: options.prefix })
-      try {
-        if ('all' in selector) {
-          const stopped = await client.stopAll()
-          const info = await client.info()
-          return {
-            target,
-            stopped,
-            verified: info.active_experiments.length === 0,
-            still_active: info.active_experiments.map((e) => e.id),
-            problem: null,
-            error: null,
-          }
+  return fanOut(targets, options, async (target): Promise<StopResult> => {
+    const client = clientOf(target, token, options)
+    try {
+      if ('all' in selector) {
+        const stopped = await client.stopAll()
+        const info = await client.info()
+        return {
+          target,
+          stopped,
+          verified: info.active_experiments.length === 0,
+          still_active: info.active_experiments.map((e) => e.id),
+          problem: null,
+          error: null,
         }
-        const before = await client.info()
-        const ids = before.active_experiments
-          .map((e) => e.id)
-          .filter((id) => experimentMatches(id, selector.match))
-        const stopped: ExperimentView[] = []
-        for (const id of ids) {
-          const view = await stopOne(client, id)
-          if (view) stopped.push(view)
-        }
-        const after = await client.info()
-        const verified = !after.active_experiments.some((e) => experimentMatches(e.id, selector.match))
-        const still_active = after.active_experiments.map((e) => e.id)
-        return { target, stopped, verified, still_active, problem: null, error: null }
-      } catch (err) {
-        const { problem, message } = describeControlFailure(target, err, options.prefix)
-        return { target, stopped: [], verified: false, still_active: [], problem, error: message }
       }
-    }),
-  )
+      const before = await client.info()
+      const ids = before.active_experiments
+        .map((e) => e.id)
+        .filter((id) => experimentMatches(id, selector.match))
+      const stopped: ExperimentView[] = []
+      for (const id of ids) {
+        const view = await stopOne(client, id)
+        if (view) stopped.push(view)
+      }
+      const after = await client.info()
+      const verified = !after.active_experiments.some((e) => experimentMatches(e.id, selector.match))
+      const still_active = after.active_experiments.map((e) => e.id)
+      return { target, stopped, verified, still_active, problem: null, error: null }
+    } catch (err) {
+      const { problem, message } = describeControlFailure(target, err, options.prefix)
+      return { target, stopped: [], verified: false, still_active: [], problem, error: message }
+    }
+  })
 }
 
 /** DELETE one experiment; null when it had already ended or gone (404/410) since it was listed. */
