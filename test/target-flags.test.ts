@@ -91,6 +91,7 @@ describe('resolveTarget', () => {
       token: 't',
       metricsUrls: ['http://a:9464/metrics'],
       controlPrefix: '/x',
+      maxParallel: 64,
     })
     expect(
       resolveTarget(
@@ -106,12 +107,13 @@ describe('resolveTarget', () => {
       token: 't',
       metricsUrls: ['http://b:2/m', 'http://c:2/m'],
       controlPrefix: '/y',
+      maxParallel: 64,
     })
   })
 
   it('leaves both out when neither flag nor config sets them', async () => {
     const cfg = await config('target: http://a:8080\ntoken: t\n')
-    expect(resolveTarget({}, cfg)).toEqual({ targets: ['http://a:8080'], token: 't' })
+    expect(resolveTarget({}, cfg)).toEqual({ targets: ['http://a:8080'], token: 't', maxParallel: 64 })
   })
 
   it('refuses a metrics URL count that does not match the targets, naming where it came from', async () => {
