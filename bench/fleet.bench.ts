@@ -14,8 +14,11 @@
  * Loopback has no network round trip, which is what the concurrent fan-out hides; the 50-instance
  * fleet is therefore measured twice: on plain loopback, and with every answer delayed by a 5 ms
  * round trip (server side), where serial vs concurrent shows what it is on a real network.
- * Each size runs one warm-up round (connections, JIT) and then {@link ROUNDS} measured rounds; the
- * median is printed. Every call's answer is checked (a benchmark of failing calls would be fast and
+ * Each fleet runs one warm-up round (connections, JIT) and then at least {@link ROUNDS} measured
+ * rounds (more for small fleets, whose few-ms fan-outs are noisy); the median is printed, with the
+ * CPU time of this process beside the wall time (the load of other processes moves the wall time;
+ * the CPU time is the work the fleet costs). Growth is printed per step (time per instance against
+ * the next smaller fleet) and as the exponent k of time ∝ size^k from 10 to 1,000 (1 = linear). Every call's answer is checked (a benchmark of failing calls would be fast and
  * meaningless): a start that is refused or a stop not verified by read-back throws.
  */
 import { createServer, type Server } from 'node:http'
