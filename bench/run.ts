@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark module in bench/ and prints ratios against a baseline
  * measured in the same run. Benchmarks never assert; they report.
  * Usage: npm run bench [-- name ...] to run only some (startup, agent, sandbox, generator, proxy-http,
- * proxy-tcp).
+ * proxy-tcp, fleet).
  */
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
