@@ -15,11 +15,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Parser } from '@oclif/core'
+import { Parser, type Interfaces } from '@oclif/core'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
 import Gameday from '../commands/gameday.js'
+import Proxy from '../commands/proxy.js'
+import Sandbox from '../commands/sandbox.js'
+import { parseRouteSpec, routeSetProblems } from '../src/proxy/routes.js'
 import { planGameday, type GamedayFlags } from '../src/cli/gameday.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -409,6 +412,68 @@ describe('the GameDay CronJob', () => {
     const reports = volumeAt(str(config.reports_dir, 'reports_dir'))
     const claim = str(obj(reports.persistentVolumeClaim, 'persistentVolumeClaim').claimName, 'claimName')
     find('PersistentVolumeClaim', claim)
+  })
+})
+
+describe('the example services', () => {
+  it('run the chaos image with real flags of chaos sandbox and chaos proxy', async () => {
+    const commands = { sandbox: Sandbox, proxy: Proxy } as const
+    const seen: string[] = []
+    for (const deployment of objects.filter((m) => m.doc.kind === 'Deployment').map((m) => m.doc)) {
+      const template = obj(obj(deployment.spec, 'spec').template, 'template')
+      for (const c of list(obj(template.spec, 'pod').containers, 'containers').map((c) =>
+        obj(c, 'container'),
+      )) {
+        if (!str(c.image, 'image').startsWith('chaos-playbook:')) continue
+        const [id, ...rest] = list(c.args, 'args').map((a) => str(a, 'arg'))
+        expect(Object.keys(commands)).toContain(id)
+        const command = commands[id as keyof typeof commands]
+        const flags: Interfaces.FlagInput = { ...command.baseFlags, ...command.flags }
+        const parsed = await Parser.parse(rest, { flags, args: {}, strict: true })
+        if (id === 'proxy') {
+          // Each sidecar route as chaos proxy reads it; the sandbox's --dependency URLs point at them.
+          const routes = (parsed.flags.route as string[]).map(parseRouteSpec)
+          expect(routeSetProblems(routes)).toEqual([])
+          const app = list(obj(template.spec, 'pod').containers, 'containers')
+            .map((a) => obj(a, 'container'))
+            .find((a) => a !== c)!
+          const dependencies = list(app.args, 'args')
+            .map((a) => str(a, 'arg'))
+            .filter((a) => a.startsWith('--dependency='))
+            .map((a) => a.slice('--dependency='.length))
+          expect(dependencies.sort()).toEqual(
+            routes.map((r) => `${r.name}=http://${r.listen.host}:${r.listen.port}`).sort(),
+          )
+        }
+        seen.push(id!)
+      }
+    }
+    expect(new Set(seen)).toEqual(new Set(['sandbox', 'proxy']))
+  })
+
+  it('enable the agent (or the proxy) with the token from the same Secret as the GameDay', () => {
+    const gamedaySecret = obj(
+      obj(named(gamedayPod().container.env, 'CHAOS_TOKEN', 'env').valueFrom, 'valueFrom').secretKeyRef,
+      'ref',
+    )
+    const agents = [
+      named(
+        obj(obj(obj(find('Deployment', 'hotel').spec, 's').template, 't').spec, 'p').containers,
+        'hotel',
+        'c',
+      ),
+      named(
+        obj(obj(obj(find('Deployment', 'hotel-proxied').spec, 's').template, 't').spec, 'p').containers,
+        'chaos-proxy',
+        'c',
+      ),
+    ]
+    for (const c of agents) {
+      const token = named(c.env, 'CHAOS_TOKEN', 'env')
+      expect(token.value).toBeUndefined()
+      expect(obj(obj(token.valueFrom, 'valueFrom').secretKeyRef, 'ref')).toEqual(gamedaySecret)
+    }
+    expect(named(agents[0]!.env, 'CHAOS_ENABLED', 'env').value).toBe('1')
   })
 })
 
