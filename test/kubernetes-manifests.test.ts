@@ -306,10 +306,8 @@ describe('deploy/kubernetes against the Kubernetes schema', () => {
     const spec = obj(cronJob.spec, 'spec')
     spec.concurrencypolicy = spec.concurrencyPolicy!
     delete spec.concurrencyPolicy
-    const { container } = (() => {
-      const s = obj(obj(obj(spec.jobTemplate, 'jt').spec, 'job').template, 'tpl')
-      return { container: obj(list(obj(s.spec, 'pod').containers, 'containers')[0], 'container') }
-    })()
+    const template = obj(obj(obj(spec.jobTemplate, 'jobTemplate').spec, 'job').template, 'template')
+    const container = obj(list(obj(template.spec, 'pod').containers, 'containers')[0], 'container')
     obj(container.securityContext, 'securityContext').readOnlyRootFileSystem = true
     await expect(validateWithModel(cronJob)).resolves.toBeUndefined()
     expect(strict.unknownFields(cronJob).sort()).toEqual([
