@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -327,6 +327,23 @@ describe('parseScenario: problems, each positioned', () => {
     expect(formatProblem({ file: 'a.yaml', line: 1, col: 1, field: '', message: 'file is empty' })).toBe(
       'a.yaml:1:1 file is empty',
     )
+  })
+})
+
+describe('findScenarioFiles', () => {
+  it("finds a ConfigMap's files: symlinks into the kubelet's hidden ..data directory, each once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chaos-configmap-'))
+    try {
+      // The kubelet's layout: ..<timestamp>/ holds the files, ..data links to it, each key links through ..data.
+      await mkdir(join(dir, '..2026_11_30_02_00_00.1'))
+      await writeFile(join(dir, '..2026_11_30_02_00_00.1', 'probe.yaml'), VALID)
+      await symlink('..2026_11_30_02_00_00.1', join(dir, '..data'))
+      await symlink(join('..data', 'probe.yaml'), join(dir, 'probe.yaml'))
+      await symlink('missing.yaml', join(dir, 'dangling.yaml'))
+      expect(await findScenarioFiles(dir)).toEqual([join(dir, 'probe.yaml')])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 

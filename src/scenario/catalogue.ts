@@ -93,11 +93,20 @@ export function builtinScenarioDir(): string {
 /** Every scenario file under `dir` (recursively; hidden directories and node_modules skipped), sorted. */
 export async function findScenarioFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true })
-  return entries
-    .filter((e) => e.isFile() && isScenarioFileName(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .filter((file) => !/[/\\](\.[^/\\]+|node_modules)[/\\]/.test(file.slice(dir.length)))
-    .sort()
+  return (
+    entries
+      .filter((e) => isScenarioFileName(e.name))
+      .map((e) => ({ e, file: join(e.parentPath, e.name) }))
+      // A symlink to a file counts: a Kubernetes ConfigMap mounted as a directory is one symlink per
+      // key (into its hidden ..data directory, skipped below), never a regular file.
+      .filter(
+        ({ e, file }) =>
+          e.isFile() || (e.isSymbolicLink() && statSync(file, { throwIfNoEntry: false })?.isFile()),
+      )
+      .map(({ file }) => file)
+      .filter((file) => !/[/\\](\.[^/\\]+|node_modules)[/\\]/.test(file.slice(dir.length)))
+      .sort()
+  )
 }
 
 /**
