@@ -276,7 +276,9 @@ export const InstanceRecord = z.object({
     ),
   faults_injected: Count.nullable()
     .optional()
-    .describe("The agent's own count of faults for the experiment (DELETE answer, else its last view); null when unknown"),
+    .describe(
+      "The agent's own count of faults for the experiment (DELETE answer, else its last view); null when unknown",
+    ),
   calls_seen: Count.nullable()
     .optional()
     .describe("The agent's own count of calls the experiment saw (same source); null when unknown"),
@@ -284,7 +286,9 @@ export const InstanceRecord = z.object({
     .boolean()
     .nullable()
     .optional()
-    .describe("This instance's read-back after the rollback no longer lists the experiment; null when nothing was rolled back there"),
+    .describe(
+      "This instance's read-back after the rollback no longer lists the experiment; null when nothing was rolled back there",
+    ),
   rollback_error: z
     .string()
     .nullable()
@@ -391,7 +395,9 @@ export const RunTarget = z.object({
   discover: z
     .array(z.string())
     .optional()
-    .describe('The --discover specs, when discovery was configured (instances are found before each experiment)'),
+    .describe(
+      'The --discover specs, when discovery was configured (instances are found before each experiment)',
+    ),
 })
 export type RunTarget = z.infer<typeof RunTarget>
 

@@ -27,6 +27,7 @@ function context(urls: string[], injected: number[], origins: string[], line: Ti
   const workload = { targets: origins, timeline: line } as unknown as Workload
   return {
     deps: { clients },
+    clients,
     injected: injected.map((i) => clients[i]!),
     workload,
   } as unknown as ExperimentContext

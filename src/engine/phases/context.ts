@@ -329,12 +329,13 @@ export function recentWindow(ctx: ExperimentContext, ms: number): WorkloadSummar
 }
 
 /** Every used instance's metrics, concurrently (bounded), in the order of `ctx.clients`; null when unreadable. */
-export async function readAll(ctx: ExperimentContext, signal?: AbortSignal): Promise<Array<ProbeSample | null>> {
-  const settled = await fanOut(
-    ctx.probes,
-    (p) => p.sample(ctx.id, ctx.scenario.target_service, signal),
-    { maxParallel: ctx.options.maxParallel },
-  )
+export async function readAll(
+  ctx: ExperimentContext,
+  signal?: AbortSignal,
+): Promise<Array<ProbeSample | null>> {
+  const settled = await fanOut(ctx.probes, (p) => p.sample(ctx.id, ctx.scenario.target_service, signal), {
+    maxParallel: ctx.options.maxParallel,
+  })
   return settled.map((s) => (s.status === 'fulfilled' ? s.value : null))
 }
 

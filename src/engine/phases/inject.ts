@@ -37,7 +37,8 @@ export async function inject(ctx: ExperimentContext): Promise<void> {
   }
   signal.throwIfAborted()
   const refused = outcomes.find((o) => o.status === 'REFUSED')
-  if (refused) throw new Stop('ABORTED', refusalMessage(refused.client.target, refused.error, ctx.injected.length))
+  if (refused)
+    throw new Stop('ABORTED', refusalMessage(refused.client.target, refused.error, ctx.injected.length))
   const failed = outcomes.find((o) => o.status === 'FAILED')
   if (failed) {
     const message = failed.error.message

@@ -6,15 +6,7 @@ import { PROBE_METRICS, type ProbeSample } from '../probe.js'
 import { describeRoute, ROUTE_FIX } from '../route-check.js'
 import type { DiscoveredInstance } from '../../record.js'
 import { fanOut } from '../fan-out.js'
-import {
-  instanceState,
-  log,
-  progress,
-  reachOf,
-  readAll,
-  Stop,
-  type ExperimentContext,
-} from './context.js'
+import { instanceState, log, progress, reachOf, readAll, Stop, type ExperimentContext } from './context.js'
 
 /**
  * Throws Stop('ABORTED') on a refusal (cause PREFLIGHT_REFUSED: the advice is to fix what it names,
@@ -89,7 +81,7 @@ async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, s
   const asked: number[] = []
   clients.forEach((c, i) => {
     if (discovered(i) && entries[i]?.state === 'DOWN')
-      skipped.push({ url: c.target, reason: entries[i]!.reason ?? 'the discovery source reports it down' })
+      skipped.push({ url: c.target, reason: entries[i].reason ?? 'the discovery source reports it down' })
     else asked.push(i)
   })
   const infos = await fanOut(asked, (i) => clients[i]!.info(signal), { maxParallel: options.maxParallel })

@@ -204,7 +204,8 @@ export async function controlApiFaultsAfter(
     const target = asked[i]!.target
     const view = s.value
     known = true
-    const more = Math.max(0, view.faults_injected - atDelete.get(target)!) + (view.state === 'RUNNING' ? 1 : 0)
+    const more =
+      Math.max(0, view.faults_injected - atDelete.get(target)!) + (view.state === 'RUNNING' ? 1 : 0)
     extra += more
     if (more > 0) {
       const state = instanceState(ctx, target)
