@@ -33,6 +33,15 @@ function context(urls: string[], injected: number[], origins: string[], line: Ti
   } as unknown as ExperimentContext
 }
 
+/** The per-instance facts of an instance no phase touched. */
+const untouched = {
+  start: 'NOT_SENT',
+  faults_injected: null,
+  calls_seen: null,
+  rollback_verified: null,
+  rollback_error: null,
+}
+
 describe('instanceRecords', () => {
   it('gives each instance its share of the workload; origins match instances with or without a trailing slash', () => {
     const line = timeline([3, 5])
@@ -55,8 +64,22 @@ describe('instanceRecords', () => {
   it('does not know (null) how a load balancer spread the workload', () => {
     const ctx = context(['http://a', 'http://b'], [0], ['http://lb'], timeline([6]))
     expect(instanceRecords(ctx, 1_000)).toEqual([
-      { url: 'http://a', reached: true, requests: null, failed_requests: null, error_rate: null },
-      { url: 'http://b', reached: false, requests: null, failed_requests: null, error_rate: null },
+      {
+        url: 'http://a',
+        reached: true,
+        requests: null,
+        failed_requests: null,
+        error_rate: null,
+        ...untouched,
+      },
+      {
+        url: 'http://b',
+        reached: false,
+        requests: null,
+        failed_requests: null,
+        error_rate: null,
+        ...untouched,
+      },
     ])
   })
 })

@@ -50,7 +50,7 @@ export type StartOutcome =
   | { client: ControlClient; status: 'FAILED'; error: Error }
   | { client: ControlClient; status: 'NOT_SENT'; error: Error }
 
-/** Whether an error is the target's refusal (a 4xx answer): it did not take the call. */
+/** Whether an error is a 4xx answer: the target did not take the call. */
 export function isRefusal(err: unknown): err is ControlError {
   return err instanceof ControlError && err.status >= 400 && err.status < 500
 }

@@ -11,9 +11,10 @@ import { instanceState, isoNow, log, noteView, Stop, type ExperimentContext } fr
  * nothing. Each instance is listed in `ctx.injected` before its start call, so one whose start
  * timed out or failed after the target may have taken it is rolled back too. A 4xx answer means
  * the target did not take it: the instance leaves `ctx.injected`, so the rollback never touches
- * it (its stop-all fallback could end another runner's experiment). When any instance refuses,
- * the experiment is ABORTED (exit 3) naming it, and the rollback phase takes back the ones that
- * started; any other failure (unreachable, 5xx) is FAILED, likewise rolled back.
+ * it (its stop-all fallback could end another runner's experiment). When any instance refuses
+ * (a 4xx but 400), the experiment is ABORTED (exit 3) naming it, and the rollback phase takes
+ * back the ones that started; a 400 (the request itself is invalid) or any other failure
+ * (unreachable, 5xx) is FAILED, likewise rolled back.
  */
 export async function inject(ctx: ExperimentContext): Promise<void> {
   const { scenario, signal, options } = ctx
@@ -36,11 +37,14 @@ export async function inject(ctx: ExperimentContext): Promise<void> {
       ctx.injected.splice(ctx.injected.indexOf(o.client), 1)
   }
   signal.throwIfAborted()
-  const refused = outcomes.find((o) => o.status === 'REFUSED')
-  if (refused)
+  // A 400 is the runner's own request being invalid (its problems say why): a runtime failure, as
+  // is any answer other than a 4xx. Any other 4xx is the instance refusing: ABORTED (exit 3).
+  const invalid = outcomes.find((o) => o.status === 'REFUSED' && o.error.status === 400)
+  const refused = outcomes.find((o) => o.status === 'REFUSED' && o.error.status !== 400)
+  if (refused?.status === 'REFUSED')
     throw new Stop('ABORTED', refusalMessage(refused.client.target, refused.error, ctx.injected.length))
-  const failed = outcomes.find((o) => o.status === 'FAILED')
-  if (failed) {
+  const failed = invalid ?? outcomes.find((o) => o.status === 'FAILED')
+  if (failed && failed.status !== 'STARTED') {
     const message = failed.error.message
     // A fleet's message names the instance (an unreachable one already does).
     throw outcomes.length > 1 && !message.includes(failed.client.target)
