@@ -364,7 +364,9 @@ export const ExperimentRecord = z.object({
   instances: z
     .array(InstanceRecord)
     .optional()
-    .describe('One entry per target instance, in the order of target.urls; absent when no workload ran'),
+    .describe(
+      'One entry per instance the experiment used (static targets in their order, then discovered ones sorted by url); absent when no workload ran',
+    ),
   discovery: DiscoveryRecord.optional().describe(
     'The instances discovery found before this experiment, and those skipped; absent without --discover',
   ),
