@@ -27,6 +27,14 @@ export function parallelism(maxParallel: number | undefined): number {
 }
 
 /**
+ * How many abort listeners a signal shared by one fan-out's calls may have: one per call in flight
+ * (and a few for the phase itself), so that Node does not warn of a leak that is not one.
+ */
+export function listenerBound(maxParallel: number | undefined): number {
+  return parallelism(maxParallel) * 2 + 10
+}
+
+/**
  * Runs `fn` on every item with at most `maxParallel` in flight; settles them all (one failing
  * never hides the others). Results are in the order of `items`.
  */

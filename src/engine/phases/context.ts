@@ -3,13 +3,14 @@
  * of this context: it reads what earlier phases left and writes what later ones need, so the
  * lifecycle reads top to bottom in `experiment.ts` and every phase can be tested on its own.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events'
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
 import type { AbortCause, BreakerState, DiscoveredInstance, ExperimentRecord } from '../../record.js'
 import type { MeasureName } from '../../scenario/checks.js'
 import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
 import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
-import { fanOut } from '../fan-out.js'
+import { fanOut, listenerBound } from '../fan-out.js'
 import { combineSamples, type MetricsProbe, type ProbeSample } from '../probe.js'
 import type { RouteResult } from '../route-check.js'
 import type { WorkloadSummary } from '../timeline.js'
@@ -224,6 +225,8 @@ export function createContext(
   signal: AbortSignal,
   record: ExperimentRecord,
 ): ExperimentContext {
+  // Each concurrent control call listens to the run's signal: one listener per call in flight.
+  setMaxListeners(Math.max(getMaxListeners(signal), listenerBound(options.maxParallel)), signal)
   return {
     scenario,
     options,

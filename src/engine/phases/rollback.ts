@@ -1,7 +1,9 @@
 /**
  * Phase 5, rollback — always, whatever happened before, and never cut short by the abort signal:
- * DELETE with retries and backoff on every injected instance, verified by reading back
- * `GET /chaos`; when that does not verify, the emergency stop-all route, verified again. A
+ * DELETE with retries and backoff on every injected instance at once (bounded by `max_parallel`),
+ * each verified on its own by reading back its `GET /chaos`; where that does not verify, the
+ * emergency stop-all route on that instance, verified again (an instance that verified is not
+ * retried, and the record names the ones that did not). A
  * read-back is the target's word only: "verified" also needs the evidence of a settle window in
  * which neither the target's counters nor the tagged workload show a new fault.
  *
@@ -10,6 +12,7 @@
  * itself. Each control call is bounded by {@link CONTROL_TIMEOUT_MS} too, and each failed attempt
  * is journaled as `chaos_rollback_retry`.
  */
+import { setMaxListeners } from 'node:events'
 import { sleep, type Clock } from '../../clock.js'
 import type { RollbackRecord } from '../../record.js'
 import {
@@ -19,7 +22,7 @@ import {
   type ControlClient,
 } from '../control-client.js'
 import { counterDelta } from '../probe.js'
-import { fanOut } from '../fan-out.js'
+import { fanOut, listenerBound } from '../fan-out.js'
 import { instanceState, isoNow, log, progress, sampleAll, type ExperimentContext } from './context.js'
 
 /** Waits between rollback attempts (ms): five attempts over ~4 s. */
@@ -80,6 +83,8 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
   const leaseSeconds = ctx.options.leaseSeconds
   const budgetMs = rollbackBudgetMs(leaseSeconds)
   const budget = new AbortController()
+  // Every concurrent call listens to the budget: as many listeners as calls in flight, not a leak.
+  setMaxListeners(listenerBound(ctx.options.maxParallel), budget.signal)
   const timer = ctx.clock.setTimeout(
     () => budget.abort(new Error(`rollback budget of ${budgetMs / 1000} s spent`)),
     budgetMs,
@@ -342,7 +347,7 @@ function describeFailing(
 ): string {
   if (failing.length === 1) {
     const only = failing[0]!
-    return total === 1 || only.error!.includes(only.target) ? only.error! : `${only.target}: ${only.error!}`
+    return total === 1 || only.error!.startsWith(only.target) ? only.error! : `${only.target}: ${only.error!}`
   }
   if (bounds?.signal.aborted) {
     const last = failing.find((r) => r.error?.includes('last error'))?.error
