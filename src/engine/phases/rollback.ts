@@ -83,7 +83,6 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
   const leaseSeconds = ctx.options.leaseSeconds
   const budgetMs = rollbackBudgetMs(leaseSeconds)
   const budget = new AbortController()
-  // Every concurrent call listens to the budget: as many listeners as calls in flight, not a leak.
   setMaxListeners(listenerBound(ctx.options.maxParallel), budget.signal)
   const timer = ctx.clock.setTimeout(
     () => budget.abort(new Error(`rollback budget of ${budgetMs / 1000} s spent`)),
@@ -262,6 +261,8 @@ export async function rollback(
 }> {
   const perInstance = new Map<string, number>()
   const budget = bounds?.signal ?? new AbortController().signal
+  // Every concurrent call listens to the budget: as many listeners as calls in flight, not a leak.
+  setMaxListeners(listenerBound(bounds?.maxParallel), budget)
   const one = async (client: ControlClient): Promise<InstanceRollback> => {
     const target = client.target
     const r: InstanceRollback = {
