@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import type { ControlClient } from '../src/engine/control-client.js'
 import { runExperiment, type ExperimentOptions } from '../src/engine/experiment.js'
 import { mergeInstances } from '../src/engine/fan-out.js'
+import { startLeaseRenewal } from '../src/engine/phases/inject.js'
 import type { FoundInstances } from '../src/engine/phases/context.js'
 import { runSuite, verdict } from '../src/engine/suite.js'
 import { ExitCode } from '../src/exit-codes.js'
@@ -45,7 +46,7 @@ function fleet(vc: VirtualClock, n: number, knobs: (i: number) => Partial<FakeTa
 function gated(
   vc: VirtualClock,
   clients: readonly ControlClient[],
-  op: 'start' | 'stop',
+  op: 'start' | 'stop' | 'renew',
   release: number,
 ): { clients: ControlClient[]; maxInFlight: () => number; log: string[] } {
   const held: Array<() => void> = []
@@ -202,6 +203,29 @@ describe('start across a fleet', () => {
     expect(targets.map((t) => t.callsOf('stop').length)).toEqual([1, 1, 1])
     expect(await activeOn(targets)).toEqual([0, 0, 0])
     expect(record.instances?.map((i) => i.start)).toEqual(['STARTED', 'FAILED', 'STARTED'])
+  })
+})
+
+describe('lease renewal across a fleet', () => {
+  it('renews on every instance at once within max_parallel, and journals each failure with its instance', async () => {
+    const vc = createVirtualClock()
+    const targets = fleet(vc, 12)
+    const gate = gated(
+      vc,
+      targets.map((t) => t.client()),
+      'renew',
+      4,
+    )
+    const events = createMemoryLogger()
+    const renewal = startLeaseRenewal(gate.clients, 'not.started', 30, vc.clock, events, 4)
+    // One tick (every lease/3 = 10 s), and its answers.
+    await vc.run(new Promise<void>((resolve) => vc.clock.setTimeout(() => resolve(), 10_001)))
+    renewal.stop()
+    expect(targets.map((t) => t.callsOf('renew').length)).toEqual(Array(12).fill(1))
+    expect(gate.maxInFlight()).toBe(4)
+    // The experiment is unknown there (404): each instance's failure is journaled, naming it.
+    const failed = events.entries.filter((e) => e.event === 'chaos_lease_renewal_failed')
+    expect(failed.map((e) => e.fields.target).sort()).toEqual(targets.map((t) => t.target).sort())
   })
 })
 
