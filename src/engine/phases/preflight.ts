@@ -121,6 +121,9 @@ async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, s
     }
     usable.push(i)
   }
+  // In the order found (static first, then by url), whichever way each was skipped.
+  const order = new Map(clients.map((c, i) => [c.target, i]))
+  skipped.sort((x, y) => order.get(x.url)! - order.get(y.url)!)
   const radius = scenario.fault_config.blast_radius
   if ((radius === 'SERVICE_CLUSTER' || radius === 'ENTIRE_SYSTEM') && skipped.length > 0)
     throw new Stop(
