@@ -80,7 +80,11 @@ async function run(
   targets: readonly FakeTarget[],
   scenario: Scenario,
   options: Partial<ExperimentOptions> = {},
-  extra: { clients?: ControlClient[]; findInstances?: (s: AbortSignal) => Promise<FoundInstances> } = {},
+  extra: {
+    clients?: ControlClient[]
+    findInstances?: (s: AbortSignal) => Promise<FoundInstances>
+    controller?: AbortController
+  } = {},
 ) {
   const events = createMemoryLogger()
   const record = await vc.run(
@@ -95,7 +99,7 @@ async function run(
         clock: vc.clock,
         events,
       },
-      new AbortController().signal,
+      (extra.controller ?? new AbortController()).signal,
     ),
   )
   return { record, events }
@@ -203,6 +207,44 @@ describe('start across a fleet', () => {
     expect(targets.map((t) => t.callsOf('stop').length)).toEqual([1, 1, 1])
     expect(await activeOn(targets)).toEqual([0, 0, 0])
     expect(record.instances?.map((i) => i.start)).toEqual(['STARTED', 'FAILED', 'STARTED'])
+  })
+})
+
+describe('Ctrl-C during the start of a fleet', () => {
+  it('is INTERRUPTED; every instance that got its start is rolled back, the ones not sent are left alone', async () => {
+    const vc = createVirtualClock()
+    const targets = fleet(vc, 6)
+    const controller = new AbortController()
+    const clients = targets.map((t) => t.client())
+    // Ctrl-C arrives while the third start is on its way (two at a time).
+    const third: ControlClient = {
+      ...clients[2]!,
+      target: clients[2]!.target,
+      start: (body, signal) => {
+        controller.abort('SIGINT')
+        return clients[2]!.start(body, signal)
+      },
+    }
+    const { record } = await run(
+      vc,
+      targets,
+      cluster(),
+      { maxParallel: 2 },
+      { clients: [clients[0]!, clients[1]!, third, ...clients.slice(3)], controller },
+    )
+    expect(record.state).toBe('INTERRUPTED')
+    expect(record.rollback.verified).toBe(true)
+    expect(await activeOn(targets)).toEqual([0, 0, 0, 0, 0, 0])
+    expect(targets.map((t) => t.callsOf('start').length)).toEqual([1, 1, 1, 0, 0, 0])
+    expect(targets.map((t) => t.callsOf('stop').length)).toEqual([1, 1, 1, 0, 0, 0])
+    expect(record.instances?.map((i) => i.start)).toEqual([
+      'STARTED',
+      'STARTED',
+      'STARTED',
+      'NOT_SENT',
+      'NOT_SENT',
+      'NOT_SENT',
+    ])
   })
 })
 
