@@ -19,6 +19,7 @@ import type {
   TimeseriesPoint,
 } from '../src/record.js'
 import { checkValue, faultSummary, ms, num, pct, plural, seconds, tryParseCheck } from '../src/wording.js'
+import { instanceFacts, instanceFault } from './text.js'
 
 /** Text made safe for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -372,12 +373,22 @@ function rollbackBlock(e: ExperimentRecord): string {
 }
 
 function instancesBlock(e: ExperimentRecord): string {
-  if (!e.instances || e.instances.length < 2) return ''
-  const rows = e.instances.map(
-    (i) =>
-      `<tr><td>${h(i.url)}</td><td>${i.reached ? 'fault started' : 'no fault'}</td><td class="num">${i.requests ?? 'not measured'}</td><td class="num">${i.failed_requests ?? '-'}</td><td class="num">${i.error_rate === null ? '-' : pct(i.error_rate)}</td></tr>`,
-  )
-  return `<h3>Instances</h3><table><thead><tr><th>Instance</th><th>Fault</th><th class="num">Requests</th><th class="num">Failed</th><th class="num">Error rate</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  const instances = e.instances ?? []
+  const skipped = e.discovery?.skipped ?? []
+  let block = ''
+  if (instances.length >= 2 || (e.discovery && instances.length > 0)) {
+    const rows = instances.map(
+      (i) =>
+        `<tr><td>${h(i.url)}</td><td>${h(instanceFault(i))}</td><td class="num">${i.requests ?? 'not measured'}</td><td class="num">${i.failed_requests ?? '-'}</td><td class="num">${i.error_rate === null ? '-' : pct(i.error_rate)}</td><td>${h(instanceFacts(i).join(', ') || '-')}</td></tr>`,
+    )
+    block += `<h3>Instances</h3><table><thead><tr><th>Instance</th><th>Fault</th><th class="num">Requests</th><th class="num">Failed</th><th class="num">Error rate</th><th>Agent and rollback</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  }
+  if (e.discovery) {
+    block += `<p>Discovery: ${e.discovery.found.length} found (${h(e.discovery.sources.join(', ') || 'no source')}), ${skipped.length} skipped</p>`
+    if (skipped.length > 0)
+      block += `<ul>${skipped.map((s) => `<li>skipped ${h(s.url)}: ${h(s.reason)}</li>`).join('')}</ul>`
+  }
+  return block
 }
 
 function experimentSection(e: ExperimentRecord, index: number): string {

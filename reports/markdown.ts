@@ -150,6 +150,16 @@ function problems(e: ExperimentRecord): string[] {
     items.push(
       `- ${who}: **rollback NOT verified**${e.rollback.error ? `: ${mdText(e.rollback.error)}` : ''}; check the target, a fault may still be active`,
     )
+  // One line per instance that needs a look (a fleet's summary names the instances, not only the run).
+  for (const i of e.instances ?? []) {
+    if (i.start === 'REFUSED') items.push(`- ${who}: instance ${mdCode(i.url)} refused the start`)
+    if (i.rollback_verified === false)
+      items.push(
+        `- ${who}: instance ${mdCode(i.url)}: **rollback NOT verified**${i.rollback_error ? `: ${mdText(i.rollback_error)}` : ''}`,
+      )
+  }
+  for (const s of e.discovery?.skipped ?? [])
+    items.push(`- ${who}: instance ${mdCode(s.url)} skipped: ${mdText(s.reason)}`)
   return items
 }
 

@@ -104,17 +104,58 @@ function resultLines(e: ExperimentRecord): string[] {
   return lines
 }
 
-/** The "Instances:" block: only with more than one instance (one instance is the whole report). */
-function instanceLines(instances: readonly InstanceRecord[] | undefined, workloadUrl?: string): string[] {
-  if (!instances || instances.length < 2) return []
-  const lines = ['Instances:']
-  for (const i of instances) {
-    const fault = i.reached ? 'fault started' : 'no fault'
-    const traffic =
-      i.requests === null
-        ? `requests not measured per instance (workload sent to ${workloadUrl ?? 'a separate URL'})`
-        : `${i.requests} requests, ${i.failed_requests ?? 0} failed (${pct(i.error_rate ?? 0)})`
-    lines.push(`  - ${i.url}: ${fault}, ${traffic}`)
+/** What happened to the fault on one instance: started, refused, unknown, or not sent. */
+export function instanceFault(i: InstanceRecord): string {
+  switch (i.start) {
+    case 'REFUSED':
+      return 'start refused'
+    case 'FAILED':
+      return 'start failed (outcome unknown, rolled back)'
+    case 'STARTED':
+      return 'fault started'
+    case 'NOT_SENT':
+      return 'no fault'
+    default:
+      return i.reached ? 'fault started' : 'no fault'
+  }
+}
+
+/** The agent's own counts and the rollback's read-back on one instance, when the record has them. */
+export function instanceFacts(i: InstanceRecord): string[] {
+  const facts: string[] = []
+  if (i.faults_injected !== undefined && i.faults_injected !== null)
+    facts.push(
+      `agent counted ${i.faults_injected} fault${i.faults_injected === 1 ? '' : 's'}${i.calls_seen !== undefined && i.calls_seen !== null ? ` in ${i.calls_seen} call${i.calls_seen === 1 ? '' : 's'}` : ''}`,
+    )
+  if (i.rollback_verified === true) facts.push('rollback verified')
+  else if (i.rollback_verified === false)
+    facts.push(`rollback NOT verified${i.rollback_error ? ` (${i.rollback_error})` : ''}`)
+  return facts
+}
+
+/**
+ * The "Instances:" block, one line per instance: with more than one instance, or with discovery
+ * (one instance is otherwise the whole report); then the instances discovery found but skipped.
+ */
+function instanceLines(e: ExperimentRecord, workloadUrl?: string): string[] {
+  const instances = e.instances ?? []
+  const skipped = e.discovery?.skipped ?? []
+  const lines: string[] = []
+  if (instances.length >= 2 || (e.discovery && instances.length > 0)) {
+    lines.push('Instances:')
+    for (const i of instances) {
+      const traffic =
+        i.requests === null
+          ? `requests not measured per instance (workload sent to ${workloadUrl ?? 'a separate URL'})`
+          : `${i.requests} requests, ${i.failed_requests ?? 0} failed (${pct(i.error_rate ?? 0)})`
+      lines.push(`  - ${[`${i.url}: ${instanceFault(i)}`, traffic, ...instanceFacts(i)].join(', ')}`)
+    }
+  }
+  if (e.discovery) {
+    lines.push(
+      `Discovery: ${e.discovery.found.length} found (${e.discovery.sources.join(', ') || 'no source'}), ${skipped.length} skipped`,
+    )
+    for (const s of skipped) lines.push(`  - skipped ${s.url}: ${s.reason}`)
   }
   return lines
 }
@@ -204,7 +245,7 @@ function experimentBlock(e: ExperimentRecord, c: ChalkInstance, workloadUrl?: st
     lines.push(
       `Rollback: ${r.verified ? c.green('verified') : c.red('NOT verified')} (${r.method ?? 'no route'}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})${r.error ? ` - ${r.error}` : ''}`,
     )
-  lines.push(...instanceLines(e.instances, workloadUrl))
+  lines.push(...instanceLines(e, workloadUrl))
   lines.push(...routeLines(e))
 
   if (e.checks.length > 0) {

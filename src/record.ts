@@ -261,11 +261,39 @@ export type RecordedFaultConfig = z.infer<typeof RecordedFaultConfig>
  * (`--workload-url` naming e.g. a load balancer), which says nothing about how it was spread.
  */
 export const InstanceRecord = z.object({
-  url: z.string().describe('Base URL of the instance, as given with --target'),
-  reached: z.boolean().describe('true when the fault was started on this instance'),
+  url: z.string().describe('Base URL of the instance, as given with --target or found by discovery'),
+  reached: z
+    .boolean()
+    .describe('true when a start call was sent and not refused (started, or its outcome unknown)'),
   requests: Count.nullable().describe('Workload requests this instance answered or failed'),
   failed_requests: Count.nullable(),
   error_rate: Ratio.nullable().describe('failed / requests, 0..1 (0 when no requests)'),
+  start: z
+    .enum(['STARTED', 'REFUSED', 'FAILED', 'NOT_SENT'])
+    .optional()
+    .describe(
+      'What the start call did: STARTED; REFUSED (a 4xx: the instance did not take it); FAILED (no answer or 5xx: outcome unknown, rolled back); NOT_SENT (the fault does not reach it, or the start was not sent)',
+    ),
+  faults_injected: Count.nullable()
+    .optional()
+    .describe(
+      "The agent's own count of faults for the experiment (DELETE answer, else its last view); null when unknown",
+    ),
+  calls_seen: Count.nullable()
+    .optional()
+    .describe("The agent's own count of calls the experiment saw (same source); null when unknown"),
+  rollback_verified: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe(
+      "This instance's read-back after the rollback no longer lists the experiment; null when nothing was rolled back there",
+    ),
+  rollback_error: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('Why the rollback of this instance is not verified; null otherwise'),
 })
 export type InstanceRecord = z.infer<typeof InstanceRecord>
 
@@ -336,7 +364,9 @@ export const ExperimentRecord = z.object({
   instances: z
     .array(InstanceRecord)
     .optional()
-    .describe('One entry per target instance, in the order of target.urls; absent when no workload ran'),
+    .describe(
+      'One entry per instance the experiment used (static targets in their order, then discovered ones sorted by url); absent when no workload ran',
+    ),
   discovery: DiscoveryRecord.optional().describe(
     'The instances discovery found before this experiment, and those skipped; absent without --discover',
   ),
@@ -346,7 +376,12 @@ export const ExperimentRecord = z.object({
 export type ExperimentRecord = z.infer<typeof ExperimentRecord>
 
 export const RunTarget = z.object({
-  urls: z.array(z.string()).min(1).describe('Control/target base URLs, one per instance'),
+  urls: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      'Control/target base URLs, one per instance: the --target ones, then every discovered instance an experiment used (sorted); when discovery alone found nothing, its specs (see discover)',
+    ),
   instances: z.array(z.string()).optional().describe('Agent instance names, in the order of urls'),
   sandbox: z.boolean().describe('true when the runner started the built-in sandbox'),
   environment: z
@@ -359,6 +394,12 @@ export const RunTarget = z.object({
     .string()
     .optional()
     .describe('Where all workload went instead of being spread over urls (--workload-url)'),
+  discover: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'The --discover specs, when discovery was configured (instances are found before each experiment)',
+    ),
 })
 export type RunTarget = z.infer<typeof RunTarget>
 

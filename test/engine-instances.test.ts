@@ -27,9 +27,19 @@ function context(urls: string[], injected: number[], origins: string[], line: Ti
   const workload = { targets: origins, timeline: line } as unknown as Workload
   return {
     deps: { clients },
+    clients,
     injected: injected.map((i) => clients[i]!),
     workload,
   } as unknown as ExperimentContext
+}
+
+/** The per-instance facts of an instance no phase touched. */
+const untouched = {
+  start: 'NOT_SENT',
+  faults_injected: null,
+  calls_seen: null,
+  rollback_verified: null,
+  rollback_error: null,
 }
 
 describe('instanceRecords', () => {
@@ -54,8 +64,22 @@ describe('instanceRecords', () => {
   it('does not know (null) how a load balancer spread the workload', () => {
     const ctx = context(['http://a', 'http://b'], [0], ['http://lb'], timeline([6]))
     expect(instanceRecords(ctx, 1_000)).toEqual([
-      { url: 'http://a', reached: true, requests: null, failed_requests: null, error_rate: null },
-      { url: 'http://b', reached: false, requests: null, failed_requests: null, error_rate: null },
+      {
+        url: 'http://a',
+        reached: true,
+        requests: null,
+        failed_requests: null,
+        error_rate: null,
+        ...untouched,
+      },
+      {
+        url: 'http://b',
+        reached: false,
+        requests: null,
+        failed_requests: null,
+        error_rate: null,
+        ...untouched,
+      },
     ])
   })
 })

@@ -177,3 +177,60 @@ describe('reproduceCommand', () => {
     )
   })
 })
+
+describe('renderHtml, issue 13: a fleet', () => {
+  it('one row per instance with its start, the agent counts and the rollback read-back; skipped instances listed, escaped', () => {
+    const base = { requests: 10, failed_requests: 0, error_rate: 0, calls_seen: null }
+    const html = renderHtml(
+      runRecord({
+        experiments: [
+          guideExperiment({
+            instances: [
+              {
+                ...base,
+                url: 'http://a:1',
+                reached: true,
+                start: 'STARTED',
+                faults_injected: 3,
+                calls_seen: 9,
+                rollback_verified: true,
+                rollback_error: null,
+              },
+              {
+                ...base,
+                url: 'http://b:1',
+                reached: false,
+                start: 'REFUSED',
+                faults_injected: null,
+                rollback_verified: null,
+                rollback_error: null,
+              },
+              {
+                ...base,
+                url: 'http://c:1',
+                reached: true,
+                start: 'STARTED',
+                faults_injected: null,
+                rollback_verified: false,
+                rollback_error: HOSTILE,
+              },
+            ],
+            discovery: {
+              sources: ['dns:hotel'],
+              found: [{ url: 'http://d:1', source: 'dns:hotel', state: 'DOWN', reason: HOSTILE }],
+              skipped: [{ url: 'http://d:1', reason: HOSTILE }],
+            },
+          }),
+        ],
+      }),
+    )
+    expect(html).toContain('<th>Agent and rollback</th>')
+    expect(html).toContain('<td>http://a:1</td><td>fault started</td>')
+    expect(html).toContain('<td>agent counted 3 faults in 9 calls, rollback verified</td>')
+    expect(html).toContain('<td>http://b:1</td><td>start refused</td>')
+    expect(html).toContain(`rollback NOT verified (${escapeHtml(HOSTILE)})`)
+    expect(html).toContain('Discovery: 1 found (dns:hotel), 1 skipped')
+    expect(html).toContain(`<li>skipped http://d:1: ${escapeHtml(HOSTILE)}</li>`)
+    expect(html).not.toContain(HOSTILE)
+  })
+})

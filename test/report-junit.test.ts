@@ -364,3 +364,54 @@ describe('the report files (src/cli/report-files.ts)', () => {
     expect(stderr()).toMatch(/^Warning: --junit .*junit\.xml not written: ENOTDIR\n$/)
   })
 })
+
+describe('renderMarkdown, issue 13: a fleet', () => {
+  it('names each instance that refused the start, did not verify its rollback, or was skipped', () => {
+    const base = { requests: 10, failed_requests: 0, error_rate: 0, calls_seen: null, faults_injected: null }
+    const md = renderMarkdown([
+      runRecord({
+        experiments: [
+          guideExperiment({
+            instances: [
+              {
+                ...base,
+                url: 'http://a:1',
+                reached: true,
+                start: 'STARTED',
+                rollback_verified: true,
+                rollback_error: null,
+              },
+              {
+                ...base,
+                url: 'http://b:1',
+                reached: false,
+                start: 'REFUSED',
+                rollback_verified: null,
+                rollback_error: null,
+              },
+              {
+                ...base,
+                url: 'http://c:1',
+                reached: true,
+                start: 'STARTED',
+                rollback_verified: false,
+                rollback_error: 'still active',
+              },
+            ],
+            discovery: {
+              sources: ['dns:hotel'],
+              found: [],
+              skipped: [{ url: 'http://d:1', reason: 'down' }],
+            },
+          }),
+        ],
+      }),
+    ])
+    expect(md).toContain('- `pms_api_failure`: instance `http://b:1` refused the start')
+    expect(md).toContain(
+      '- `pms_api_failure`: instance `http://c:1`: **rollback NOT verified**: still active',
+    )
+    expect(md).toContain('- `pms_api_failure`: instance `http://d:1` skipped: down')
+    expect(md).not.toContain('http://a:1')
+  })
+})

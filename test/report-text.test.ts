@@ -213,3 +213,66 @@ describe('faultSummary', () => {
     expect(pct(0.9995)).toBe('99.95%')
   })
 })
+
+describe('renderText, issue 13: a fleet', () => {
+  const fleet = [
+    {
+      url: 'http://a:8080',
+      reached: true,
+      requests: 41,
+      failed_requests: 4,
+      error_rate: 4 / 41,
+      start: 'STARTED' as const,
+      faults_injected: 4,
+      calls_seen: 20,
+      rollback_verified: true,
+      rollback_error: null,
+    },
+    {
+      url: 'http://b:8080',
+      reached: false,
+      requests: 40,
+      failed_requests: 0,
+      error_rate: 0,
+      start: 'REFUSED' as const,
+      faults_injected: null,
+      calls_seen: null,
+      rollback_verified: null,
+      rollback_error: null,
+    },
+    {
+      url: 'http://c:8080',
+      reached: true,
+      requests: 39,
+      failed_requests: 0,
+      error_rate: 0,
+      start: 'FAILED' as const,
+      faults_injected: null,
+      calls_seen: null,
+      rollback_verified: false,
+      rollback_error: 'experiment x still listed as active after 10 attempts',
+    },
+  ]
+  const discovery = {
+    sources: ['static', 'dns:hotel.svc:8080'],
+    found: [
+      { url: 'http://a:8080', source: 'static', state: 'UP' as const, reason: null },
+      { url: 'http://d:8080', source: 'dns:hotel.svc:8080', state: 'DOWN' as const, reason: 'down' },
+    ],
+    skipped: [{ url: 'http://d:8080', reason: 'Prometheus reports up == 0' }],
+  }
+
+  it("one line per instance: start, traffic, the agent's own counts, the rollback read-back; then discovery", () => {
+    const all = lines(
+      renderText(runRecord({ experiments: [guideExperiment({ instances: fleet, discovery })] })),
+    )
+    const at = all.indexOf('Instances:')
+    expect(all.slice(at + 1, at + 6)).toEqual([
+      '  - http://a:8080: fault started, 41 requests, 4 failed (9.76%), agent counted 4 faults in 20 calls, rollback verified',
+      '  - http://b:8080: start refused, 40 requests, 0 failed (0%)',
+      '  - http://c:8080: start failed (outcome unknown, rolled back), 39 requests, 0 failed (0%), rollback NOT verified (experiment x still listed as active after 10 attempts)',
+      'Discovery: 2 found (static, dns:hotel.svc:8080), 1 skipped',
+      '  - skipped http://d:8080: Prometheus reports up == 0',
+    ])
+  })
+})

@@ -207,7 +207,11 @@ export async function performRun(
         metricsUrls: target.metricsUrls,
         controlPrefix: target.controlPrefix,
         allowProduction: input.flags['allow-production'] ?? false,
-        ...(target.discovery && { discover: discoverer(target.discovery) }),
+        maxParallel: target.maxParallel,
+        ...(target.discovery && {
+          discover: discoverer(target.discovery),
+          discoverSpecs: target.discovery.specs.map((s) => s.text),
+        }),
       },
       {
         clock: systemClock,

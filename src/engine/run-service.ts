@@ -14,7 +14,10 @@ import { RuntimeFailure } from '../errors.js'
 import { fsReason, ReportStore, ReportWriteError, type WrittenRun } from '../store/report-store.js'
 import { acquireLock } from '../store/run-lock.js'
 import { analyseExperiment } from '../interpretation/rules.js'
-import { createControlClient } from './control-client.js'
+import { createControlClient, type ControlClient } from './control-client.js'
+import { mergeInstances, normalizeUrl } from './fan-out.js'
+import type { FoundInstances } from './phases/context.js'
+import type { MetricsProbe } from './probe.js'
 import type { Progress } from './experiment.js'
 import { checkRoutes } from './route-check.js'
 import { createScrapeProbe } from './scrape-probe.js'
@@ -55,10 +58,15 @@ export interface RunInput {
    */
   allowProduction?: boolean
   /**
-   * Discovery (`--discover`): called before each experiment; its instances are merged with the
-   * static `targets` (which may then be empty). Absent: the static targets only.
+   * Discovery (`--discover`): called at the preflight of every experiment; its instances are
+   * merged with the static `targets` (which may then be empty): static first, then discovered
+   * sorted by url, de-duplicated by url. Each experiment records what it found and skipped.
    */
   discover?: (signal: AbortSignal) => Promise<DiscoveredInstance[]>
+  /** The `--discover` specs, for the record (default: the sources the instances found name). */
+  discoverSpecs?: string[]
+  /** Bound on concurrent control calls and scrapes per fan-out (`--max-parallel`); default 64. */
+  maxParallel?: number
 }
 
 export interface RunDeps {
@@ -145,9 +153,43 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
   const clients = input.targets.map((target) =>
     createControlClient({ target, token: input.token, prefix: input.controlPrefix }),
   )
-  const probes = input.targets.map((target, i) =>
+  const probes: Array<ReturnType<typeof createScrapeProbe>> = input.targets.map((target, i) =>
     createScrapeProbe({ target, metricsUrl: input.metricsUrls?.[i], clock }),
   )
+  // One client and probe per instance url for the whole run: a static target keeps its own (and
+  // its --metrics-url), a discovered one gets <url>/metrics and is reused by later experiments.
+  const byUrl = new Map<string, { client: ControlClient; probe: MetricsProbe }>()
+  input.targets.forEach((target, i) =>
+    byUrl.set(normalizeUrl(target), { client: clients[i]!, probe: probes[i]! }),
+  )
+  const instanceFor = (url: string) => {
+    let known = byUrl.get(url)
+    if (!known) {
+      const probe = createScrapeProbe({ target: url, clock })
+      probes.push(probe)
+      known = {
+        client: createControlClient({ target: url, token: input.token, prefix: input.controlPrefix }),
+        probe,
+      }
+      byUrl.set(url, known)
+    }
+    return known
+  }
+  const discover = input.discover
+  const findInstances = discover
+    ? async (findSignal: AbortSignal): Promise<FoundInstances> => {
+        const found = mergeInstances(input.targets, await discover(findSignal))
+        const sources = input.discoverSpecs ?? [
+          ...new Set(found.filter((f) => f.source !== 'static').map((f) => f.source)),
+        ]
+        return {
+          sources: input.targets.length > 0 ? ['static', ...sources] : sources,
+          found,
+          clients: found.map((f) => instanceFor(f.url).client),
+          probes: found.map((f) => instanceFor(f.url).probe),
+        }
+      }
+    : undefined
   const promql = input.prometheus ? createPromqlClient({ baseUrl: input.prometheus, clock }) : undefined
   const scenarios = input.scenarios.map((s) => applyOverrides(s, input.options))
   const byId = new Map(scenarios.map((s) => [s.id, s]))
@@ -165,6 +207,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
           urls: input.targets,
           sandbox: input.sandbox,
           ...(input.workloadUrl !== undefined && { workload_url: input.workloadUrl }),
+          ...(discover && { discover: input.discoverSpecs ?? [] }),
         },
         rate: input.options.rate,
         baselineMs: input.options.baselineMs,
@@ -175,19 +218,21 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         keepGoing: input.keepGoing,
         allowEntireSystem: input.options.allowEntireSystem,
         allowProduction: input.allowProduction ?? false,
+        ...(input.maxParallel !== undefined && { maxParallel: input.maxParallel }),
       },
       {
         clients,
         probes,
+        ...(findInstances && { findInstances }),
         clock,
         events,
         promql: promql ? (query, s) => promql.query(query, { signal: s }) : undefined,
         // The token signs the workload's tag, so only this runner's requests meet SINGLE_REQUEST faults.
         tagHeaders: (id) => tagHeaders(input.token, id),
-        createWorkload: (headers) =>
+        createWorkload: (headers, instances) =>
           createWorkload({
-            // Every configured instance, as users behind a balancer would spread (docs/reports.md).
-            targets: input.workloadUrl !== undefined ? [input.workloadUrl] : input.targets,
+            // Every instance the experiment uses, as users behind a balancer would spread (docs/reports.md).
+            targets: input.workloadUrl !== undefined ? [input.workloadUrl] : [...instances],
             requests: workloadRequests(),
             rate: input.options.rate,
             timeoutMs: input.requestTimeoutMs ?? 10_000,
@@ -195,9 +240,9 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
             clock,
           }),
         // One request per route to where the workload goes first (chaos doctor's check).
-        checkRoutes: (checkSignal) =>
+        checkRoutes: (checkSignal, instances) =>
           checkRoutes({
-            target: input.workloadUrl ?? input.targets[0]!,
+            target: input.workloadUrl ?? instances[0]!,
             requests: workloadRequests(),
             signal: checkSignal,
           }),

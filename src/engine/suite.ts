@@ -9,6 +9,7 @@ import type { AnalysisLine, ExperimentRecord, RunOutcome, RunRecord, RunTarget }
 import { RECORD_SCHEMA_VERSION } from '../record.js'
 import type { Scenario } from '../scenario/schema.js'
 import { ExitCode } from '../exit-codes.js'
+import { normalizeUrl } from './fan-out.js'
 import { blankRecord, runExperiment, type ExperimentDeps, type ExperimentOptions } from './experiment.js'
 
 export interface SuiteOptions {
@@ -25,6 +26,8 @@ export interface SuiteOptions {
   allowEntireSystem: boolean
   /** Inject into a target that reports environment production (`--allow-production`); default false. */
   allowProduction?: boolean
+  /** Bound on concurrent control calls per fan-out (`--max-parallel`); default 64. */
+  maxParallel?: number
 }
 
 export interface SuiteDeps extends Omit<ExperimentDeps, 'events'> {
@@ -47,13 +50,14 @@ export async function runSuite(
   const startedAt = new Date(clock.now()).toISOString()
   const experiments: ExperimentRecord[] = []
   let stopRest: string | null = null
-  // What each instance's agent said its environment was, from the preflights (the latest wins).
-  const environment: Array<string | null> = options.target.urls.map(() => null)
+  // What each instance's agent said its environment was, from the preflights (the latest wins);
+  // with discovery, also every instance some experiment used (the run's target.urls).
+  const environment = new Map<string, string | null>()
   let environmentRead = false
   const experimentDeps: ExperimentDeps = {
     ...deps,
     onEnvironment: (read) => {
-      read.forEach((e, i) => (environment[i] = e))
+      for (const { url, environment: e } of read) environment.set(url, e)
       environmentRead = true
     },
   }
@@ -80,6 +84,7 @@ export async function runSuite(
       allowEntireSystem: options.allowEntireSystem,
       sandbox: options.target.sandbox,
       allowProduction: options.allowProduction ?? false,
+      ...(options.maxParallel !== undefined && { maxParallel: options.maxParallel }),
     }
     const record = await runExperiment(scenario, experimentOptions, experimentDeps, signal)
     record.analysis = deps.analyse?.(record) ?? []
@@ -106,7 +111,7 @@ export async function runSuite(
     partial:
       outcome === 'ABORTED' || outcome === 'INTERRUPTED' || experiments.some((e) => e.state === 'SKIPPED'),
     selection: options.selection,
-    target: environmentRead ? { ...options.target, environment } : options.target,
+    target: runTarget(options.target, environment, environmentRead),
     outcome,
     exit_code: exitCode,
     options: {
@@ -138,6 +143,24 @@ export function verdict(
   if (experiments.some((e) => e.state === 'COMPLETED' && e.hypothesis_held === null))
     return { outcome: 'INCONCLUSIVE', exitCode: ExitCode.INCONCLUSIVE }
   return { outcome: 'PASSED', exitCode: ExitCode.OK }
+}
+
+/**
+ * The run's target: the static urls as given, then every other instance an experiment read at
+ * preflight (discovered ones), sorted; the environment each reported, in that order. A run with
+ * discovery only that found nothing keeps `urls` non-empty with its discovery specs (`discover`).
+ */
+function runTarget(
+  target: RunTarget,
+  environment: ReadonlyMap<string, string | null>,
+  read: boolean,
+): RunTarget {
+  const statics = new Set(target.urls.map(normalizeUrl))
+  const others = [...environment.keys()].filter((u) => !statics.has(u)).sort()
+  let urls = [...target.urls, ...others]
+  if (urls.length === 0) urls = target.discover?.length ? [...target.discover] : ['(no instance found)']
+  if (!read) return { ...target, urls }
+  return { ...target, urls, environment: urls.map((u) => environment.get(normalizeUrl(u)) ?? null) }
 }
 
 function skipped(scenario: Scenario, reason: string): ExperimentRecord {

@@ -16,7 +16,10 @@ import { unservedRoutes, unservedRoutesSentence } from '../../interpretation/rou
  */
 export async function baseline(ctx: ExperimentContext): Promise<void> {
   const { clock, signal, options, scenario } = ctx
-  const workload = ctx.deps.createWorkload(ctx.deps.tagHeaders?.(ctx.id) ?? { [EXPERIMENT_HEADER]: ctx.id })
+  const workload = ctx.deps.createWorkload(
+    ctx.deps.tagHeaders?.(ctx.id) ?? { [EXPERIMENT_HEADER]: ctx.id },
+    ctx.clients.map((c) => c.target),
+  )
   ctx.workload = workload
   const timeline = workload.start()
   ctx.marks.start = timeline.t0

@@ -3,12 +3,14 @@
  * of this context: it reads what earlier phases left and writes what later ones need, so the
  * lifecycle reads top to bottom in `experiment.ts` and every phase can be tested on its own.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events'
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
-import type { AbortCause, BreakerState, ExperimentRecord } from '../../record.js'
+import type { AbortCause, BreakerState, DiscoveredInstance, ExperimentRecord } from '../../record.js'
 import type { MeasureName } from '../../scenario/checks.js'
 import { DEFAULT_SAFETY, type Scenario, type ScenarioCheck } from '../../scenario/schema.js'
 import { ControlError, UnreachableError, type ControlClient } from '../control-client.js'
+import { fanOut, listenerBound } from '../fan-out.js'
 import { combineSamples, type MetricsProbe, type ProbeSample } from '../probe.js'
 import type { RouteResult } from '../route-check.js'
 import type { WorkloadSummary } from '../timeline.js'
@@ -47,22 +49,58 @@ export interface ExperimentOptions {
    * unless this is true (`--allow-production`: production only on purpose). Default false.
    */
   allowProduction?: boolean
+  /** Bound on concurrent control calls and scrapes per fan-out (`--max-parallel`); default 64. */
+  maxParallel?: number
+}
+
+/**
+ * The instances of one experiment, found at its preflight (static targets and discovery), with
+ * their control clients and metrics probes in the order of `found`.
+ */
+export interface FoundInstances {
+  /** The discovery specs (and "static" when static targets were given), for the record. */
+  sources: string[]
+  /** Static targets first, then discovered ones sorted by url; de-duplicated by url. */
+  found: DiscoveredInstance[]
+  clients: ControlClient[]
+  probes: MetricsProbe[]
+}
+
+/** What the runner knows of one instance over an experiment, for its line of the record. */
+export interface InstanceState {
+  /** What the start call did there (NOT_SENT: none was sent, e.g. the fault reaches one instance). */
+  start: 'STARTED' | 'REFUSED' | 'FAILED' | 'NOT_SENT'
+  /** The agent's own counts for the experiment, from its last view (start, polls, DELETE). */
+  faults: number | null
+  calls: number | null
+  /** null: nothing to roll back there. */
+  rollbackVerified: boolean | null
+  rollbackError: string | null
 }
 
 /** The ports an experiment drives: the target's control endpoints, its metrics, the workload. */
 export interface ExperimentDeps {
-  /** One control client per target instance. */
+  /** One control client per static target instance (the instances when `findInstances` is absent). */
   clients: readonly ControlClient[]
   /** One metrics probe per target instance, in the order of `clients`. */
   probes: readonly MetricsProbe[]
-  /** Creates the workload for this experiment; the headers tag every request with the experiment id. */
-  createWorkload(headers: Record<string, string>): Workload
+  /**
+   * Finds this experiment's instances at its preflight (static targets merged with discovery);
+   * absent: the instances are `clients` (static targets, today's behaviour) and no discovery is
+   * recorded. Discovered instances that are DOWN or whose `GET /chaos` fails are skipped.
+   */
+  findInstances?: (signal: AbortSignal) => Promise<FoundInstances>
+  /**
+   * Creates the workload for this experiment; the headers tag every request with the experiment
+   * id. `instances`: the base URLs of the instances this experiment uses (after preflight).
+   */
+  createWorkload(headers: Record<string, string>, instances: readonly string[]): Workload
   /**
    * Sends each route of the workload once, untagged, before the baseline (the doctor's route check,
    * src/engine/route-check.ts): a route that fails with no fault injected refuses the experiment
    * at preflight. Absent: not checked.
    */
-  checkRoutes?: (signal: AbortSignal) => Promise<RouteResult[]>
+  checkRoutes?: (signal: AbortSignal, instances: readonly string[]) => Promise<RouteResult[]>
   /**
    * The headers that tag the workload for experiment `id`: `x-chaos-experiment` and its signature
    * (`x-chaos-signature`, keyed with the token: src/protocol/tag.ts). Without it, the bare id
@@ -77,9 +115,9 @@ export interface ExperimentDeps {
   onProgress?: (progress: Progress) => void
   /**
    * The environment each instance's agent reported at preflight (GET /chaos `environment`,
-   * normalised; null when it reports none), in the order of `clients`.
+   * normalised; null when it reports none), for the instances this experiment uses.
    */
-  onEnvironment?: (environments: ReadonlyArray<string | null>) => void
+  onEnvironment?: (environments: ReadonlyArray<{ url: string; environment: string | null }>) => void
 }
 
 /** Why an experiment stopped before its time, and what that means for its state. */
@@ -139,8 +177,14 @@ export interface ExperimentContext {
   readonly record: ExperimentRecord
   readonly safety: { max_error_rate: number; min_availability: number }
   readonly startedMono: number
+  /** The instances this experiment uses (set by preflight: the usable ones found). */
+  clients: readonly ControlClient[]
+  /** Their metrics probes, in the order of `clients`. */
+  probes: readonly MetricsProbe[]
   /** Instances the fault reaches: all for SERVICE_CLUSTER and ENTIRE_SYSTEM, the first otherwise. */
-  readonly reach: readonly ControlClient[]
+  reach: readonly ControlClient[]
+  /** Per-instance facts for the record, by control base URL. */
+  readonly fleet: Map<string, InstanceState>
   /** Instances a start call was sent to (each needs a rollback). */
   readonly injected: ControlClient[]
   workload: Workload | null
@@ -181,8 +225,8 @@ export function createContext(
   signal: AbortSignal,
   record: ExperimentRecord,
 ): ExperimentContext {
-  const radius = scenario.fault_config.blast_radius
-  const everyInstance = radius === 'SERVICE_CLUSTER' || radius === 'ENTIRE_SYSTEM'
+  // Each concurrent control call listens to the run's signal: one listener per call in flight.
+  setMaxListeners(Math.max(getMaxListeners(signal), listenerBound(options.maxParallel)), signal)
   return {
     scenario,
     options,
@@ -193,7 +237,10 @@ export function createContext(
     record,
     safety: { ...DEFAULT_SAFETY, ...scenario.safety },
     startedMono: deps.clock.monotonic(),
-    reach: everyInstance ? deps.clients : deps.clients.slice(0, 1),
+    clients: deps.clients,
+    probes: deps.probes,
+    reach: reachOf(scenario, deps.clients),
+    fleet: new Map(),
     injected: [],
     workload: null,
     marks: {},
@@ -207,6 +254,34 @@ export function createContext(
     unmeasured: new Map(),
     stop: null,
   }
+}
+
+/** The instances a fault reaches among `usable`: all for SERVICE_CLUSTER and ENTIRE_SYSTEM, the first otherwise. */
+export function reachOf(scenario: Scenario, usable: readonly ControlClient[]): readonly ControlClient[] {
+  const radius = scenario.fault_config.blast_radius
+  return radius === 'SERVICE_CLUSTER' || radius === 'ENTIRE_SYSTEM' ? usable : usable.slice(0, 1)
+}
+
+/** The state of one instance in `ctx.fleet`, created on first use. */
+export function instanceState(ctx: ExperimentContext, target: string): InstanceState {
+  let state = ctx.fleet.get(target)
+  if (!state) {
+    state = { start: 'NOT_SENT', faults: null, calls: null, rollbackVerified: null, rollbackError: null }
+    ctx.fleet.set(target, state)
+  }
+  return state
+}
+
+/** Notes what an instance's agent last said of the experiment (its own fault and call counts). */
+export function noteView(
+  ctx: ExperimentContext,
+  target: string,
+  view: { faults_injected: number; calls_seen: number },
+): void {
+  ctx.lastSeenFaults.set(target, view.faults_injected)
+  const state = instanceState(ctx, target)
+  state.faults = view.faults_injected
+  state.calls = view.calls_seen
 }
 
 /** Journals a lifecycle event tagged with the experiment. */
@@ -256,12 +331,20 @@ export function recentWindow(ctx: ExperimentContext, ms: number): WorkloadSummar
   return ctx.workload!.timeline.recent(ctx.clock.monotonic(), ms)
 }
 
+/** Every used instance's metrics, concurrently (bounded), in the order of `ctx.clients`; null when unreadable. */
+export async function readAll(
+  ctx: ExperimentContext,
+  signal?: AbortSignal,
+): Promise<Array<ProbeSample | null>> {
+  const settled = await fanOut(ctx.probes, (p) => p.sample(ctx.id, ctx.scenario.target_service, signal), {
+    maxParallel: ctx.options.maxParallel,
+  })
+  return settled.map((s) => (s.status === 'fulfilled' ? s.value : null))
+}
+
 /** One combined reading of every instance's metrics (null if any could not be read). */
 export async function sampleAll(ctx: ExperimentContext, signal?: AbortSignal): Promise<ProbeSample | null> {
-  const readings = await Promise.all(
-    ctx.deps.probes.map((p) => p.sample(ctx.id, ctx.scenario.target_service, signal).catch(() => null)),
-  )
-  return combineSamples(readings)
+  return combineSamples(await readAll(ctx, signal))
 }
 
 /** Turns whatever ended the phases early into a Stop (abort signal → INTERRUPTED). */

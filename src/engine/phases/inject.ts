@@ -1,16 +1,20 @@
-/** Phase 3, inject: the fault goes live on every instance it reaches, under a renewed lease. */
+/** Phase 3, inject: the fault goes live on every instance it reaches at once, under a renewed lease. */
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
 import type { StartExperimentRequest } from '../../protocol/schemas.js'
-import { ControlError, type ControlClient } from '../control-client.js'
-import { isoNow, log, Stop, type ExperimentContext } from './context.js'
+import type { ControlClient, ControlError } from '../control-client.js'
+import { renewAll, startAll } from '../fan-out.js'
+import { instanceState, isoNow, log, noteView, Stop, type ExperimentContext } from './context.js'
 
 /**
- * Starts the experiment on each reached instance. An instance is listed in `ctx.injected` before
- * its start call, so a start that timed out after the target took it is rolled back too. A 4xx
- * answer means the target did not take it: the instance leaves `ctx.injected`, so the rollback
- * never touches it (its stop-all fallback could end another runner's experiment). A 409 is a
- * refusal (another experiment runs there: ABORTED, exit 3), as at preflight.
+ * Starts the experiment on every reached instance at once (bounded by `max_parallel`), all or
+ * nothing. Each instance is listed in `ctx.injected` before its start call, so one whose start
+ * timed out or failed after the target may have taken it is rolled back too. A 4xx answer means
+ * the target did not take it: the instance leaves `ctx.injected`, so the rollback never touches
+ * it (its stop-all fallback could end another runner's experiment). When any instance refuses
+ * (a 4xx but 400), the experiment is ABORTED (exit 3) naming it, and the rollback phase takes
+ * back the ones that started; a 400 (the request itself is invalid) or any other failure
+ * (unreachable, 5xx) is FAILED, likewise rolled back.
  */
 export async function inject(ctx: ExperimentContext): Promise<void> {
   const { scenario, signal, options } = ctx
@@ -23,21 +27,29 @@ export async function inject(ctx: ExperimentContext): Promise<void> {
     lease_seconds: options.leaseSeconds,
   }
   ctx.marks.inject = ctx.clock.monotonic()
-  for (const client of ctx.reach) {
-    ctx.injected.push(client)
-    try {
-      await client.start(body, signal)
-    } catch (err) {
-      if (err instanceof ControlError && err.status >= 400 && err.status < 500) {
-        ctx.injected.pop()
-        if (err.status === 409)
-          throw new Stop(
-            'ABORTED',
-            `another experiment is running on ${client.target} (409); nothing was injected there`,
-          )
-      }
-      throw err
-    }
+  ctx.injected.push(...ctx.reach)
+  const outcomes = await startAll(ctx.reach, body, { maxParallel: options.maxParallel, signal })
+  for (const o of outcomes) {
+    const state = instanceState(ctx, o.client.target)
+    state.start = o.status
+    if (o.status === 'STARTED') noteView(ctx, o.client.target, o.view)
+    if (o.status === 'REFUSED' || o.status === 'NOT_SENT')
+      ctx.injected.splice(ctx.injected.indexOf(o.client), 1)
+  }
+  signal.throwIfAborted()
+  // A 400 is the runner's own request being invalid (its problems say why): a runtime failure, as
+  // is any answer other than a 4xx. Any other 4xx is the instance refusing: ABORTED (exit 3).
+  const invalid = outcomes.find((o) => o.status === 'REFUSED' && o.error.status === 400)
+  const refused = outcomes.find((o) => o.status === 'REFUSED' && o.error.status !== 400)
+  if (refused?.status === 'REFUSED')
+    throw new Stop('ABORTED', refusalMessage(refused.client.target, refused.error, ctx.injected.length))
+  const failed = invalid ?? outcomes.find((o) => o.status === 'FAILED')
+  if (failed && failed.status !== 'STARTED') {
+    const message = failed.error.message
+    // A fleet's message names the instance (an unreachable one already does).
+    throw outcomes.length > 1 && !message.includes(failed.client.target)
+      ? new Stop('FAILED', `${failed.client.target}: ${message}`)
+      : failed.error
   }
   ctx.record.injected_at = isoNow(ctx)
   log(ctx, 'chaos_experiment_started', {
@@ -50,25 +62,45 @@ export async function inject(ctx: ExperimentContext): Promise<void> {
   })
 }
 
-/** Renews the lease on every instance every lease/3; failures are journaled (the poll detects loss). */
+/** Why an all-or-nothing start was refused: which instance, what it said, what is rolled back. */
+function refusalMessage(target: string, error: ControlError, toRollBack: number): string {
+  const said =
+    error.status === 409
+      ? `instance ${target} refused the start: another experiment is running on ${target} (409)`
+      : `instance ${target} refused the start (${error.message})`
+  const rest =
+    toRollBack === 0
+      ? 'nothing was injected there'
+      : `nothing was injected there; the ${toRollBack} started ${toRollBack === 1 ? 'was' : 'were'} rolled back`
+  return `${said}; ${rest}`
+}
+
+/**
+ * Renews the lease on every instance every lease/3, concurrently (bounded by `maxParallel`);
+ * failures are journaled per instance (the poll detects loss).
+ */
 export function startLeaseRenewal(
   clients: readonly ControlClient[],
   id: string,
   leaseSeconds: number,
   clock: Clock,
   events: Logger,
+  maxParallel?: number,
 ): { stop(): void } {
   let stopped = false
   let handle: unknown
   const tick = () => {
     if (stopped) return
-    for (const client of clients) {
-      client
-        .renew(id, leaseSeconds)
-        .catch((err: Error) =>
-          events.warn('chaos_lease_renewal_failed', { target: client.target, error: err.message }),
-        )
-    }
+    // Concurrent and bounded; the next tick is not held by a slow instance (each call has its timeout).
+    void renewAll(clients, id, leaseSeconds, { maxParallel }).then((results) =>
+      results.forEach((r, i) => {
+        if (r.status === 'rejected')
+          events.warn('chaos_lease_renewal_failed', {
+            target: clients[i]!.target,
+            error: (r.reason as Error).message,
+          })
+      }),
+    )
     handle = clock.setTimeout(tick, (leaseSeconds * 1000) / 3)
   }
   handle = clock.setTimeout(tick, (leaseSeconds * 1000) / 3)

@@ -12,7 +12,8 @@ function normalize(url: string): string {
 }
 
 /**
- * One entry per control client (target instance), in their order. Request counts cover every
+ * One entry per instance the experiment used (`ctx.clients`), in their order, with what the
+ * runner knows of it: the start's outcome, the agent's own counts, the rollback's read-back. Request counts cover every
  * request intended from the workload's start to `end` (the phases' partition: baseline + during +
  * recovery), split by the origin each request went to. An instance that is not one of the
  * workload's origins got none of it (0) when every origin is an instance; when some origin is not
@@ -22,10 +23,12 @@ export function instanceRecords(ctx: ExperimentContext, end: number): InstanceRe
   const workload = ctx.workload
   const origins = workload ? workload.targets.map(normalize) : []
   const totals = workload ? workload.timeline.byInstance(workload.timeline.t0, end) : []
-  const urls = ctx.deps.clients.map((c) => c.target)
+  const urls = ctx.clients.map((c) => c.target)
   const unknownOrigin = !workload || origins.some((o) => !urls.includes(o))
-  return ctx.deps.clients.map((client, i) => {
+  return ctx.clients.map((client, i) => {
     const url = client.target
+    // Absent for an instance no phase touched (e.g. a context built by hand in a test).
+    const state = ctx.fleet?.get(url)
     const origin = origins[i] === url ? i : origins.indexOf(url)
     const summary = origin >= 0 ? totals[origin] : undefined
     const none = unknownOrigin ? null : 0
@@ -35,6 +38,11 @@ export function instanceRecords(ctx: ExperimentContext, end: number): InstanceRe
       requests: summary ? summary.total_requests : none,
       failed_requests: summary ? summary.failed_requests : none,
       error_rate: summary ? summary.error_rate : none,
+      start: state?.start ?? 'NOT_SENT',
+      faults_injected: state?.faults ?? null,
+      calls_seen: state?.calls ?? null,
+      rollback_verified: state?.rollbackVerified ?? null,
+      rollback_error: state?.rollbackError ?? null,
     }
   })
 }

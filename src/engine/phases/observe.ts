@@ -9,6 +9,7 @@ import {
   checksIn,
   elapsed,
   log,
+  noteView,
   progress,
   recentWindow,
   sampleAll,
@@ -17,6 +18,7 @@ import {
 } from './context.js'
 import { fetchPromql, promqlQueries } from './checks.js'
 import { counterDelta } from '../probe.js'
+import { fanOut } from '../fan-out.js'
 import { startLeaseRenewal } from './inject.js'
 import {
   lossFromError,
@@ -32,7 +34,14 @@ const FAULT_EVENT_EVERY = 5
 
 export async function observe(ctx: ExperimentContext): Promise<void> {
   const { clock, signal, options, deps } = ctx
-  const renew = startLeaseRenewal(ctx.reach, ctx.id, options.leaseSeconds, clock, deps.events)
+  const renew = startLeaseRenewal(
+    ctx.reach,
+    ctx.id,
+    options.leaseSeconds,
+    clock,
+    deps.events,
+    options.maxParallel,
+  )
   try {
     const until = clock.monotonic() + ctx.scenario.duration_seconds * 1000
     let unreadable = 0
@@ -90,18 +99,24 @@ function safetyWindow(ctx: ExperimentContext) {
   return recentWindow(ctx, ms)
 }
 
-/** The target must still hold our experiment: a restart or an expiry means the fault is gone. */
+/**
+ * The target must still hold our experiment: a restart or an expiry means the fault is gone.
+ * Every injected instance is asked at once (bounded); the first loss in their order is reported.
+ */
 async function assertStillRunning(ctx: ExperimentContext): Promise<void> {
-  for (const client of ctx.injected) {
-    let view
-    try {
-      view = await client.get(ctx.id, ctx.signal)
-    } catch (err) {
-      ctx.signal.throwIfAborted()
-      throw lossFromError(client.target, err, ctx.lastSeenFaults.get(client.target)) ?? err
-    }
-    ctx.lastSeenFaults.set(client.target, view.faults_injected)
-    const lost = lossFromView(client.target, view)
+  const settled = await fanOut(ctx.injected, (client) => client.get(ctx.id, ctx.signal), {
+    maxParallel: ctx.options.maxParallel,
+  })
+  ctx.signal.throwIfAborted()
+  // Every answer is noted before any loss is thrown: the record keeps each instance's last count.
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') noteView(ctx, ctx.injected[i]!.target, s.value)
+  })
+  for (const [i, s] of settled.entries()) {
+    const client = ctx.injected[i]!
+    if (s.status === 'rejected')
+      throw lossFromError(client.target, s.reason, ctx.lastSeenFaults.get(client.target)) ?? s.reason
+    const lost = lossFromView(client.target, s.value)
     if (lost) throw lost
   }
 }

@@ -4,7 +4,9 @@ import type { MeasureName } from '../../scenario/checks.js'
 import { ControlError, UnreachableError } from '../control-client.js'
 import { PROBE_METRICS, type ProbeSample } from '../probe.js'
 import { describeRoute, ROUTE_FIX } from '../route-check.js'
-import { Stop, log, progress, type ExperimentContext } from './context.js'
+import type { DiscoveredInstance } from '../../record.js'
+import { fanOut } from '../fan-out.js'
+import { instanceState, log, progress, reachOf, readAll, Stop, type ExperimentContext } from './context.js'
 
 /**
  * Throws Stop('ABORTED') on a refusal (cause PREFLIGHT_REFUSED: the advice is to fix what it names,
@@ -21,7 +23,7 @@ export async function preflight(ctx: ExperimentContext): Promise<void> {
 }
 
 async function preflightChecks(ctx: ExperimentContext): Promise<void> {
-  const { scenario, options, deps, signal } = ctx
+  const { scenario, options } = ctx
   const fault = scenario.fault_config
   progress(ctx, 'preflight', null)
   if (!fault.enabled)
@@ -37,28 +39,68 @@ async function preflightChecks(ctx: ExperimentContext): Promise<void> {
   }
   if (!BLAST_RADII.includes(fault.blast_radius))
     throw new Stop('ABORTED', `unknown blast radius ${String(fault.blast_radius)}`)
-  const environments: Array<string | null> = []
-  for (const client of deps.clients) {
-    let info
-    try {
-      info = await client.info(signal)
-    } catch (err) {
-      if (signal.aborted) throw err
-      if (err instanceof UnreachableError) throw new Stop('FAILED', `preflight: ${err.message}`)
-      if (err instanceof ControlError && err.status === 404) {
-        throw new Stop(
-          'FAILED',
-          `preflight: ${client.target} has no chaos control endpoint (agent not enabled?)`,
-        )
-      }
-      if (err instanceof ControlError && err.status === 401)
-        throw new Stop('FAILED', `preflight: ${client.target} refused the token (401)`)
-      throw new Stop('FAILED', `preflight: ${(err as Error).message}`)
+  const environments = await preflightInstances(ctx)
+  await preflightMetrics(ctx)
+  const routeChecks = await preflightRoutes(ctx)
+  log(ctx, 'chaos_preflight_passed', {
+    instances: ctx.clients.length,
+    ...(ctx.record.discovery && { skipped: ctx.record.discovery.skipped.length }),
+    environment: ctx.clients.map((c) => environments.get(c.target) ?? 'unknown').join(', '),
+    // The route check's requests reach the target too (untagged, outside every phase's counts).
+    route_checks: routeChecks,
+  })
+}
+
+/**
+ * Finds the experiment's instances (static targets, and discovery when configured), reads each
+ * one's `GET /chaos` at once (bounded), and keeps the usable ones as `ctx.clients`. A static
+ * target that cannot be read fails the experiment, as it always has; a discovered one that is
+ * DOWN or cannot be read is skipped (recorded with why). A cluster-wide fault refuses when any
+ * instance found is skipped; any fault refuses when no instance is usable. Then every usable
+ * instance must pass the agent's checks (environment, service wrapped, nothing running).
+ * Returns each read instance's environment, by url.
+ */
+async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, string | null>> {
+  const { scenario, options, deps, signal } = ctx
+  let found
+  try {
+    found = deps.findInstances ? await deps.findInstances(signal) : undefined
+  } catch (err) {
+    if (signal.aborted) throw err
+    throw new Stop('FAILED', `preflight: discovery failed: ${(err as Error).message}`)
+  }
+  signal.throwIfAborted()
+  const clients = found ? found.clients : deps.clients
+  const probes = found ? found.probes : deps.probes
+  const entries: DiscoveredInstance[] = found
+    ? found.found
+    : clients.map((c) => ({ url: c.target, source: 'static', state: 'UP', reason: null }))
+  const skipped: Array<{ url: string; reason: string }> = []
+  if (found) ctx.record.discovery = { sources: found.sources, found: found.found, skipped }
+  const discovered = (i: number) => entries[i]?.source !== 'static'
+  const asked: number[] = []
+  clients.forEach((c, i) => {
+    if (discovered(i) && entries[i]?.state === 'DOWN')
+      skipped.push({ url: c.target, reason: entries[i].reason ?? 'the discovery source reports it down' })
+    else asked.push(i)
+  })
+  const infos = await fanOut(asked, (i) => clients[i]!.info(signal), { maxParallel: options.maxParallel })
+  signal.throwIfAborted()
+  const usable: number[] = []
+  const environments = new Map<string, string | null>()
+  for (const [k, settled] of infos.entries()) {
+    const i = asked[k]!
+    const client = clients[i]!
+    if (settled.status === 'rejected') {
+      if (!discovered(i)) throw unreadableInstance(client.target, settled.reason)
+      skipped.push({ url: client.target, reason: unreadableInstance(client.target, settled.reason).message })
+      continue
     }
+    const info = settled.value
     // Normalised here too: an agent in another language may still say "Production" or "prod".
     const environment = normalizeEnvironment(info.environment) ?? null
-    environments.push(environment)
-    deps.onEnvironment?.(environments)
+    environments.set(client.target, environment)
+    deps.onEnvironment?.([...environments].map(([url, e]) => ({ url, environment: e })))
     if (environment === PRODUCTION && options.allowProduction !== true) {
       throw new Stop(
         'ABORTED',
@@ -77,15 +119,37 @@ async function preflightChecks(ctx: ExperimentContext): Promise<void> {
         `preflight: experiment ${info.active_experiments.map((e) => e.id).join(', ')} already running on ${client.target} (one at a time)`,
       )
     }
+    usable.push(i)
   }
-  await preflightMetrics(ctx)
-  const routeChecks = await preflightRoutes(ctx)
-  log(ctx, 'chaos_preflight_passed', {
-    instances: deps.clients.length,
-    environment: environments.map((e) => e ?? 'unknown').join(', '),
-    // The route check's requests reach the target too (untagged, outside every phase's counts).
-    route_checks: routeChecks,
-  })
+  // In the order found (static first, then by url), whichever way each was skipped.
+  const order = new Map(clients.map((c, i) => [c.target, i]))
+  skipped.sort((x, y) => order.get(x.url)! - order.get(y.url)!)
+  const radius = scenario.fault_config.blast_radius
+  if ((radius === 'SERVICE_CLUSTER' || radius === 'ENTIRE_SYSTEM') && skipped.length > 0)
+    throw new Stop(
+      'ABORTED',
+      `preflight: a cluster-wide fault cannot reach ${skipped.map((s) => `${s.url}: ${s.reason}`).join('; ')}; nothing was injected`,
+    )
+  if (usable.length === 0)
+    throw new Stop(
+      'ABORTED',
+      `preflight: no usable instance${skipped.length > 0 ? ` (skipped: ${skipped.map((s) => `${s.url}: ${s.reason}`).join('; ')})` : ' was found'}; nothing was injected`,
+    )
+  ctx.clients = usable.map((i) => clients[i]!)
+  ctx.probes = usable.map((i) => probes[i]!)
+  ctx.reach = reachOf(scenario, ctx.clients)
+  for (const c of ctx.clients) instanceState(ctx, c.target)
+  return environments
+}
+
+/** Why an instance's `GET /chaos` could not be used, as a Stop('FAILED') naming it. */
+function unreadableInstance(target: string, err: unknown): Stop {
+  if (err instanceof UnreachableError) return new Stop('FAILED', `preflight: ${err.message}`)
+  if (err instanceof ControlError && err.status === 404)
+    return new Stop('FAILED', `preflight: ${target} has no chaos control endpoint (agent not enabled?)`)
+  if (err instanceof ControlError && err.status === 401)
+    return new Stop('FAILED', `preflight: ${target} refused the token (401)`)
+  return new Stop('FAILED', `preflight: ${(err as Error).message}`)
 }
 
 /**
@@ -97,7 +161,10 @@ async function preflightChecks(ctx: ExperimentContext): Promise<void> {
 async function preflightRoutes(ctx: ExperimentContext): Promise<number> {
   const { deps, signal } = ctx
   if (!deps.checkRoutes) return 0
-  const results = await deps.checkRoutes(signal)
+  const results = await deps.checkRoutes(
+    signal,
+    ctx.clients.map((c) => c.target),
+  )
   const failed = results.filter((r) => !r.ok)
   if (failed.length === 0) return results.length
   const where = failed[0]!.url.slice(0, failed[0]!.url.length - failed[0]!.path.length)
@@ -124,16 +191,14 @@ const COUNTER_MEASURES: ReadonlyArray<{ measure: MeasureName; field: 'breaker_tr
  * counter is also counted by the control API (the DELETE answer), so its absence alone costs no check.
  */
 async function preflightMetrics(ctx: ExperimentContext): Promise<void> {
-  const { deps, signal, scenario } = ctx
-  const readings = await Promise.all(
-    deps.probes.map((p) => p.sample(ctx.id, scenario.target_service, signal).catch(() => null)),
-  )
+  const { signal, scenario } = ctx
+  const readings = await readAll(ctx, signal)
   signal.throwIfAborted()
   const unreadable = readings.findIndex((r) => r === null)
   if (unreadable >= 0)
     throw new Stop(
       'ABORTED',
-      `preflight: the metrics of ${deps.clients[unreadable]?.target ?? 'the target'} cannot be read; /metrics is required (the runner counts faults and breaker trips there); nothing was injected`,
+      `preflight: the metrics of ${ctx.clients[unreadable]?.target ?? 'the target'} cannot be read; /metrics is required (the runner counts faults and breaker trips there); nothing was injected`,
     )
   const samples = readings as ProbeSample[]
   const missing: Array<{ metric: string; checks: string[] }> = []

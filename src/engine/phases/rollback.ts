@@ -1,7 +1,9 @@
 /**
  * Phase 5, rollback — always, whatever happened before, and never cut short by the abort signal:
- * DELETE with retries and backoff on every injected instance, verified by reading back
- * `GET /chaos`; when that does not verify, the emergency stop-all route, verified again. A
+ * DELETE with retries and backoff on every injected instance at once (bounded by `max_parallel`),
+ * each verified on its own by reading back its `GET /chaos`; where that does not verify, the
+ * emergency stop-all route on that instance, verified again (an instance that verified is not
+ * retried, and the record names the ones that did not). A
  * read-back is the target's word only: "verified" also needs the evidence of a settle window in
  * which neither the target's counters nor the tagged workload show a new fault.
  *
@@ -10,6 +12,7 @@
  * itself. Each control call is bounded by {@link CONTROL_TIMEOUT_MS} too, and each failed attempt
  * is journaled as `chaos_rollback_retry`.
  */
+import { setMaxListeners } from 'node:events'
 import { sleep, type Clock } from '../../clock.js'
 import type { RollbackRecord } from '../../record.js'
 import {
@@ -19,7 +22,8 @@ import {
   type ControlClient,
 } from '../control-client.js'
 import { counterDelta } from '../probe.js'
-import { isoNow, log, progress, sampleAll, type ExperimentContext } from './context.js'
+import { fanOut, listenerBound } from '../fan-out.js'
+import { instanceState, isoNow, log, progress, sampleAll, type ExperimentContext } from './context.js'
 
 /** Waits between rollback attempts (ms): five attempts over ~4 s. */
 export const ROLLBACK_BACKOFF_MS = [0, 250, 500, 1000, 2000] as const
@@ -52,6 +56,8 @@ export interface RollbackBounds {
   signal: AbortSignal
   budgetMs: number
   leaseSeconds: number
+  /** Bound on concurrent control calls (default 64). */
+  maxParallel?: number
   /** Called after each failed attempt (the journal's `chaos_rollback_retry`). */
   onRetry?: (fields: {
     target: string
@@ -77,6 +83,7 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
   const leaseSeconds = ctx.options.leaseSeconds
   const budgetMs = rollbackBudgetMs(leaseSeconds)
   const budget = new AbortController()
+  setMaxListeners(listenerBound(ctx.options.maxParallel), budget.signal)
   const timer = ctx.clock.setTimeout(
     () => budget.abort(new Error(`rollback budget of ${budgetMs / 1000} s spent`)),
     budgetMs,
@@ -85,6 +92,7 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
     signal: budget.signal,
     budgetMs,
     leaseSeconds,
+    maxParallel: ctx.options.maxParallel,
     onRetry: (fields) =>
       ctx.deps.events.warn('chaos_rollback_retry', {
         experiment_id: ctx.scenario.id,
@@ -98,6 +106,13 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
     result = await rollback(ctx.injected, ctx.id, ctx.clock, ctx.lastSeenFaults, bounds)
     ctx.record.rollback = result.record
     ctx.faultsFromAgent = result.faultsInjected
+    for (const r of result.instances) {
+      const state = instanceState(ctx, r.target)
+      state.rollbackVerified = r.verified
+      state.rollbackError = r.error
+      if (r.faults !== null) state.faults = r.faults
+      if (r.calls !== null) state.calls = r.calls
+    }
     ctx.marks.rolledBack = ctx.clock.monotonic()
     ctx.record.rolled_back_at = isoNow(ctx)
     ctx.afterRollback = await sampleAll(ctx, budget.signal)
@@ -170,33 +185,67 @@ export async function checkNoFaultAfterRollback(
   record.rollback.error = error
 }
 
-/** Faults the control API counts beyond what the DELETE answered, over the injected instances. */
+/**
+ * Faults the control API counts beyond what the DELETE answered, over the injected instances
+ * (asked at once, bounded). An instance that still counts more is marked not verified on its line.
+ */
 export async function controlApiFaultsAfter(
   ctx: ExperimentContext,
   atDelete: ReadonlyMap<string, number>,
   budget: AbortSignal = new AbortController().signal,
 ): Promise<number | null> {
+  const asked = ctx.injected.filter((c) => atDelete.has(c.target))
+  const settled = await fanOut(
+    asked,
+    (client) => bounded(ctx.clock, budget, client.target, (s) => client.get(ctx.id, s)),
+    { maxParallel: ctx.options.maxParallel },
+  )
   let extra = 0
   let known = false
-  for (const client of ctx.injected) {
-    const before = atDelete.get(client.target)
-    if (before === undefined) continue
-    try {
-      const view = await bounded(ctx.clock, budget, client.target, (s) => client.get(ctx.id, s))
-      known = true
-      extra += Math.max(0, view.faults_injected - before) + (view.state === 'RUNNING' ? 1 : 0)
-    } catch {
-      // 404/410 (forgotten or ended) or unreachable: the control API has nothing more to say.
+  settled.forEach((s, i) => {
+    // 404/410 (forgotten or ended) or unreachable: the control API has nothing more to say.
+    if (s.status === 'rejected') return
+    const target = asked[i]!.target
+    const view = s.value
+    known = true
+    const more =
+      Math.max(0, view.faults_injected - atDelete.get(target)!) + (view.state === 'RUNNING' ? 1 : 0)
+    extra += more
+    if (more > 0) {
+      const state = instanceState(ctx, target)
+      state.rollbackVerified = false
+      state.rollbackError = `the control API still counts faults after the rollback (${view.state}, ${view.faults_injected} faults)`
     }
-  }
+  })
   return known ? extra : null
 }
 
+/** How the rollback went on one instance. */
+export interface InstanceRollback {
+  target: string
+  /** The read-back (`GET /chaos`) no longer lists the experiment there. */
+  verified: boolean
+  /** Why it is not verified (null when verified). */
+  error: string | null
+  /** DELETE, or STOP_ALL when the read-back after the DELETEs still listed it. */
+  method: 'DELETE' | 'STOP_ALL'
+  /** Control calls sent to roll it back (DELETE and stop-all attempts). */
+  attempts: number
+  /** The agent's count of faults: the DELETE answer, else what it last said when it had lost it; null unknown. */
+  faults: number | null
+  /** The agent's count of calls seen, from the DELETE answer; null unknown. */
+  calls: number | null
+}
+
 /**
- * DELETE on every instance, then verify; falls back to stop-all. Returns the rollback record, the
- * faults the agents counted (null when any instance could not say; an instance that had lost the
- * experiment counts what it last said), and each instance's count at DELETE. With `bounds`, every
- * call and wait stops when its budget is spent: the record is then not verified and says so.
+ * Rolls back every instance concurrently (bounded by `bounds.maxParallel`), each verified on its
+ * own: DELETE with retries, read back `GET /chaos`; when that still lists the experiment, the
+ * stop-all route on that instance only, read back again. An instance that verified is not
+ * retried. Returns the rollback record (verified when every instance is; the error names the
+ * instances that are not), the faults the agents counted (null when any instance could not say;
+ * an instance that had lost the experiment counts what it last said), each instance's count at
+ * DELETE, and each instance's outcome. With `bounds`, every call and wait stops when its budget
+ * is spent: the record is then not verified and says so.
  */
 export async function rollback(
   clients: readonly ControlClient[],
@@ -204,82 +253,110 @@ export async function rollback(
   clock: Clock,
   lastSeen: ReadonlyMap<string, number> = new Map(),
   bounds?: RollbackBounds,
-): Promise<{ record: RollbackRecord; faultsInjected: number | null; perInstance: Map<string, number> }> {
-  const record: RollbackRecord = {
-    attempted: true,
-    verified: false,
-    attempts: 0,
-    method: 'DELETE',
-    error: null,
-    faults_after_rollback: null,
-  }
-  let faults: number | null = 0
+): Promise<{
+  record: RollbackRecord
+  faultsInjected: number | null
+  perInstance: Map<string, number>
+  instances: InstanceRollback[]
+}> {
   const perInstance = new Map<string, number>()
   const budget = bounds?.signal ?? new AbortController().signal
-  const call = <T>(client: ControlClient, fn: (signal: AbortSignal) => Promise<T>) =>
-    bounded(clock, budget, client.target, fn)
-  const verify = () => verifyNothingActive(clients, id, call)
-  const failed = (target: string, method: 'DELETE' | 'STOP_ALL', error: string) => {
-    record.error = error.startsWith(target) ? error : `${target}: ${error}`
-    bounds?.onRetry?.({ target, method, attempt: record.attempts, error })
-  }
-  try {
-    for (const client of clients) {
-      let gone = false
+  // Every concurrent call listens to the budget: as many listeners as calls in flight, not a leak.
+  setMaxListeners(listenerBound(bounds?.maxParallel), budget)
+  const one = async (client: ControlClient): Promise<InstanceRollback> => {
+    const target = client.target
+    const r: InstanceRollback = {
+      target,
+      verified: false,
+      error: null,
+      method: 'DELETE',
+      attempts: 0,
+      faults: null,
+      calls: null,
+    }
+    const call = <T>(fn: (signal: AbortSignal) => Promise<T>) => bounded(clock, budget, target, fn)
+    const failed = (method: 'DELETE' | 'STOP_ALL', error: string) => {
+      r.error = error.startsWith(target) ? error : `${target}: ${error}`
+      bounds?.onRetry?.({ target, method, attempt: r.attempts, error })
+    }
+    const readBack = () => isClear(client, id, call)
+    try {
       for (const delay of ROLLBACK_BACKOFF_MS) {
         if (delay) await sleep(delay, budget, clock)
-        record.attempts++
+        r.attempts++
         try {
-          const view = await call(client, (s) => client.stop(id, s))
-          faults = faults === null ? null : faults + view.faults_injected
-          perInstance.set(client.target, view.faults_injected)
-          gone = true
+          const view = await call((s) => client.stop(id, s))
+          r.faults = view.faults_injected
+          r.calls = view.calls_seen
+          perInstance.set(target, view.faults_injected)
           break
         } catch (err) {
           if (err instanceof ControlError && (err.status === 404 || err.status === 410)) {
-            gone = true
-            const last = lastSeen.get(client.target)
-            faults = faults === null || last === undefined ? null : faults + last
+            r.faults = lastSeen.get(target) ?? null
             break
           }
           budget.throwIfAborted()
-          failed(client.target, 'DELETE', (err as Error).message)
+          failed('DELETE', (err as Error).message)
         }
       }
-      if (!gone) faults = null
-    }
-    if (await verify()) {
-      record.verified = true
-      record.error = null
-      return { record, faultsInjected: faults, perInstance }
-    }
-    budget.throwIfAborted()
-    record.method = 'STOP_ALL'
-    for (const delay of ROLLBACK_BACKOFF_MS) {
-      if (delay) await sleep(delay, budget, clock)
-      record.attempts++
-      await Promise.all(
-        clients.map((c) =>
-          call(c, (s) => c.stopAll(s)).catch((err: Error) => {
-            if (!budget.aborted) failed(c.target, 'STOP_ALL', err.message)
-          }),
-        ),
-      )
+      if (await readBack()) return { ...r, verified: true, error: null }
       budget.throwIfAborted()
-      if (await verify()) {
-        record.verified = true
-        record.error = null
-        break
+      r.method = 'STOP_ALL'
+      for (const delay of ROLLBACK_BACKOFF_MS) {
+        if (delay) await sleep(delay, budget, clock)
+        r.attempts++
+        await call((s) => client.stopAll(s)).catch((err: Error) => {
+          if (!budget.aborted) failed('STOP_ALL', err.message)
+        })
+        budget.throwIfAborted()
+        if (await readBack()) return { ...r, verified: true, error: null }
       }
+      r.error = `experiment ${id} still listed as active after ${r.attempts} attempts${r.error ? ` (last error: ${r.error})` : ''}`
+    } catch (err) {
+      if (!budget.aborted || !bounds) throw err
+      r.error = budgetError(bounds, r.error ? `last error: ${r.error}` : null)
     }
-    if (!record.verified)
-      record.error = `experiment ${id} still listed as active after ${record.attempts} attempts${record.error ? ` (last error: ${record.error})` : ''}`
-  } catch (err) {
-    if (!budget.aborted || !bounds) throw err
-    record.verified = false
-    record.error = budgetError(bounds, record.error ? `last error: ${record.error}` : null)
+    return r
   }
-  return { record, faultsInjected: faults, perInstance }
+  const settled = await fanOut(clients, one, { maxParallel: bounds?.maxParallel })
+  const unexpected = settled.find((s) => s.status === 'rejected')
+  if (unexpected) throw unexpected.reason
+  const instances = settled.map((s) => (s as PromiseFulfilledResult<InstanceRollback>).value)
+  const failing = instances.filter((r) => !r.verified)
+  const record: RollbackRecord = {
+    attempted: true,
+    verified: failing.length === 0,
+    attempts: instances.reduce((n, r) => n + r.attempts, 0),
+    method: instances.some((r) => r.method === 'STOP_ALL') ? 'STOP_ALL' : 'DELETE',
+    error: failing.length === 0 ? null : describeFailing(failing, instances.length, bounds),
+    faults_after_rollback: null,
+  }
+  const faultsInjected = instances.some((r) => r.faults === null)
+    ? null
+    : instances.reduce((n, r) => n + r.faults!, 0)
+  return { record, faultsInjected, perInstance, instances }
+}
+
+/**
+ * The rollback record's error: the one instance's own (its message names it), or how many of the
+ * fleet are not verified and each one's reason (the first five).
+ */
+function describeFailing(
+  failing: readonly InstanceRollback[],
+  total: number,
+  bounds: RollbackBounds | undefined,
+): string {
+  if (failing.length === 1) {
+    const only = failing[0]!
+    return total === 1 || only.error!.startsWith(only.target) ? only.error! : `${only.target}: ${only.error!}`
+  }
+  if (bounds?.signal.aborted) {
+    const last = failing.find((r) => r.error?.includes('last error'))?.error
+    return `${failing.length} of ${total} instances not verified: ${last ?? budgetError(bounds, null)}`
+  }
+  const shown = failing.slice(0, 5).map((r) => `${r.target}: ${r.error!}`)
+  const more = failing.length > 5 ? `; and ${failing.length - 5} more` : ''
+  return `${failing.length} of ${total} instances not verified: ${shown.join('; ')}${more}`
 }
 
 /** Why a rollback gave up: its budget, and that the lease removes the fault. */
@@ -317,15 +394,15 @@ function bounded<T>(
   })
 }
 
-/** Reads back `GET /chaos` on every instance: true when none lists the experiment as active. */
-async function verifyNothingActive(
-  clients: readonly ControlClient[],
+/** Reads back `GET /chaos` on one instance: true when it no longer lists the experiment as active. */
+async function isClear(
+  client: ControlClient,
   id: string,
-  call: <T>(client: ControlClient, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>,
+  call: <T>(fn: (signal: AbortSignal) => Promise<T>) => Promise<T>,
 ): Promise<boolean> {
   try {
-    const infos = await Promise.all(clients.map((c) => call(c, (s) => c.info(s))))
-    return infos.every((info) => !info.active_experiments.some((e) => e.id === id))
+    const info = await call((s) => client.info(s))
+    return !info.active_experiments.some((e) => e.id === id)
   } catch {
     return false
   }
