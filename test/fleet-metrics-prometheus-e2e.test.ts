@@ -1,0 +1,221 @@
+/**
+ * The PromQL metrics probe (`--metrics-source prometheus`) against a real Prometheus (Debian
+ * package, as in test/prometheus-integration-e2e.test.ts) scraping two real in-process sandboxes
+ * every second: the probe's faults for an experiment equal the sum of both agents' own counts,
+ * also across one of them restarting (its counters start again from 0); a family nobody exports
+ * reads null. Waits are polls on Prometheus having scraped a newer sample, never fixed sleeps.
+ *
+ * Without the binary the test is skipped with a printed reason, and FAILS when CI is set.
+ */
+import { accessSync, constants } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { execa, type ResultPromise } from 'execa'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { counterDelta, type ProbeSample } from '../src/engine/probe.js'
+import { createPromqlProbe, type PromqlProbe } from '../src/engine/promql-probe.js'
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
+import { freePort } from './support/free-port.js'
+import { controlClient, pollUntil, POLL_TIMEOUT_MS, startupBudgetMs } from './support/index.js'
+
+const onPath = (name: string) =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+const skip = !onPath('prometheus') && !process.env.CI
+if (skip) {
+  console.warn(
+    'fleet-metrics-prometheus: SKIPPED, prometheus is not installed (apt-get install prometheus, as .ci/run does); with CI set this test fails instead.',
+  )
+}
+
+const TOKEN = 'fleet-metrics-token'
+const EXPERIMENT = 'fleet_faults'
+/** A 1 ms PMS delay on every call: each availability search that reaches the PMS counts a fault. */
+const FAULT = { fault_type: 'LATENCY', latency_ms: 1, probability: 1, blast_radius: 'SINGLE_SERVICE' }
+
+let dir = ''
+let prometheus: { url: string; child: ResultPromise; output: () => string } | undefined
+const sandboxes: Sandbox[] = []
+let probe: PromqlProbe | undefined
+
+async function sandboxOn(port: number): Promise<Sandbox> {
+  const sandbox = await startSandbox({ token: TOKEN, port, host: '127.0.0.1', defaultMetrics: false })
+  sandboxes.push(sandbox)
+  return sandbox
+}
+
+/** Epoch ms of the oldest last scrape among the job's targets, when they are all up. */
+async function oldestScrape(job: string, instances: number): Promise<number | undefined> {
+  const res = await fetch(`${prometheus!.url}/api/v1/targets?state=active`)
+  const body = (await res.json()) as {
+    data: { activeTargets: Array<{ labels: Record<string, string>; health: string; lastScrape: string }> }
+  }
+  const targets = body.data.activeTargets.filter((t) => t.labels.job === job)
+  if (targets.length !== instances || targets.some((t) => t.health !== 'up')) return undefined
+  return Math.min(...targets.map((t) => Date.parse(t.lastScrape)))
+}
+
+/** Waits until Prometheus has scraped every target of the job after `afterMs` (epoch ms). */
+async function scrapedAfter(job: string, instances: number, afterMs: number): Promise<void> {
+  await pollUntil(async () => ((await oldestScrape(job, instances)) ?? 0) > afterMs, {
+    timeoutMs: 20_000,
+    everyMs: 100,
+    what: `Prometheus to scrape every ${job} target after ${new Date(afterMs).toISOString()}`,
+  })
+}
+
+/** `count` availability searches on the sandbox, one after another (each calls the PMS). */
+async function search(sandbox: Sandbox, count: number): Promise<void> {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(
+      `${sandbox.url}/api/availability?check_in=${day(3 + (i % 7))}&check_out=${day(5 + (i % 7))}`,
+    )
+    expect(res.status, await res.text()).toBe(200)
+  }
+}
+
+beforeAll(
+  async () => {
+    if (skip) return
+    if (!onPath('prometheus'))
+      throw new Error('CI is set but prometheus is not installed: .ci/run must install it')
+    dir = await mkdtemp(join(tmpdir(), 'chaos-fleet-metrics-'))
+    await Promise.all([sandboxOn(0), sandboxOn(0)])
+    const promPort = await freePort()
+    const url = `http://127.0.0.1:${promPort}`
+    const config = join(dir, 'prometheus.yml')
+    await writeFile(
+      config,
+      [
+        'global: { scrape_interval: 1s }',
+        'scrape_configs:',
+        '  - job_name: hotel',
+        `    static_configs: [{ targets: [${sandboxes.map((s) => JSON.stringify(new URL(s.url).host)).join(', ')}] }]`,
+        // Prometheus itself: a job that exports none of the probe's families.
+        '  - job_name: prometheus',
+        `    static_configs: [{ targets: ["127.0.0.1:${promPort}"] }]`,
+        '',
+      ].join('\n'),
+    )
+    const child = execa(
+      'prometheus',
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+      ],
+      { reject: false, all: true, stdin: 'ignore', cleanup: true },
+    )
+    let output = ''
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+    prometheus = { url, child, output: () => output }
+    let exited = false
+    void child.then(() => (exited = true))
+    await pollUntil(
+      async () => {
+        if (exited) throw new Error(`prometheus exited before it was ready:\n${output}`)
+        return (await fetch(`${url}/-/ready`).catch(() => null))?.status === 200
+      },
+      { timeoutMs: startupBudgetMs(), everyMs: 50, what: 'Prometheus to be ready' },
+    )
+    await scrapedAfter('hotel', 2, 0)
+    await scrapedAfter('prometheus', 1, 0)
+    probe = createPromqlProbe({ prometheus: url, selector: 'job="hotel"' })
+  },
+  startupBudgetMs() + 2 * POLL_TIMEOUT_MS,
+)
+
+afterAll(async () => {
+  await probe?.close()
+  if (prometheus) {
+    prometheus.child.kill('SIGTERM')
+    await prometheus.child
+  }
+  await Promise.all(sandboxes.map((s) => s.close()))
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe('the PromQL metrics probe on a real Prometheus', () => {
+  it.skipIf(skip)(
+    "faults for the experiment are the sum of both instances' own counts, across one instance restarting",
+    async () => {
+      const [a, b] = sandboxes as [Sandbox, Sandbox]
+      const readings: ProbeSample[] = []
+      const read = async () => {
+        const sample = await probe!.sample(EXPERIMENT, 'pms_adapter')
+        if (!sample) throw new Error('Prometheus could not be read')
+        readings.push(sample)
+        return sample
+      }
+      await expect(probe!.check()).resolves.toMatchObject({ up: 2 })
+      // Before any fault: the agents declare the family (no series yet for this experiment): 0, not null.
+      const start = await read()
+      expect(start.faults_injected).toBe(0)
+
+      for (const s of [a, b]) await controlClient(s.url, TOKEN).start(EXPERIMENT, 'pms_adapter', FAULT)
+      await Promise.all([search(a, 12), search(b, 7)])
+      // Ended, so their counts are final: each agent's own count of this experiment.
+      const [aBefore, bFirst] = await Promise.all(
+        [a, b].map(async (s) => (await controlClient(s.url, TOKEN).stop(EXPERIMENT)).faults_injected),
+      )
+      expect(aBefore! * bFirst!).toBeGreaterThan(0)
+      await scrapedAfter('hotel', 2, Date.now())
+      expect(counterDelta(start, await read(), (s) => s.faults_injected)).toBe(aBefore! + bFirst!)
+
+      // A restarts on its port: a new process whose counters start from 0. It counts fewer faults
+      // than before, B counts more.
+      const port = Number(new URL(a.url).port)
+      await a.close()
+      sandboxes.splice(sandboxes.indexOf(a), 1)
+      const a2 = await sandboxOn(port)
+      // The experiment starts again on both: A lost it, B's ended; B's counter series goes on.
+      for (const s of [a2, b]) await controlClient(s.url, TOKEN).start(EXPERIMENT, 'pms_adapter', FAULT)
+      await Promise.all([search(a2, 3), search(b, 5)])
+      const [aAfter, bSecond] = await Promise.all(
+        [a2, b].map(async (s) => (await controlClient(s.url, TOKEN).stop(EXPERIMENT)).faults_injected),
+      )
+      expect(aAfter!).toBeGreaterThan(0)
+      expect(aAfter!).toBeLessThan(aBefore!)
+      await scrapedAfter('hotel', 2, Date.now())
+      const end = await read()
+      expect(counterDelta(start, end, (s) => s.faults_injected)).toBe(aBefore! + bFirst! + aAfter! + bSecond!)
+      // The restart was seen (A's series went down), and the sum never went down.
+      expect(readings.some((r) => r.restarted)).toBe(true)
+      expect(end.http_requests).toBeGreaterThan(0)
+      expect(end.breaker_state).toBe('CLOSED')
+    },
+    startupBudgetMs() + 3 * POLL_TIMEOUT_MS,
+  )
+
+  it.skipIf(skip)('a family no target of the selector exports reads null, never 0', async () => {
+    const own = createPromqlProbe({ prometheus: prometheus!.url, selector: '{job="prometheus"}' })
+    try {
+      expect(await own.sample('any', 'pms_adapter')).toEqual({
+        faults_injected: null,
+        breaker_trips: null,
+        breaker_state: null,
+        restarted: false,
+        http_requests: null,
+        http_errors: null,
+      })
+      // Prometheus unreachable: the reading is unknown (null), as a failed scrape is.
+      const gone = createPromqlProbe({
+        prometheus: `http://127.0.0.1:${await freePort()}`,
+        selector: 'job="x"',
+      })
+      expect(await gone.sample('any', 'pms_adapter')).toBeNull()
+      await gone.close()
+    } finally {
+      await own.close()
+    }
+  })
+})
