@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { combineSamples, counterDelta, type ProbeSample } from '../src/engine/probe.js'
 import { createScrapeProbe } from '../src/engine/scrape-probe.js'
+import { InvalidInputError } from '../src/errors.js'
+import { formatSelector, parseSelector, selectorFromDiscovery } from '../src/metrics/selector.js'
 
 /** One instance's counters, as its /metrics text states them. */
 interface Counters {
@@ -137,5 +139,44 @@ describe('fleet counters: restarts handled per instance', () => {
     expect(after.restarted).toBe(true)
     expect(counterDelta(start, after, faults)).toBe(9 + 2)
     expect(counterDelta(start, after, requests)).toBe(150)
+  })
+})
+
+describe('the metrics selector (--metrics-selector)', () => {
+  it('parses label matchers, with or without braces, and writes them back as PromQL', () => {
+    expect(formatSelector(parseSelector('job="hotel"'))).toBe('job="hotel"')
+    expect(formatSelector(parseSelector(` { job = 'hotel' , namespace=~"prod-.*",pod!="x\\"y" } `))).toBe(
+      'job="hotel",namespace=~"prod-.*",pod!="x\\"y"',
+    )
+  })
+
+  it('refuses what is not matchers, or what would pick every series', () => {
+    for (const bad of [
+      '',
+      'hotel',
+      'job=hotel',
+      'job="a" namespace="b"',
+      'job=~".*"',
+      'job!="x"',
+      '1job="a"',
+    ]) {
+      expect(() => parseSelector(bad), bad).toThrow(InvalidInputError)
+    }
+    expect(() => parseSelector('job=hotel')).toThrow(/a quoted value is expected after job=/)
+  })
+
+  it('is implied by a prometheus: or prometheus-targets: discovery spec', () => {
+    expect(selectorFromDiscovery(['prometheus:up{job="hotel"} == 1', 'dns:hotel.svc'])).toBe('job="hotel"')
+    expect(selectorFromDiscovery(['prometheus:up{__name__="up",job="hotel",env="prod"}'])).toBe(
+      'job="hotel",env="prod"',
+    )
+    expect(selectorFromDiscovery(['prometheus-targets:hotel'])).toBe('job="hotel"')
+    expect(selectorFromDiscovery(['prometheus:up', 'dns:hotel.svc'])).toBeUndefined()
+    expect(selectorFromDiscovery(['prometheus:up{job="hotel"}', 'prometheus-targets:hotel'])).toBe(
+      'job="hotel"',
+    )
+    expect(() => selectorFromDiscovery(['prometheus:up{job="a"}', 'prometheus-targets:b'])).toThrow(
+      /imply different metrics selectors/,
+    )
   })
 })
