@@ -7,7 +7,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createMetricsProbes } from '../src/engine/metrics-source.js'
 import { combineSamples, counterDelta, type ProbeSample } from '../src/engine/probe.js'
+import type { PromqlProbe } from '../src/engine/promql-probe.js'
 import { createScrapeProbe } from '../src/engine/scrape-probe.js'
 import { InvalidInputError } from '../src/errors.js'
 import { formatSelector, parseSelector, selectorFromDiscovery } from '../src/metrics/selector.js'
@@ -178,5 +180,44 @@ describe('the metrics selector (--metrics-selector)', () => {
     expect(() => selectorFromDiscovery(['prometheus:up{job="a"}', 'prometheus-targets:b'])).toThrow(
       /imply different metrics selectors/,
     )
+  })
+})
+
+describe('the metrics source (--metrics-source)', () => {
+  it('scrape: one probe per instance; prometheus: one for the fleet, with the selector given or implied', async () => {
+    const scrape = createMetricsProbes({ source: 'scrape', targets: ['http://a.test', 'http://b.test'] })
+    expect(scrape.probes).toHaveLength(2)
+    await scrape.close()
+    const given = createMetricsProbes({
+      source: 'prometheus',
+      targets: ['http://a.test', 'http://b.test'],
+      prometheus: 'http://127.0.0.1:9090',
+      selector: '{job="hotel"}',
+    })
+    expect(given.probes).toHaveLength(1)
+    expect((given.probes[0] as PromqlProbe).selector).toBe('job="hotel"')
+    await given.close()
+    const implied = createMetricsProbes({
+      source: 'prometheus',
+      targets: [],
+      prometheus: 'http://127.0.0.1:9090',
+      discover: ['prometheus:up{job="hotel"}'],
+    })
+    expect((implied.probes[0] as PromqlProbe).selector).toBe('job="hotel"')
+    await implied.close()
+  })
+
+  it('prometheus without --prometheus, or without any selector, is a usage error', () => {
+    expect(() => createMetricsProbes({ source: 'prometheus', targets: [], selector: 'job="x"' })).toThrow(
+      /needs --prometheus URL/,
+    )
+    expect(() =>
+      createMetricsProbes({
+        source: 'prometheus',
+        targets: [],
+        prometheus: 'http://127.0.0.1:9090',
+        discover: ['dns:hotel'],
+      }),
+    ).toThrow(InvalidInputError)
   })
 })
