@@ -13,8 +13,17 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { systemClock } from '../src/clock.js'
+import { createControlClient } from '../src/engine/control-client.js'
+import { runExperiment } from '../src/engine/experiment.js'
+import { createMetricsProbes } from '../src/engine/metrics-source.js'
 import { counterDelta, type ProbeSample } from '../src/engine/probe.js'
 import { createPromqlProbe, type PromqlProbe } from '../src/engine/promql-probe.js'
+import { createWorkload } from '../src/engine/workload.js'
+import { createMemoryLogger } from '../src/logger.js'
+import { counterSeries } from '../src/metrics/prom-text.js'
+import { scrapeMetrics } from '../src/metrics/scraper.js'
+import { Scenario } from '../src/scenario/schema.js'
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
 import { freePort } from './support/free-port.js'
 import { controlClient, pollUntil, POLL_TIMEOUT_MS, startupBudgetMs } from './support/index.js'
@@ -71,9 +80,11 @@ async function scrapedAfter(job: string, instances: number, afterMs: number): Pr
   })
 }
 
+/** The date `offset` days from today, as the sandbox's queries write it. */
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+
 /** `count` availability searches on the sandbox, one after another (each calls the PMS). */
 async function search(sandbox: Sandbox, count: number): Promise<void> {
-  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
   for (let i = 0; i < count; i++) {
     const res = await fetch(
       `${sandbox.url}/api/availability?check_in=${day(3 + (i % 7))}&check_out=${day(5 + (i % 7))}`,
@@ -185,7 +196,8 @@ describe('the PromQL metrics probe on a real Prometheus', () => {
       )
       expect(aAfter!).toBeGreaterThan(0)
       expect(aAfter!).toBeLessThan(aBefore!)
-      await scrapedAfter('hotel', 2, Date.now())
+      // settle(): the probe's own wait for Prometheus to have scraped both after now.
+      expect(await probe!.settle(Date.now())).toBe(true)
       const end = await read()
       expect(counterDelta(start, end, (s) => s.faults_injected)).toBe(aBefore! + bFirst! + aAfter! + bSecond!)
       // The restart was seen (A's series went down), and the sum never went down.
@@ -194,6 +206,86 @@ describe('the PromQL metrics probe on a real Prometheus', () => {
       expect(end.breaker_state).toBe('CLOSED')
     },
     startupBudgetMs() + 3 * POLL_TIMEOUT_MS,
+  )
+
+  it.skipIf(skip)(
+    'the engine runs an experiment on both instances with the fleet probe reading Prometheus',
+    async () => {
+      const urls = sandboxes.map((s) => s.url)
+      const metrics = createMetricsProbes({
+        source: 'prometheus',
+        targets: urls,
+        prometheus: prometheus!.url,
+        discover: ['prometheus:up{job="hotel"}'],
+        clock: systemClock,
+      })
+      const id = 'fleet_run.r1'
+      try {
+        const record = await runExperiment(
+          Scenario.parse({
+            id: 'fleet_run',
+            name: 'PMS delay on the fleet',
+            category: 'pms',
+            target_service: 'pms_adapter',
+            duration_seconds: 3,
+            steady_state_hypothesis: 'a 1 ms PMS delay changes nothing',
+            // Cluster-wide: the engine starts it on both instances (SINGLE_SERVICE reaches one).
+            fault_config: { ...FAULT, blast_radius: 'SERVICE_CLUSTER' },
+            checks: ['error_rate < 50% during'],
+            workload: {
+              requests: [{ path: '/api/availability?check_in={{today+3}}&check_out={{today+5}}' }],
+            },
+          }),
+          {
+            experimentId: id,
+            baselineMs: 1500,
+            // At least the scrape interval (1 s): Prometheus sees nothing newer in between.
+            intervalMs: 1000,
+            recoveryTimeoutMs: 10_000,
+            leaseSeconds: 30,
+            allowEntireSystem: false,
+            sandbox: true,
+          },
+          {
+            clients: urls.map((target) => createControlClient({ target, token: TOKEN })),
+            probes: metrics.probes,
+            createWorkload: (headers) =>
+              createWorkload({
+                targets: urls,
+                requests: [{ path: `/api/availability?check_in=${day(3)}&check_out=${day(5)}` }],
+                rate: 10,
+                headers,
+                clock: systemClock,
+              }),
+            clock: systemClock,
+            events: createMemoryLogger(),
+          },
+          new AbortController().signal,
+        )
+        expect(record.state, record.abort_reason ?? record.error ?? '').toBe('COMPLETED')
+        // The fleet probe measured the counters the record takes from it (null: not measured).
+        const during = record.metrics.during!
+        expect(during.circuit_breaker_trips).toBe(0)
+        expect(during.collateral).not.toBeNull()
+        // Each instance's own counter for the experiment, from its /metrics.
+        const counted = await Promise.all(
+          urls.map(async (u) =>
+            counterSeries(await scrapeMetrics(`${u}/metrics`), 'chaos_agent_faults_injected_total', {
+              experiment: id,
+            }).reduce((sum, series) => sum + series.value, 0),
+          ),
+        )
+        expect(counted[0]! * counted[1]!).toBeGreaterThan(0)
+        // Once Prometheus has scraped both after the rollback, the fleet's count is their sum
+        // (nothing was counted for this experiment before its first reading, at preflight).
+        await scrapedAfter('hotel', 2, Date.now())
+        const after = await metrics.probes[0]!.sample(id, 'pms_adapter')
+        expect(after?.faults_injected).toBe(counted[0]! + counted[1]!)
+      } finally {
+        await metrics.close()
+      }
+    },
+    startupBudgetMs() + 2 * POLL_TIMEOUT_MS,
   )
 
   it.skipIf(skip)('a family no target of the selector exports reads null, never 0', async () => {

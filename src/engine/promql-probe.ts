@@ -23,13 +23,16 @@
  * Prometheus sees a counter only at its next scrape: readings lag by up to the scrape interval, so
  * the engine's poll interval should be at least the scrape interval (docs/observability.md).
  */
-import { systemClock, type Clock } from '../clock.js'
+import { sleep, systemClock, type Clock } from '../clock.js'
 import { createPromqlClient, PromqlError, type PromqlClient, type VectorSample } from '../metrics/promql.js'
 import { formatSelector, parseSelector } from '../metrics/selector.js'
 import type { Labels } from '../metrics/prom-text.js'
 import { isErrorSeries, isMetricsRoute, statusOf } from './http-series.js'
 import { PROBE_METRICS, type MetricsProbe, type ProbeSample } from './probe.js'
 import { BREAKER_STATES } from './scrape-probe.js'
+
+/** How often settle() asks whether Prometheus has scraped again. */
+const SETTLE_POLL_MS = 100
 
 /** The counter families the probe follows. */
 type Family = 'faults' | 'trips' | 'http'
@@ -56,6 +59,8 @@ export interface PromqlProbeOptions {
   selector: string
   /** Per-query timeout (default 3 000 ms, as a scrape's). */
   timeoutMs?: number
+  /** Longest settle() wait (default 15 000 ms); a scrape interval longer than it cannot settle. */
+  settleTimeoutMs?: number
   clock?: Clock
 }
 
@@ -69,6 +74,15 @@ export interface PromqlProbe extends MetricsProbe {
    * queried. For preflight: a selector matching no target would leave every counter null.
    */
   check(signal?: AbortSignal): Promise<{ instances: string[]; up: number }>
+  /**
+   * Waits until Prometheus has scraped every target of the selector (up or down) after `afterMs`,
+   * polling `timestamp(up{<selector>})`: a reading taken then includes everything the fleet counted
+   * before `afterMs`. False when that is not so within `settleTimeoutMs`, or on abort, or when
+   * Prometheus cannot be queried. The engine calls it after the rollback, before the reading that
+   * later ones are compared to (faults after the rollback), so counts from before the rollback
+   * that Prometheus had not scraped yet are not mistaken for faults that outlived it.
+   */
+  settle(afterMs: number, signal?: AbortSignal): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -260,6 +274,26 @@ export function createPromqlProbe(options: PromqlProbeOptions): PromqlProbe {
       return {
         instances: up.map((s) => s.metric.instance ?? instanceOf(s.metric)).sort(),
         up: up.filter((s) => s.value === 1).length,
+      }
+    },
+    async settle(afterMs, signal) {
+      const deadline = clock.monotonic() + (options.settleTimeoutMs ?? 15_000)
+      for (;;) {
+        if (signal?.aborted) return false
+        let scraped: VectorSample[]
+        try {
+          scraped = await vector(`timestamp(up{${selector}})`, clock.now(), signal)
+        } catch {
+          return false
+        }
+        // Seconds, the scrape's start: the counts it read include everything before it.
+        if (scraped.length > 0 && scraped.every((s) => s.value * 1000 > afterMs)) return true
+        if (clock.monotonic() >= deadline) return false
+        try {
+          await sleep(SETTLE_POLL_MS, signal, clock)
+        } catch {
+          return false
+        }
       }
     },
     async close() {
