@@ -5,37 +5,18 @@
  */
 import type { Clock } from '../clock.js'
 import { InvalidInputError } from '../errors.js'
-import { selectorFromDiscovery } from '../metrics/selector.js'
+import { resolveMetricsSelector, type MetricsSource } from '../metrics/selector.js'
 import type { MetricsProbe } from './probe.js'
 import { createPromqlProbe } from './promql-probe.js'
 import { createScrapeProbe } from './scrape-probe.js'
 
-/** The values of `--metrics-source`. */
-export const METRICS_SOURCES = ['scrape', 'prometheus'] as const
-export type MetricsSource = (typeof METRICS_SOURCES)[number]
+export { METRICS_SOURCES, resolveMetricsSelector, type MetricsSource } from '../metrics/selector.js'
 
 /** The metrics probes of one experiment (or run) and how to release them. */
 export interface MetricsProbes {
   /** One per instance (scrape), or one for the fleet (prometheus); the engine sums them. */
   probes: MetricsProbe[]
   close(): Promise<void>
-}
-
-/**
- * The fleet's selector: `--metrics-selector` when given, else the one the `--discover` specs imply
- * (`prometheus:up{job="hotel"}` → `job="hotel"`). InvalidInputError when neither gives one.
- */
-export function resolveMetricsSelector(
-  selector: string | undefined,
-  discover: readonly string[] = [],
-): string {
-  const chosen = selector ?? selectorFromDiscovery(discover)
-  if (chosen === undefined)
-    throw new InvalidInputError(
-      '--metrics-source prometheus needs the label matchers of the fleet in Prometheus',
-      'give --metrics-selector \'job="hotel"\' (config metrics_selector), or --discover prometheus:up{job="hotel"}',
-    )
-  return chosen
 }
 
 /**

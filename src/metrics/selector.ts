@@ -135,3 +135,25 @@ export function selectorFromDiscovery(specs: readonly string[]): string | undefi
     )
   return [...found][0]
 }
+
+/** The values of `--metrics-source` (config `metrics_source`); `scrape` is the default. */
+export const METRICS_SOURCES = ['scrape', 'prometheus'] as const
+export type MetricsSource = (typeof METRICS_SOURCES)[number]
+
+/**
+ * The fleet's selector for `--metrics-source prometheus`: `--metrics-selector` when given (checked
+ * and normalised), else the one the `--discover` specs imply (`prometheus:up{job="hotel"}` →
+ * `job="hotel"`). InvalidInputError when neither gives one.
+ */
+export function resolveMetricsSelector(
+  selector: string | undefined,
+  discover: readonly string[] = [],
+): string {
+  const chosen = selector ?? selectorFromDiscovery(discover)
+  if (chosen === undefined)
+    throw new InvalidInputError(
+      '--metrics-source prometheus needs the label matchers of the fleet in Prometheus',
+      'give --metrics-selector \'job="hotel"\' (config metrics_selector), or --discover prometheus:up{job="hotel"}',
+    )
+  return formatSelector(parseSelector(chosen))
+}
