@@ -9,6 +9,8 @@
  */
 import { accessSync, constants } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
@@ -54,6 +56,47 @@ let prometheus: { url: string; child: ResultPromise; output: () => string } | un
 const sandboxes: Sandbox[] = []
 let probe: PromqlProbe | undefined
 
+/**
+ * A target whose /metrics text the test writes (node:http, port 0): counters that can pause (the
+ * target answers 500, so Prometheus marks its series stale), grow, or restart (drop, or a new
+ * process_start_time_seconds).
+ */
+interface TextTarget {
+  host: string
+  state: { faults: number; startTime: number; down: boolean }
+  close(): Promise<void>
+}
+const textTargets: TextTarget[] = []
+
+async function textTarget(faults: number): Promise<TextTarget> {
+  const state = { faults, startTime: 1000, down: false }
+  const server = createServer((_req, res) => {
+    if (state.down) return void res.writeHead(500).end('down')
+    res
+      .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      .end(
+        [
+          '# TYPE process_start_time_seconds gauge',
+          `process_start_time_seconds ${state.startTime}`,
+          '# TYPE chaos_agent_faults_injected_total counter',
+          `chaos_agent_faults_injected_total{experiment="e",target_service="pms_adapter"} ${state.faults}`,
+          '',
+        ].join('\n'),
+      )
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const target: TextTarget = {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    state,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  textTargets.push(target)
+  return target
+}
+
 async function sandboxOn(port: number): Promise<Sandbox> {
   const sandbox = await startSandbox({ token: TOKEN, port, host: '127.0.0.1', defaultMetrics: false })
   sandboxes.push(sandbox)
@@ -69,6 +112,16 @@ async function oldestScrape(job: string, instances: number): Promise<number | un
   const targets = body.data.activeTargets.filter((t) => t.labels.job === job)
   if (targets.length !== instances || targets.some((t) => t.health !== 'up')) return undefined
   return Math.min(...targets.map((t) => Date.parse(t.lastScrape)))
+}
+
+/** The health of one target of the job after a scrape that started after `afterMs`, else undefined. */
+async function targetHealth(job: string, host: string, afterMs: number): Promise<string | undefined> {
+  const res = await fetch(`${prometheus!.url}/api/v1/targets?state=active`)
+  const body = (await res.json()) as {
+    data: { activeTargets: Array<{ labels: Record<string, string>; health: string; lastScrape: string }> }
+  }
+  const target = body.data.activeTargets.find((t) => t.labels.job === job && t.labels.instance === host)
+  return target && Date.parse(target.lastScrape) > afterMs ? target.health : undefined
 }
 
 /** Waits until Prometheus has scraped every target of the job after `afterMs` (epoch ms). */
@@ -99,7 +152,7 @@ beforeAll(
     if (!onPath('prometheus'))
       throw new Error('CI is set but prometheus is not installed: .ci/run must install it')
     dir = await mkdtemp(join(tmpdir(), 'chaos-fleet-metrics-'))
-    await Promise.all([sandboxOn(0), sandboxOn(0)])
+    await Promise.all([sandboxOn(0), sandboxOn(0), textTarget(100), textTarget(10)])
     const promPort = await freePort()
     const url = `http://127.0.0.1:${promPort}`
     const config = join(dir, 'prometheus.yml')
@@ -110,6 +163,8 @@ beforeAll(
         'scrape_configs:',
         '  - job_name: hotel',
         `    static_configs: [{ targets: [${sandboxes.map((s) => JSON.stringify(new URL(s.url).host)).join(', ')}] }]`,
+        '  - job_name: text',
+        `    static_configs: [{ targets: [${textTargets.map((t) => JSON.stringify(t.host)).join(', ')}] }]`,
         // Prometheus itself: a job that exports none of the probe's families.
         '  - job_name: prometheus',
         `    static_configs: [{ targets: ["127.0.0.1:${promPort}"] }]`,
@@ -140,6 +195,7 @@ beforeAll(
     )
     await scrapedAfter('hotel', 2, 0)
     await scrapedAfter('prometheus', 1, 0)
+    await scrapedAfter('text', 2, 0)
     probe = createPromqlProbe({ prometheus: url, selector: 'job="hotel"' })
   },
   startupBudgetMs() + 2 * POLL_TIMEOUT_MS,
@@ -151,7 +207,7 @@ afterAll(async () => {
     prometheus.child.kill('SIGTERM')
     await prometheus.child
   }
-  await Promise.all(sandboxes.map((s) => s.close()))
+  await Promise.all([...sandboxes, ...textTargets].map((s) => s.close()))
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
@@ -286,6 +342,60 @@ describe('the PromQL metrics probe on a real Prometheus', () => {
       }
     },
     startupBudgetMs() + 2 * POLL_TIMEOUT_MS,
+  )
+
+  it.skipIf(skip)(
+    'an instance missing from a reading keeps its last value; a restart seen only from process_start_time_seconds counts in full',
+    async () => {
+      const [t1, t2] = textTargets as [TextTarget, TextTarget]
+      const own = createPromqlProbe({ prometheus: prometheus!.url, selector: 'job="text"' })
+      const read = async () => {
+        const sample = await own.sample('e', 'pms_adapter')
+        if (!sample) throw new Error('Prometheus could not be read')
+        return sample
+      }
+      const faults = (s: ProbeSample) => s.faults_injected
+      try {
+        const start = await read()
+        expect(start.faults_injected).toBe(110)
+
+        // T1 stops answering: once Prometheus failed to scrape it, its series is stale (absent).
+        t1.state.down = true
+        t2.state.faults += 5
+        const downSince = Date.now()
+        // Both scraped since (settle counts T1's failed scrape: its up == 0 sample), T1 seen down.
+        expect(await own.settle(downSince)).toBe(true)
+        expect(await targetHealth('text', t1.host, downSince)).toBe('down')
+        const series = await fetch(
+          `${prometheus!.url}/api/v1/query?query=${encodeURIComponent('chaos_agent_faults_injected_total{job="text"}')}`,
+        )
+        const listed = (
+          (await series.json()) as { data: { result: Array<{ metric: { instance: string } }> } }
+        ).data
+        expect(listed.result.map((r) => r.metric.instance)).toEqual([t2.host]) // T1's series went stale
+        const whileDown = await read()
+        expect(counterDelta(start, whileDown, faults)).toBe(5)
+        // T1 is back; it counted 3 meanwhile (no restart): 3, not its whole 103.
+        t1.state.faults += 3
+        t1.state.down = false
+        t2.state.faults += 5
+        expect(await own.settle(Date.now())).toBe(true)
+        const back = await read()
+        expect(back.restarted).toBe(false)
+        expect(counterDelta(start, back, faults)).toBe(3 + 10)
+
+        // T1 restarts and counts past its old value: only its start time tells; all 150 count.
+        t1.state.startTime = 2000
+        t1.state.faults = 150
+        expect(await own.settle(Date.now())).toBe(true)
+        const restarted = await read()
+        expect(restarted.restarted).toBe(true)
+        expect(counterDelta(back, restarted, faults)).toBe(150)
+      } finally {
+        await own.close()
+      }
+    },
+    startupBudgetMs() + 3 * POLL_TIMEOUT_MS,
   )
 
   it.skipIf(skip)('a family no target of the selector exports reads null, never 0', async () => {
