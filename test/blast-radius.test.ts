@@ -189,10 +189,11 @@ describe('collateral arithmetic and the probe', () => {
     try {
       expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: 105, http_errors: 15 })
       // Without a status label, errors cannot be told apart: unknown, not 0.
+      // (Another experiment each time: counters are monotonic from an experiment's first reading.)
       text = '# TYPE http_requests_total counter\nhttp_requests_total{route="/a"} 7'
-      expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: 7, http_errors: null })
+      expect(await probe.sample('y', 'svc')).toMatchObject({ http_requests: 7, http_errors: null })
       text = '# TYPE other_total counter\nother_total 1'
-      expect(await probe.sample('x', 'svc')).toMatchObject({ http_requests: null, http_errors: null })
+      expect(await probe.sample('z', 'svc')).toMatchObject({ http_requests: null, http_errors: null })
     } finally {
       await probe.close()
       await server.close()

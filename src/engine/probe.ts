@@ -36,6 +36,13 @@ export interface ProbeSample {
 /** Reads one target instance's metrics; resolves null when they cannot be read. */
 export interface MetricsProbe {
   sample(experimentId: string, targetService: string, signal?: AbortSignal): Promise<ProbeSample | null>
+  /**
+   * For a probe whose readings lag (Prometheus sees a counter only at its next scrape): waits
+   * until a reading taken now includes everything counted before `afterMs` (epoch ms). Resolves
+   * false when that cannot be established (timeout, abort, source unreachable). Absent: readings
+   * are always current (a direct scrape).
+   */
+  settle?(afterMs: number, signal?: AbortSignal): Promise<boolean>
 }
 
 /**

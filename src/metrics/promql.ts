@@ -82,8 +82,26 @@ export interface PromqlClient {
   instant(query: string, options?: { time?: number; signal?: AbortSignal }): Promise<InstantResult>
   /** One number for a check: a scalar, or the single series of a vector; null for an empty vector. */
   query(query: string, options?: { time?: number; signal?: AbortSignal }): Promise<number | null>
+  /**
+   * The scrape targets matching `matchTarget` (a selector of target labels, e.g. `{job="hotel"}`)
+   * whose last scrape declared `metric` (`GET /api/v1/targets/metadata`): a family can be exported
+   * (`# TYPE`) without any series yet, which no query can see.
+   */
+  targetsExporting(
+    metric: string,
+    matchTarget: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<Array<Record<string, string>>>
   close(): Promise<void>
 }
+
+const MetadataResponse = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('success'),
+    data: z.array(z.object({ target: z.record(z.string(), z.string()) })),
+  }),
+  z.object({ status: z.literal('error'), errorType: z.string(), error: z.string() }),
+])
 
 function parseValue(text: string, query: string): number {
   const value = parsePromFloat(text)
@@ -187,8 +205,45 @@ export function createPromqlClient(options: PromqlOptions): PromqlClient {
     }
   }
 
+  const targetsExporting: PromqlClient['targetsExporting'] = async (metric, matchTarget, { signal } = {}) => {
+    const url = new URL(endpoint.href)
+    url.pathname = `${base.pathname.replace(/\/+$/, '')}/api/v1/targets/metadata`
+    url.searchParams.set('match_target', matchTarget)
+    url.searchParams.set('metric', metric)
+    const what = `Prometheus target metadata for ${metric} on ${matchTarget}`
+    let text: string
+    try {
+      ;({ text } = await getText(url.href, {
+        timeoutMs: options.timeoutMs ?? 5000,
+        headers: { accept: 'application/json', ...options.headers },
+        signal,
+        clock,
+        dispatcher,
+        acceptStatus: (s) => s === 400 || s === 422,
+      }))
+    } catch (err) {
+      if (err instanceof FetchFailure) throw new PromqlError(`${what} failed: ${err.message}`, 'UNREACHABLE')
+      throw err
+    }
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new PromqlError(`${what}: a body that is not JSON`, 'BAD_RESPONSE')
+    }
+    const parsed = MetadataResponse.safeParse(json)
+    if (!parsed.success) throw new PromqlError(`${what}: not the Prometheus metadata API`, 'BAD_RESPONSE')
+    if (parsed.data.status === 'error')
+      throw new PromqlError(
+        `${what} failed: ${parsed.data.errorType}: ${parsed.data.error}`,
+        parsed.data.errorType === 'bad_data' ? 'BAD_QUERY' : 'UNREACHABLE',
+      )
+    return parsed.data.data.map((d) => d.target)
+  }
+
   return {
     instant,
+    targetsExporting,
     query: async (query, opts) => {
       const result = await instant(query, opts)
       if (result.type === 'scalar') return result.value

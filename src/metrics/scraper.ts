@@ -25,12 +25,15 @@ import {
   PromTextParseError,
   type Families,
   type LabelFilter,
+  type Labels,
 } from './prom-text.js'
 
 /** A counter to follow: its metric name (with or without `_total`) and optional label filter. */
 export interface CounterSpec {
   metric: string
   labels?: LabelFilter
+  /** A further test on each series' labels, for what a filter cannot say (e.g. "status ≥ 400"). */
+  where?: (labels: Labels) => boolean
 }
 
 /** A gauge to read; `by` names the label whose value keys the result (e.g. `target_service`). */
@@ -191,6 +194,7 @@ export function createScraper<C extends string = never, G extends string = never
       const present = findFamily(families, spec.metric) !== undefined
       const current = new Map<string, number>()
       for (const s of counterSeries(families, spec.metric, spec.labels)) {
+        if (spec.where && !spec.where(s.labels)) continue
         const id = labelsKey(s.labels)
         current.set(id, (current.get(id) ?? 0) + s.value)
       }
