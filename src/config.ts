@@ -4,6 +4,7 @@
  * / `CHAOS_TOKEN` override its `target` / `token`. Errors read like scenario errors
  * (`file:line:col field: message (hint: ...)`) and exit 2.
  */
+import { METRICS_SOURCES, type MetricsSource } from './metrics/selector.js'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { configWithoutFile, DEFAULT_REPORTS_DIR, findConfigFile } from './config-files.js'
@@ -283,6 +284,17 @@ export const ConfigFile = z.strictObject({
     .max(10_000)
     .optional()
     .describe('Bound on concurrent control calls per fan-out (default 64)'),
+  metrics_source: z
+    .enum(METRICS_SOURCES)
+    .optional()
+    .describe(
+      "Where fleet counters come from: scrape (each instance's /metrics, summed; default) or prometheus",
+    ),
+  metrics_selector: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PromQL label matchers of the fleet for metrics_source prometheus, e.g. job="hotel"'),
   pushgateway: HttpUrl.optional().describe('Pushgateway base URL for experiment results'),
   run: RunDefaults.optional(),
   workload: Workload.optional(),
@@ -348,6 +360,10 @@ export interface ChaosConfig {
   dnsServers?: string[]
   /** `max_parallel:` bound on concurrent control calls. */
   maxParallel?: number
+  /** `metrics_source:` where fleet counters come from. */
+  metricsSource?: MetricsSource
+  /** `metrics_selector:` the fleet's label matchers in Prometheus. */
+  metricsSelector?: string
   pushgateway?: string
   run: RunSettings
   workload?: Workload
@@ -381,6 +397,10 @@ const configHints: HintFor = (p) => {
       return 'dns_servers: [10.96.0.10, 127.0.0.1:5353]'
     case 'max_parallel':
       return 'max_parallel: 64 (a whole number from 1 to 10000)'
+    case 'metrics_source':
+      return 'metrics_source: scrape (or prometheus, with prometheus: and metrics_selector:)'
+    case 'metrics_selector':
+      return 'metrics_selector: job="hotel"'
     case 'pushgateway':
       return 'the Pushgateway base URL, e.g. http://localhost:9091'
     case 'token':
@@ -515,6 +535,8 @@ export async function loadConfig(options: {
   if (parsed.instance_url) config.instanceUrl = parsed.instance_url.trim().replace(/\/+$/, '')
   if (parsed.dns_servers) config.dnsServers = parsed.dns_servers.map((d) => parseDnsServer(d, 'dns_servers'))
   if (parsed.max_parallel !== undefined) config.maxParallel = parsed.max_parallel
+  if (parsed.metrics_source) config.metricsSource = parsed.metrics_source
+  if (parsed.metrics_selector) config.metricsSelector = parsed.metrics_selector
   if (parsed.workload) config.workload = parsed.workload
   if (parsed.monkey) config.monkey = monkeySettings(parsed.monkey)
   if (parsed.schedules) config.schedules = parsed.schedules.map(scheduleSpec)

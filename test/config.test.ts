@@ -129,7 +129,7 @@ chaos_monkey: {}
       'chaos.config.yaml:4:13 run.baseline: "10 sec" is not a duration (hint: a duration such as 500ms, 10s, 2m (a bare number is seconds))',
       'chaos.config.yaml:5:13 run.duration: must be at most 30 minutes (hint: experiments last 30 minutes at most (guide section 7))',
       'chaos.config.yaml:6:9 run.rate: must be more than 0 (hint: run: { rate, baseline, interval, pause, recovery_timeout, duration })',
-      'chaos.config.yaml:7:1 chaos_monkey: unknown field "chaos_monkey" (hint: allowed here: target, token, scenario_dirs, catalogue, reports_dir, metrics_url, control_prefix, prometheus, discover, instance_url, dns_servers, max_parallel, pushgateway, run, workload, workload_url, monkey, schedules, proxy)',
+      'chaos.config.yaml:7:1 chaos_monkey: unknown field "chaos_monkey" (hint: allowed here: target, token, scenario_dirs, catalogue, reports_dir, metrics_url, control_prefix, prometheus, discover, instance_url, dns_servers, max_parallel, metrics_source, metrics_selector, pushgateway, run, workload, workload_url, monkey, schedules, proxy)',
     ])
   })
 

@@ -304,7 +304,8 @@ describe('the PromQL metrics probe on a real Prometheus', () => {
           },
           {
             clients: urls.map((target) => createControlClient({ target, token: TOKEN })),
-            probes: metrics.probes,
+            probes: [],
+            fleetProbe: metrics.probes[0]!,
             createWorkload: (headers) =>
               createWorkload({
                 targets: urls,

@@ -137,6 +137,17 @@ export const runTargetFlags = {
     helpValue: 'URL',
   }),
   ...discoveryFlags,
+  'metrics-source': Flags.string({
+    options: ['scrape', 'prometheus'],
+    helpValue: 'SOURCE',
+    description:
+      "where fleet counters come from: scrape (each instance's /metrics, summed) or prometheus (PromQL over --metrics-selector; needs --prometheus) [default: scrape, config metrics_source]",
+  }),
+  'metrics-selector': Flags.string({
+    helpValue: 'MATCHERS',
+    description:
+      'PromQL label matchers of the fleet for --metrics-source prometheus, e.g. job="hotel" [default: from a --discover prometheus: spec, config metrics_selector]',
+  }),
   pushgateway: Flags.string({
     description: "Pushgateway base URL: push each experiment's results (job chaos) after it ends",
     helpValue: 'URL',

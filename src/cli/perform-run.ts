@@ -26,6 +26,7 @@ import {
   type TargetFlagValues,
 } from './target.js'
 import { DEFAULT_MAX_PARALLEL } from '../discovery/spec.js'
+import { resolveMetricsSelector, type MetricsSource } from '../metrics/selector.js'
 import { builtinScenarioDir } from '../scenario/catalogue.js'
 import type { LoadedScenario } from '../scenario/files.js'
 import { assertWorkloads } from '../scenario/workload-source.js'
@@ -34,6 +35,9 @@ import { assertWorkloads } from '../scenario/workload-source.js'
 export type RunFlagValues = TargetFlagValues & {
   prometheus?: string
   pushgateway?: string
+  /** Where fleet counters come from (docs/observability.md, "Fleet metrics"). */
+  'metrics-source'?: string
+  'metrics-selector'?: string
   'keep-going'?: boolean
   quiet?: boolean
   /** Inject into a target that reports environment production (else refused at preflight, exit 3). */
@@ -138,6 +142,30 @@ function discoverer(settings: DiscoverySettings): (signal: AbortSignal) => Promi
   }
 }
 
+/**
+ * `--metrics-source` and the fleet's selector, checked before anything starts (usage errors, exit 2):
+ * the prometheus source needs `--prometheus` and label matchers (given, or implied by a
+ * `--discover prometheus:` spec).
+ */
+function fleetMetrics(
+  flags: RunFlagValues,
+  config: ChaosConfig,
+  target: ResolvedTarget,
+): { metricsSource?: MetricsSource; metricsSelector?: string } {
+  const source = (flags['metrics-source'] ?? config.metricsSource ?? 'scrape') as MetricsSource
+  if (source !== 'prometheus') return {}
+  if ((flags.prometheus ?? config.prometheus) === undefined)
+    throw new InvalidInputError(
+      '--metrics-source prometheus needs --prometheus URL',
+      'e.g. --prometheus http://127.0.0.1:9090 (config prometheus:)',
+    )
+  const specs = target.discovery?.specs.map((s) => s.text) ?? []
+  return {
+    metricsSource: source,
+    metricsSelector: resolveMetricsSelector(flags['metrics-selector'] ?? config.metricsSelector, specs),
+  }
+}
+
 /** The configured instances in words: the static URLs and the discovery specs. */
 function describeTarget(target: ResolvedTarget): string {
   return [...target.targets, ...(target.discovery?.specs.map((s) => `--discover ${s.text}`) ?? [])].join(', ')
@@ -190,6 +218,7 @@ export async function performRun(
   let owned: TargetSession | undefined
   try {
     const target = session ?? (owned = await openTarget(input.flags, config, out, signals.signal))
+    const metrics = fleetMetrics(input.flags, config, target)
     const result = await executeRun(
       {
         scenarios: input.scenarios,
@@ -208,6 +237,7 @@ export async function performRun(
         controlPrefix: target.controlPrefix,
         allowProduction: input.flags['allow-production'] ?? false,
         maxParallel: target.maxParallel,
+        ...metrics,
         ...(target.discovery && {
           discover: discoverer(target.discovery),
           discoverSpecs: target.discovery.specs.map((s) => s.text),

@@ -21,6 +21,7 @@ import type { MetricsProbe } from './probe.js'
 import type { Progress } from './experiment.js'
 import { checkRoutes } from './route-check.js'
 import { createScrapeProbe } from './scrape-probe.js'
+import { createMetricsProbes, type MetricsSource } from './metrics-source.js'
 import { expandWorkloadDates } from './workload-dates.js'
 import { runSuite } from './suite.js'
 import { createWorkload } from './workload.js'
@@ -67,6 +68,13 @@ export interface RunInput {
   discoverSpecs?: string[]
   /** Bound on concurrent control calls and scrapes per fan-out (`--max-parallel`); default 64. */
   maxParallel?: number
+  /**
+   * Where the fleet's counters come from (`--metrics-source`): each instance's `/metrics` summed
+   * (`scrape`, the default), or PromQL over the job (`prometheus`: needs `prometheus`).
+   */
+  metricsSource?: MetricsSource
+  /** The fleet's label matchers for the prometheus source (`--metrics-selector`), e.g. `job="hotel"`. */
+  metricsSelector?: string
 }
 
 export interface RunDeps {
@@ -175,6 +183,18 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
     }
     return known
   }
+  // With the prometheus source one PromQL probe reads the whole fleet (docs/observability.md).
+  const fleet =
+    input.metricsSource === 'prometheus'
+      ? createMetricsProbes({
+          source: 'prometheus',
+          targets: input.targets,
+          prometheus: input.prometheus,
+          selector: input.metricsSelector,
+          discover: input.discoverSpecs,
+          clock,
+        })
+      : undefined
   const discover = input.discover
   const findInstances = discover
     ? async (findSignal: AbortSignal): Promise<FoundInstances> => {
@@ -224,6 +244,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
         clients,
         probes,
         ...(findInstances && { findInstances }),
+        ...(fleet && { fleetProbe: fleet.probes[0]! }),
         clock,
         events,
         promql: promql ? (query, s) => promql.query(query, { signal: s }) : undefined,
@@ -271,6 +292,7 @@ export async function executeRun(input: RunInput, deps: RunDeps): Promise<RunRes
     return { record, written }
   } finally {
     await Promise.all(probes.map((p) => p.close()))
+    await fleet?.close()
     await promql?.close()
     // A lock that cannot be released (the directory went away or became read-only) must not replace
     // the run's result or its own error: a warning, and the next run takes the stale lock over.

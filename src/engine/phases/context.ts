@@ -82,6 +82,11 @@ export interface InstanceState {
 export interface ExperimentDeps {
   /** One control client per static target instance (the instances when `findInstances` is absent). */
   clients: readonly ControlClient[]
+  /**
+   * One probe for the whole fleet (`--metrics-source prometheus`: PromQL summed over the job). When
+   * set it replaces the per-instance probes: the engine reads the fleet's counters from it alone.
+   */
+  fleetProbe?: MetricsProbe
   /** One metrics probe per target instance, in the order of `clients`. */
   probes: readonly MetricsProbe[]
   /**

@@ -136,7 +136,7 @@ async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, s
       `preflight: no usable instance${skipped.length > 0 ? ` (skipped: ${skipped.map((s) => `${s.url}: ${s.reason}`).join('; ')})` : ' was found'}; nothing was injected`,
     )
   ctx.clients = usable.map((i) => clients[i]!)
-  ctx.probes = usable.map((i) => probes[i]!)
+  ctx.probes = deps.fleetProbe ? [deps.fleetProbe] : usable.map((i) => probes[i]!)
   ctx.reach = reachOf(scenario, ctx.clients)
   for (const c of ctx.clients) instanceState(ctx, c.target)
   return environments
@@ -198,7 +198,9 @@ async function preflightMetrics(ctx: ExperimentContext): Promise<void> {
   if (unreadable >= 0)
     throw new Stop(
       'ABORTED',
-      `preflight: the metrics of ${ctx.clients[unreadable]?.target ?? 'the target'} cannot be read; /metrics is required (the runner counts faults and breaker trips there); nothing was injected`,
+      ctx.deps.fleetProbe
+        ? `preflight: the fleet's metrics cannot be read from Prometheus (--metrics-source prometheus); the runner counts faults and breaker trips there; nothing was injected`
+        : `preflight: the metrics of ${ctx.clients[unreadable]?.target ?? 'the target'} cannot be read; /metrics is required (the runner counts faults and breaker trips there); nothing was injected`,
     )
   const samples = readings as ProbeSample[]
   const missing: Array<{ metric: string; checks: string[] }> = []

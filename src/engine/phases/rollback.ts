@@ -115,6 +115,10 @@ export async function rollbackPhase(ctx: ExperimentContext): Promise<void> {
     }
     ctx.marks.rolledBack = ctx.clock.monotonic()
     ctx.record.rolled_back_at = isoNow(ctx)
+    // A lagging probe (Prometheus) first catches up with what was counted before the rollback; not
+    // before atRollback: that would delay stopping the faults by up to one scrape interval.
+    const rolledBackAtMs = ctx.clock.now()
+    await Promise.all(ctx.probes.map(async (p) => p.settle?.(rolledBackAtMs, budget.signal)))
     ctx.afterRollback = await sampleAll(ctx, budget.signal)
     if (result.record.verified) {
       await sleep(
@@ -175,7 +179,7 @@ export async function checkNoFaultAfterRollback(
   const after = record.rollback.faults_after_rollback ?? 0
   if (after === 0) return
   const parts = [
-    evidence.metrics ? `${evidence.metrics} in /metrics` : null,
+    evidence.metrics ? `${evidence.metrics} in ${ctx.deps.fleetProbe ? 'Prometheus' : '/metrics'}` : null,
     evidence.tagged ? `${evidence.tagged} in tagged responses` : null,
     evidence.control ? `${evidence.control} in the control API` : null,
   ].filter(Boolean)
