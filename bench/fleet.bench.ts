@@ -4,8 +4,8 @@
  * - `chaos stop --all` across 50 agents: the operator's {@link emergencyStop} over all of them at
  *   once vs the same stop done one instance after another (goal ≤ 1 s; both printed, and the ratio).
  * - Experiment start across 50 instances (goal ≤ 1 s): POST /chaos/experiments to every instance,
- *   concurrent and bounded by p-limit at the default `--max-parallel` (64), as the engine's
- *   all-or-nothing start does.
+ *   through the engine's own fan-out (`startAll` in src/engine/fan-out.ts), bounded at the default
+ *   `--max-parallel` (64).
  * - 10, 100 and 1,000 instances: start, lease renewal and stop-all per size, and how the time per
  *   instance grows with the fleet (goal linear or better; stop-all at 1,000 ≤ 5 s).
  *
@@ -22,7 +22,7 @@
  * meaningless): a start that is refused or a stop not verified by read-back throws.
  */
 import { createServer, type Server } from 'node:http'
-import pLimit from 'p-limit'
+import { renewAll as renewOnAll, startAll as startOnAll } from '../src/engine/fan-out.js'
 import { createChaosAgent, type ChaosAgent } from '../src/agent/index.js'
 import { createControlClient, type ControlClient } from '../src/engine/control-client.js'
 import { emergencyStop, type StopResult } from '../src/engine/operator.js'
@@ -98,16 +98,17 @@ function experiment(id: string): StartExperimentRequest {
   }
 }
 
-/** Runs `call` on every client, at most {@link MAX_PARALLEL} at a time (the engine's fan-out). */
-async function fanOut(clients: readonly ControlClient[], call: (c: ControlClient) => Promise<unknown>) {
-  const limit = pLimit(MAX_PARALLEL)
-  await Promise.all(clients.map((c) => limit(() => call(c))))
+/** Start on every instance through the engine's own fan-out; anything but STARTED everywhere throws. */
+async function startAll(fleet: Fleet, id: string): Promise<void> {
+  const outcomes = await startOnAll(fleet.clients, experiment(id), { maxParallel: MAX_PARALLEL })
+  for (const o of outcomes) if (o.status !== 'STARTED') throw o.error
 }
-
-/** Start on every instance; a refusal throws (ControlError). */
-const startAll = (fleet: Fleet, id: string) => fanOut(fleet.clients, (c) => c.start(experiment(id)))
-/** Lease renewal on every instance. */
-const renewAll = (fleet: Fleet, id: string) => fanOut(fleet.clients, (c) => c.renew(id, LEASE_SECONDS))
+/** Lease renewal on every instance (the engine's fan-out); a failed renewal throws. */
+async function renewAll(fleet: Fleet, id: string): Promise<void> {
+  const settled = await renewOnAll(fleet.clients, id, LEASE_SECONDS, { maxParallel: MAX_PARALLEL })
+  const failed = settled.find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason as Error
+}
 
 /** Throws unless every instance stopped exactly one experiment and read back nothing active. */
 function expectStopped(results: readonly StopResult[], n: number): void {
