@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
-import { catalogueFlags, metricsUrlFlag, targetFlags } from '../src/cli/flags.js'
+import { catalogueFlags, discoveryFlags, metricsUrlFlag, targetFlags } from '../src/cli/flags.js'
 import { ExitCode } from '../src/exit-codes.js'
 import type { DoctorResult } from '../src/onboarding/doctor.js'
 
@@ -24,9 +24,11 @@ export default class Doctor extends BaseCommand {
       multiple: true,
     }),
   }
-  static override flags = { ...targetFlags, ...metricsUrlFlag, ...catalogueFlags }
+  static override flags = { ...targetFlags, ...discoveryFlags, ...metricsUrlFlag, ...catalogueFlags }
 
-  async run(): Promise<DoctorResult> {
+  async run(): Promise<
+    DoctorResult & { skipped?: Array<{ url: string; reason: string }>; source_errors?: string[] }
+  > {
     const { args, flags } = await this.parse(Doctor)
     const [
       { openWorkspace },
@@ -69,17 +71,26 @@ export default class Doctor extends BaseCommand {
     }
     const c = this.out.color
     const mark = { OK: c.green('✓'), WARN: c.yellow('!'), FAIL: c.red('✗') }
+    // With discovery, the instances its sources report now (docs/discovery.md); DOWN ones are listed, not checked.
+    const { upInstances } = await import('../src/cli/fleet.js')
+    const { targets, skipped, sourceErrors } = await upInstances(
+      { ...flags, token: token ?? 'none' },
+      ws.config,
+    )
+    for (const e of sourceErrors) this.out.line(`${mark.FAIL} ${e}`)
+    for (const s of skipped) this.out.line(`- ${s.url}: skipped: DOWN (${s.reason})`)
     this.out.line(
-      `checking ${target.targets.join(', ')} for ${scenarios.length === 0 ? 'no scenario' : scenarios.map((s) => s.id).join(', ')}`,
+      `checking ${targets.join(', ')} for ${scenarios.length === 0 ? 'no scenario' : scenarios.map((s) => s.id).join(', ')}`,
     )
     const signals = abortOnSignals((text) => this.out.errorLine(text))
     let result: DoctorResult
     try {
       result = await runDoctor({
-        targets: target.targets,
+        targets,
         token,
         controlPrefix: target.controlPrefix,
-        metricsUrls: target.metricsUrls,
+        // Paired by position with the static targets only: discovered instances use <url>/metrics.
+        ...(!target.discovery && { metricsUrls: target.metricsUrls }),
         workloadUrl: ws.config.workloadUrl,
         scenarios,
         workload: ws.config.workload?.requests,
@@ -98,15 +109,18 @@ export default class Doctor extends BaseCommand {
         this.out.line(`${mark[check.status]} ${check.what}${check.fix ? ` — fix: ${check.fix}` : ''}`)
       }
     }
+    const ok = result.ok && sourceErrors.length === 0
+    const failed = result.failed + sourceErrors.length
     this.out.line(
-      result.ok
+      ok
         ? c.green(
             `ready: no check failed${result.warnings > 0 ? ` (${result.warnings} warning${result.warnings === 1 ? '' : 's'})` : ''}`,
           )
         : c.red(
-            `${result.failed} check${result.failed === 1 ? '' : 's'} failed: fix ${result.failed === 1 ? 'it' : 'them'}, then run chaos doctor again`,
+            `${failed} check${failed === 1 ? '' : 's'} failed: fix ${failed === 1 ? 'it' : 'them'}, then run chaos doctor again`,
           ),
     )
-    return this.finish(result, result.ok ? ExitCode.OK : ExitCode.CHECK_FAILED)
+    const json = target.discovery ? { ...result, ok, failed, skipped, source_errors: sourceErrors } : result
+    return this.finish(json, ok ? ExitCode.OK : ExitCode.CHECK_FAILED)
   }
 }

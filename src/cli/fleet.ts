@@ -5,6 +5,7 @@
  */
 import type { ChaosConfig } from '../config.js'
 import type { DiscoveredInstance } from '../record.js'
+import { InvalidInputError } from '../errors.js'
 import { requireTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
 
 /** The operator's view of one instance: where it came from and whether its source reports it DOWN. */
@@ -74,4 +75,29 @@ export async function resolveFleet(
     )
   }
   return { ...target, instances, sourceErrors }
+}
+
+/**
+ * The instances a check should look at (`chaos doctor`): the static targets, or with discovery the
+ * instances that are UP now; DOWN ones and the sources that could not be asked are returned apart.
+ * Throws InvalidInputError when discovery finds no instance that is up.
+ */
+export async function upInstances(
+  flags: TargetFlagValues,
+  config: ChaosConfig,
+  signal?: AbortSignal,
+): Promise<{ targets: string[]; skipped: Array<{ url: string; reason: string }>; sourceErrors: string[] }> {
+  const target = requireTarget(flags, config)
+  if (!target.discovery) return { targets: target.targets, skipped: [], sourceErrors: [] }
+  const fleet = await resolveFleet(flags, config, signal)
+  const targets = fleet.instances.filter((i) => i.state === 'UP').map((i) => i.url)
+  if (targets.length === 0)
+    throw new InvalidInputError(
+      `discovery found no instance that is up (${fleet.instances.length} found${fleet.sourceErrors.length > 0 ? `; ${fleet.sourceErrors.join('; ')}` : ''})`,
+      'check the sources with chaos status --discover ...',
+    )
+  const skipped = fleet.instances
+    .filter((i) => i.state === 'DOWN')
+    .map((i) => ({ url: i.url, reason: i.reason ?? 'reported down by its source' }))
+  return { targets, skipped, sourceErrors: fleet.sourceErrors }
 }
