@@ -239,6 +239,8 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
         expect(discovery.found.every((f) => f.source === PROMETHEUS_SPEC)).toBe(true)
         expect(discovery.skipped).toEqual([{ url: downUrl, reason: 'Prometheus reports up == 0' }])
         const fleet = fleetOf(e!)
+        // One entry per instance used (the three UP ones), only the first reached.
+        expect(fleet.map((f) => f.url)).toEqual(sortedUrls())
         const reached = fleet.filter((f) => f.reached)
         expect(reached.map((f) => f.url)).toEqual([instances[one]!.url])
         expect(reached[0]!.start).toBe('STARTED')
@@ -276,6 +278,7 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
         expect(result.exitCode, shown).toBe(ExitCode.SAFETY)
 
         const report = await latestReport(cwd)
+        expect((JSON.parse(result.stdout) as RunRecord).run_id, '--json prints this run').toBe(report.run_id)
         const [e] = report.experiments
         expect(e!.state, shown).toBe('ABORTED')
         expect(e!.abort_cause).toBe('PREFLIGHT_REFUSED')
