@@ -12,12 +12,13 @@
  * Without the binaries the file is skipped with a printed reason on a developer machine, and FAILS
  * when CI is set (.ci/run installs them).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { ExitCode } from '../src/exit-codes.js'
 import type { ExperimentRecord, InstanceRecord, RunRecord } from '../src/record.js'
+import { startSandbox } from '../src/sandbox/index.js'
 import { fixture, latestReport, readEvents, REPORTS } from './run-helpers.js'
 import { skipWithout } from './support/binaries.js'
 import { startDnsmasq, type DnsServer } from './support/dnsmasq.js'
@@ -47,6 +48,8 @@ const PROMETHEUS_SPEC = 'prometheus:up{job="hotel"}'
 /** A route of the workload: through the wrapped `pms_adapter`, where the scenario's fault sits. */
 const ROUTE = '/api/availability?check_in=2030-01-10&check_out=2030-01-12'
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'] as const
+/** A fourth address, listed under `grow.test` only, where an instance comes up in the middle of a suite. */
+const LATE_HOST = '127.0.0.4'
 
 const skip = skipWithout(
   'fleet-discovery-e2e',
@@ -104,6 +107,7 @@ beforeAll(
         hosts: [
           ...HOSTS.map((address) => ({ name: 'hotel.test', address })),
           ...HOSTS.map((address, i) => ({ name: `n${i + 1}.hotel.test`, address })),
+          ...[...HOSTS, LATE_HOST].map((address) => ({ name: 'grow.test', address })),
         ],
         srv: HOSTS.map((_, i) => ({ name: '_chaos._tcp.hotel.test', target: `n${i + 1}.hotel.test`, port })),
       }),
@@ -400,6 +404,62 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
         expect((await c.control.info()).active_experiments).toEqual([])
       },
       runBudgetMs(RUN) + 10_000,
+    )
+
+    test(
+      'discovery runs again before each experiment of a suite: an instance that comes up after the first is reached by the second',
+      async ({ workdir: cwd }) => {
+        // The second scenario: the first one with a cluster-wide blast radius (reaches every instance found).
+        const cluster = join(cwd, 'e2e_latency_cluster.yaml')
+        await writeFile(
+          cluster,
+          (await readFile(fixture(SCENARIO), 'utf8'))
+            .replace(`id: ${SCENARIO}`, 'id: e2e_latency_cluster')
+            .replace('blast_radius: SINGLE_SERVICE', 'blast_radius: SERVICE_CLUSTER'),
+        )
+        const args = ['run', fixture(SCENARIO), cluster, ...byDns(`dns:grow.test:${port}`), ...RUN]
+        const cli = chaos(args, { cwd })
+        // Experiment 1 found four addresses; nothing listens on the fourth yet (skipped, not fatal).
+        await cli.waitFor(/preflight passed: 3 instances/)
+        // It comes up while experiment 1 runs (in process: listening within milliseconds).
+        const late = await startSandbox({ token: TOKEN, port, host: LATE_HOST, baseLatencyMs: 0 })
+        try {
+          const result = await cli.child
+          expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(ExitCode.OK)
+          const lateUrl = late.url
+          const report = await latestReport(cwd)
+          const [first, second] = report.experiments as [ExperimentRecord, ExperimentRecord]
+          expect(first.discovery!.found.map((f) => f.url)).toEqual([...sortedUrls(), lateUrl])
+          expect(first.discovery!.skipped.map((x) => x.url)).toEqual([lateUrl])
+          expect(first.discovery!.skipped[0]!.reason).toMatch(/unreachable: ECONNREFUSED/)
+          expect(fleetOf(first).map((f) => f.url)).toEqual(sortedUrls())
+          // Experiment 2 asked DNS again and found the fourth instance alive: all four reached.
+          expect(second.state).toBe('COMPLETED')
+          expect(second.discovery!.skipped).toEqual([])
+          expect(fleetOf(second).map((f) => [f.url, f.start, f.rollback_verified])).toEqual(
+            [...sortedUrls(), lateUrl].map((u) => [u, 'STARTED', true]),
+          )
+          const events = await readEvents(cwd)
+          const ids = [
+            ...new Set(
+              events.filter((e) => typeof e.injected_as === 'string').map((e) => e.injected_as as string),
+            ),
+          ]
+          expect(ids).toHaveLength(2)
+          const lateClient = controlClient(lateUrl, TOKEN)
+          const onLate = (await lateClient.list()).find((e) => e.id === ids[1])
+          expect(onLate, 'the late instance took experiment 2 (read back)').toBeDefined()
+          expect(onLate!.end_reason).toBe('stopped')
+          expect(
+            (await lateClient.list()).some((e) => e.id === ids[0]),
+            'but not experiment 1',
+          ).toBe(false)
+          expect((await lateClient.info()).active_experiments).toEqual([])
+        } finally {
+          await late.close()
+        }
+      },
+      runBudgetMs(RUN, 2),
     )
 
     test.skipIf(!hasScript)(
