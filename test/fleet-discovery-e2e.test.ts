@@ -420,7 +420,7 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
         const args = ['run', fixture(SCENARIO), cluster, ...byDns(`dns:grow.test:${port}`), ...RUN]
         const cli = chaos(args, { cwd })
         // Experiment 1 found four addresses; nothing listens on the fourth yet (skipped, not fatal).
-        await cli.waitFor(/preflight passed: 3 instances/)
+        await cli.waitFor(/preflight passed: 3 instances \(1 found but skipped, see the report\)/)
         // It comes up while experiment 1 runs (in process: listening within milliseconds).
         const late = await startSandbox({ token: TOKEN, port, host: LATE_HOST, baseLatencyMs: 0 })
         try {
