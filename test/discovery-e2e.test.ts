@@ -8,50 +8,33 @@
  * Without the binaries these tests are skipped with a printed reason on a developer machine, and
  * FAIL when CI is set (.ci/run installs them).
  */
-import { accessSync, constants } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { Resolver } from 'node:dns/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
-import { execa, type ResultPromise } from 'execa'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { discoverInstances } from '../src/discovery/discover.js'
 import { parseDiscoverSpec } from '../src/discovery/spec.js'
 import { RuntimeFailure } from '../src/errors.js'
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js'
+import { skipWithout } from './support/binaries.js'
+import { startDnsmasq, type DnsServer } from './support/dnsmasq.js'
 import { freePort } from './support/free-port.js'
 import {
   POLL_TIMEOUT_MS,
   assertBuilt,
   controlClient,
-  pollUntil,
   runChaos,
   startupBudgetMs,
   tempCwd,
 } from './support/index.js'
+import { startPrometheus, waitForScrapes, type PrometheusServer } from './support/prometheus.js'
 
 const TOKEN = 'discovery-token-0123456789'
-const BINARIES = ['prometheus', 'dnsmasq'] as const
-
-function onPath(name: string): boolean {
-  return [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin'].some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
-}
-
-const missing = BINARIES.filter((b) => !onPath(b))
-const skip = missing.length > 0 && !process.env.CI
-if (skip) {
-  console.warn(
-    `discovery-e2e: SKIPPED, not installed: ${missing.join(', ')}. Install the Debian packages ` +
-      '(apt-get install --no-install-recommends prometheus dnsmasq-base, as .ci/run does); with CI set these tests fail instead.',
-  )
-}
+const skip = skipWithout(
+  'discovery-e2e',
+  ['prometheus', 'dnsmasq'],
+  'Install the Debian packages (apt-get install --no-install-recommends prometheus dnsmasq-base, as .ci/run does)',
+)
 
 const spec = (text: string) => parseDiscoverSpec(text, '--discover')
 
@@ -60,8 +43,8 @@ describe.skipIf(skip)('discovery through real Prometheus file_sd and a real DNS 
   let sandboxes: Sandbox[] = []
   let port: number
   let downAddress: string
-  let prometheus: { url: string; child: ResultPromise } | undefined
-  let dns: { server: string; child: ResultPromise } | undefined
+  let prometheus: PrometheusServer | undefined
+  let dns: DnsServer | undefined
 
   const sandboxUrls = () => sandboxes.map((s) => s.url).sort()
 
@@ -81,99 +64,33 @@ describe.skipIf(skip)('discovery through real Prometheus file_sd and a real DNS 
       ]
       downAddress = `127.0.0.1:${await freePort()}`
 
-      const targets = join(dir, 'hotel.json')
-      const addresses = [...sandboxes.map((s) => new URL(s.url).host), downAddress]
-      await writeFile(targets, JSON.stringify([{ targets: addresses }]))
-      const config = join(dir, 'prometheus.yml')
-      await writeFile(
-        config,
-        [
-          'global: { scrape_interval: 1s, scrape_timeout: 900ms }',
-          'scrape_configs:',
-          '  - job_name: hotel',
-          `    file_sd_configs: [{ files: [${JSON.stringify(targets)}] }]`,
-          '',
-        ].join('\n'),
-      )
-      const promPort = await freePort()
-      const promUrl = `http://127.0.0.1:${promPort}`
-      const promChild = execa(
-        'prometheus',
-        [
-          `--config.file=${config}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-          '--log.level=warn',
+      prometheus = await startPrometheus(dir, {
+        hotel: [...sandboxes.map((s) => new URL(s.url).host), downAddress],
+      })
+      dns = await startDnsmasq({
+        domain: 'test',
+        hosts: [
+          ...sandboxes.map((s) => ({ name: 'hotel.test', address: new URL(s.url).hostname })),
+          ...sandboxes.map((s, i) => ({ name: `n${i + 1}.hotel.test`, address: new URL(s.url).hostname })),
         ],
-        { reject: false, all: true, stdin: 'ignore', cleanup: true },
-      )
-      prometheus = { url: promUrl, child: promChild }
-
-      const dnsPort = await freePort()
-      const dnsChild = execa(
-        '/usr/sbin/dnsmasq',
-        [
-          '--no-daemon',
-          `--port=${dnsPort}`,
-          '--listen-address=127.0.0.1',
-          '--bind-interfaces',
-          '--no-resolv',
-          '--no-hosts',
-          // Answer for *.test locally: NXDOMAIN for unknown names, no data for a missing AAAA.
-          '--local=/test/',
-          ...sandboxes.map((s) => `--host-record=hotel.test,${new URL(s.url).hostname}`),
-          ...sandboxes.map((s, i) => `--host-record=n${i + 1}.hotel.test,${new URL(s.url).hostname}`),
-          ...sandboxes.map((_, i) => `--srv-host=_chaos._tcp.hotel.test,n${i + 1}.hotel.test,${port}`),
-          '--srv-host=_ghost._tcp.hotel.test,ghost.hotel.test,8080',
+        srv: [
+          ...sandboxes.map((_, i) => ({
+            name: '_chaos._tcp.hotel.test',
+            target: `n${i + 1}.hotel.test`,
+            port,
+          })),
+          { name: '_ghost._tcp.hotel.test', target: 'ghost.hotel.test', port: 8080 },
         ],
-        { reject: false, all: true, stdin: 'ignore', cleanup: true },
-      )
-      dns = { server: `127.0.0.1:${dnsPort}`, child: dnsChild }
-
-      const resolver = new Resolver({ timeout: 500, tries: 1 })
-      resolver.setServers([dns.server])
-      await pollUntil(
-        () =>
-          resolver.resolve4('hotel.test').then(
-            (a) => a.length === 3,
-            () => undefined,
-          ),
-        { timeoutMs: startupBudgetMs(), everyMs: 100, what: `dnsmasq on ${dns.server}` },
-      )
-      // Scraped: every target has a health other than unknown (three up, the empty address down).
-      await pollUntil(
-        async () => {
-          const res = await fetch(`${promUrl}/api/v1/targets?state=active`).catch(() => null)
-          if (!res?.ok) return undefined
-          const body = (await res.json()) as { data: { activeTargets: { health: string }[] } }
-          const health = body.data.activeTargets.map((t) => t.health).sort()
-          return health.join() === 'down,up,up,up' ? true : undefined
-        },
-        {
-          timeoutMs: startupBudgetMs() + POLL_TIMEOUT_MS,
-          everyMs: 100,
-          what: 'Prometheus to scrape the 4 targets',
-        },
-      )
-      // The query API sees the scrapes too (up series for all four).
-      await pollUntil(
-        async () => {
-          const found = await discoverInstances([spec('prometheus:up{job="hotel"}')], {
-            prometheusUrl: promUrl,
-          })
-          return found.length === 4 ? true : undefined
-        },
-        { timeoutMs: POLL_TIMEOUT_MS, everyMs: 200, what: 'up{job="hotel"} to have 4 series' },
-      )
+      })
+      // Scraped: three up, the empty address down, in the targets API and the query API.
+      await waitForScrapes(prometheus, 'hotel', { up: 3, down: 1 })
     },
     3 * startupBudgetMs() + 2 * POLL_TIMEOUT_MS,
   )
 
   afterAll(async () => {
-    for (const child of [prometheus?.child, dns?.child]) {
-      child?.kill('SIGTERM')
-      await child
-    }
+    await prometheus?.stop()
+    await dns?.stop()
     await Promise.all(sandboxes.map((s) => s.close()))
     if (dir) await rm(dir, { recursive: true, force: true })
   })

@@ -88,6 +88,13 @@ describe('live lines', () => {
       'rolled back (DELETE), verified',
     )
     expect(eventSentence('chaos_recovered', FIELDS.chaos_recovered!)).toBe('recovered in 1.2s')
+    // Discovery: how many instances found were skipped, said live (none: nothing added).
+    expect(
+      eventSentence('chaos_preflight_passed', { instances: 3, skipped: 1, environment: 'dev, dev, dev' }),
+    ).toBe('preflight passed: 3 instances (1 found but skipped, see the report), environment dev, dev, dev')
+    expect(eventSentence('chaos_preflight_passed', { instances: 3, skipped: 0, environment: 'dev' })).toBe(
+      'preflight passed: 3 instances, environment dev',
+    )
     // An event this runner does not know yet is named in words, with its fields.
     expect(eventSentence('chaos_brand_new_thing', { experiment_id: 'x', count: 2 })).toBe(
       'brand new thing: count 2',

@@ -36,8 +36,9 @@ function fallback(event: string, fields: Record<string, unknown>): string {
 type Sentence = (f: Record<string, unknown>) => string | null
 
 const SENTENCES: Record<string, Sentence> = {
+  // With discovery, the instances found but not used are said live too (the report names them).
   chaos_preflight_passed: (f) =>
-    `preflight passed: ${plural(Number(f.instances ?? 1), 'instance')}, environment ${str(f.environment) || 'unknown'}`,
+    `preflight passed: ${plural(Number(f.instances ?? 1), 'instance')}${Number(f.skipped ?? 0) > 0 ? ` (${num(Number(f.skipped))} found but skipped, see the report)` : ''}, environment ${str(f.environment) || 'unknown'}`,
   chaos_preflight_metrics_missing: (f) => `warning: ${str(f.message)}`,
   chaos_steady_state_not_held: (f) =>
     `steady state did not hold before injection (${list(f.checks)}); nothing injected`,
