@@ -187,6 +187,33 @@ describe.skipIf(skip)('discovery through real Prometheus file_sd and a real DNS 
       }
     })
 
+    it('chaos doctor --discover: checks every instance that is up, lists the DOWN one', async () => {
+      const { dir: cwd, cleanup } = await tempCwd()
+      try {
+        const r = await runChaos(
+          [
+            'doctor',
+            '--discover',
+            'prometheus-targets:hotel',
+            '--prometheus',
+            prometheus!.url,
+            '--token',
+            TOKEN,
+          ],
+          { cwd, timeoutMs: startupBudgetMs() },
+        )
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+        const lines = r.stdout.split('\n')
+        // One block per instance checked: the three sandboxes, never the DOWN address.
+        for (const url of sandboxUrls()) expect(lines.filter((l) => l === url)).toHaveLength(1)
+        expect(lines.some((l) => l.startsWith(`http://${downAddress}`))).toBe(false)
+        expect(lines.filter((l) => l.startsWith(`- http://${downAddress}: skipped: DOWN (`))).toHaveLength(1)
+        expect(lines.filter((l) => l.startsWith('ready: no check failed'))).toHaveLength(1)
+      } finally {
+        await cleanup()
+      }
+    })
+
     it('chaos stop --all --discover: stops an experiment on every instance, verified per instance', async () => {
       for (const s of sandboxes)
         await controlClient(s.url, TOKEN).start(`fleet-${new URL(s.url).hostname}`, 'pms_adapter', {
