@@ -327,7 +327,7 @@ describe('instances found by discovery', () => {
       found: instances(),
       skipped: [
         { url: 'http://fake-1.test', reason: 'Prometheus reports up == 0' },
-        { url: 'http://fake-2.test', reason: 'preflight: http://fake-2.test unreachable: ECONNREFUSED' },
+        { url: 'http://fake-2.test', reason: 'unreachable: ECONNREFUSED' },
       ],
     })
     // The DOWN one is not even asked; the fault reaches exactly one instance.
@@ -346,7 +346,7 @@ describe('instances found by discovery', () => {
     expect(record.state).toBe('ABORTED')
     expect(record.abort_cause).toBe('PREFLIGHT_REFUSED')
     expect(record.abort_reason).toContain(
-      'a cluster-wide fault cannot reach http://fake-1.test: Prometheus reports up == 0; http://fake-2.test: preflight: http://fake-2.test unreachable',
+      'a cluster-wide fault cannot reach http://fake-1.test: Prometheus reports up == 0; http://fake-2.test: unreachable',
     )
     expect(targets.every((t) => t.callsOf('start').length === 0)).toBe(true)
     expect(record.discovery?.skipped.map((s) => s.url)).toEqual(['http://fake-1.test', 'http://fake-2.test'])

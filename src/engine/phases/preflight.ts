@@ -93,7 +93,7 @@ async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, s
     const client = clients[i]!
     if (settled.status === 'rejected') {
       if (!discovered(i)) throw unreadableInstance(client.target, settled.reason)
-      skipped.push({ url: client.target, reason: unreadableInstance(client.target, settled.reason).message })
+      skipped.push({ url: client.target, reason: skipReason(client.target, settled.reason) })
       continue
     }
     const info = settled.value
@@ -140,6 +140,15 @@ async function preflightInstances(ctx: ExperimentContext): Promise<Map<string, s
   ctx.reach = reachOf(scenario, ctx.clients)
   for (const c of ctx.clients) instanceState(ctx, c.target)
   return environments
+}
+
+/**
+ * Why a discovered instance was skipped, without the url it is listed under ("unreachable:
+ * ECONNREFUSED", "refused the token (401)"): the record and the refusal already name it.
+ */
+function skipReason(target: string, err: unknown): string {
+  const message = unreadableInstance(target, err).message.replace(/^preflight: /, '')
+  return message.startsWith(`${target} `) ? message.slice(target.length + 1) : message
 }
 
 /** Why an instance's `GET /chaos` could not be used, as a Stop('FAILED') naming it. */
