@@ -298,6 +298,48 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
     )
   })
 
+  describe('fleet counters from Prometheus (--metrics-source prometheus)', () => {
+    test(
+      "the job's selector (from the prometheus: spec) measures the fleet; a selector that selects no target is refused at preflight",
+      async ({ workdir: cwd }) => {
+        const base = ['run', fixture(SCENARIO), ...byPrometheus(), ...RUN, '--blast-radius', 'SINGLE_SERVICE']
+        const missingFor = async (runId: string) =>
+          (await readEvents(cwd)).filter(
+            (e) => e.run_id === runId && e.event === 'chaos_preflight_metrics_missing',
+          )
+
+        const measured = await runChaos([...base, '--metrics-source', 'prometheus', '--json'], { cwd })
+        expect(measured.exitCode, `${measured.stdout}\n${measured.stderr}`).toBe(ExitCode.OK)
+        const first = JSON.parse(measured.stdout) as RunRecord
+        expect(first.experiments[0]!.rollback.verified, first.experiments[0]!.rollback.error ?? '').toBe(true)
+        expect(await missingFor(first.run_id), 'job="hotel" exports every counter').toEqual([])
+
+        // The source is really Prometheus: a selector that selects no target is refused at preflight.
+        const before = await histories()
+        const unmatched = await runChaos(
+          [...base, '--metrics-source', 'prometheus', '--metrics-selector', 'job="nothing"', '--json'],
+          { cwd },
+        )
+        expect(unmatched.exitCode, unmatched.stderr).toBe(ExitCode.SAFETY)
+        const [refusedExperiment] = (JSON.parse(unmatched.stdout) as RunRecord).experiments
+        expect(refusedExperiment!.abort_cause).toBe('PREFLIGHT_REFUSED')
+        expect(refusedExperiment!.abort_reason).toContain(
+          `the fleet's metrics selector {job="nothing"} selects no target in Prometheus`,
+        )
+        expect(await histories(), 'nothing injected anywhere').toEqual(before)
+
+        // Without --prometheus the source is refused before anything starts (usage, exit 2).
+        const refused = await runChaos(
+          ['run', fixture(SCENARIO), ...byDns(), ...RUN, '--metrics-source', 'prometheus'],
+          { cwd, timeoutMs: startupBudgetMs() },
+        )
+        expect(refused.exitCode).toBe(ExitCode.INVALID_INPUT)
+        expect(refused.stderr).toContain('--metrics-source prometheus needs --prometheus URL')
+      },
+      runBudgetMs(RUN) * 2,
+    )
+  })
+
   describe('through DNS (dnsmasq: A and SRV records)', () => {
     test(
       'SERVICE_CLUSTER (dns:) reaches all three (read back from each), rollback verified on each, one report line each',

@@ -417,6 +417,16 @@ describe('the PromQL metrics probe on a real Prometheus', () => {
       })
       expect(await gone.sample('any', 'pms_adapter')).toBeNull()
       await gone.close()
+      // A selector that selects no target: check() says so (preflight refuses it), and settle()
+      // has nothing to wait for (it must not hold a rollback for its whole timeout).
+      const none = createPromqlProbe({
+        prometheus: prometheus!.url,
+        selector: 'job="nothing"',
+        settleTimeoutMs: 60_000,
+      })
+      expect(await none.check()).toEqual({ instances: [], up: 0 })
+      expect(await none.settle(Date.now())).toBe(true)
+      await none.close()
     } finally {
       await own.close()
     }

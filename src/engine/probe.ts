@@ -43,6 +43,14 @@ export interface MetricsProbe {
    * are always current (a direct scrape).
    */
   settle?(afterMs: number, signal?: AbortSignal): Promise<boolean>
+  /**
+   * For a probe that reads a whole fleet through a selector (Prometheus): the targets it selects
+   * (`instance` labels) and how many are up. Preflight refuses a selector that selects none: every
+   * counter would read "not measured". Throws when the source cannot be asked.
+   */
+  check?(signal?: AbortSignal): Promise<{ instances: string[]; up: number }>
+  /** The fleet's selector, for messages (Prometheus probe only). */
+  readonly selector?: string
 }
 
 /**

@@ -286,8 +286,10 @@ export function createPromqlProbe(options: PromqlProbeOptions): PromqlProbe {
         } catch {
           return false
         }
+        // No target selected: no count can be pending (preflight refuses such a selector anyway).
+        if (scraped.length === 0) return true
         // Seconds, the scrape's start: the counts it read include everything before it.
-        if (scraped.length > 0 && scraped.every((s) => s.value * 1000 > afterMs)) return true
+        if (scraped.every((s) => s.value * 1000 > afterMs)) return true
         if (clock.monotonic() >= deadline) return false
         try {
           await sleep(SETTLE_POLL_MS, signal, clock)

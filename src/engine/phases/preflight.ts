@@ -151,6 +151,30 @@ function skipReason(target: string, err: unknown): string {
   return message.startsWith(`${target} `) ? message.slice(target.length + 1) : message
 }
 
+/**
+ * With the fleet's counters read from Prometheus (`--metrics-source prometheus`): a selector that
+ * selects no target is a mistake (a typo in the job name), not a fleet that counts nothing: refused.
+ */
+async function preflightFleetSelector(ctx: ExperimentContext): Promise<void> {
+  const probe = ctx.deps.fleetProbe
+  if (!probe?.check) return
+  let selected: { instances: string[]; up: number }
+  try {
+    selected = await probe.check(ctx.signal)
+  } catch (err) {
+    if (ctx.signal.aborted) throw err
+    throw new Stop(
+      'FAILED',
+      `preflight: Prometheus cannot be asked for the fleet's metrics: ${(err as Error).message}`,
+    )
+  }
+  if (selected.instances.length === 0)
+    throw new Stop(
+      'ABORTED',
+      `preflight: the fleet's metrics selector {${probe.selector ?? ''}} selects no target in Prometheus (up{${probe.selector ?? ''}} is empty); nothing was injected (fix --metrics-selector, config metrics_selector)`,
+    )
+}
+
 /** Why an instance's `GET /chaos` could not be used, as a Stop('FAILED') naming it. */
 function unreadableInstance(target: string, err: unknown): Stop {
   if (err instanceof UnreachableError) return new Stop('FAILED', `preflight: ${err.message}`)
@@ -201,6 +225,7 @@ const COUNTER_MEASURES: ReadonlyArray<{ measure: MeasureName; field: 'breaker_tr
  */
 async function preflightMetrics(ctx: ExperimentContext): Promise<void> {
   const { signal, scenario } = ctx
+  await preflightFleetSelector(ctx)
   const readings = await readAll(ctx, signal)
   signal.throwIfAborted()
   const unreadable = readings.findIndex((r) => r === null)
