@@ -16,10 +16,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { faultCounter, injectedAs, lineFor, readBack, textLines, traffic } from './support/fleet.js'
 import { ExitCode } from '../src/exit-codes.js'
 import type { ExperimentRecord, InstanceRecord, RunRecord } from '../src/record.js'
 import { startSandbox } from '../src/sandbox/index.js'
-import { fixture, latestReport, readEvents, REPORTS } from './run-helpers.js'
+import { fixture, latestReport, readEvents } from './run-helpers.js'
 import { skipWithout } from './support/binaries.js'
 import { startDnsmasq, type DnsServer } from './support/dnsmasq.js'
 import { freePort } from './support/free-port.js'
@@ -30,7 +31,6 @@ import {
   controlClient,
   fast,
   pollUntil,
-  request,
   runBudgetMs,
   runChaos,
   startupBudgetMs,
@@ -145,54 +145,8 @@ const byDns = (spec = `dns:hotel.test:${port}`) => [
   TOKEN,
 ]
 
-/** The id the runner gave the experiment on the agents (`<scenario>.<run id>`), from its events. */
-async function injectedAs(cwd: string): Promise<string> {
-  const event = (await readEvents(cwd)).find((e) => typeof e.injected_as === 'string')
-  expect(event, 'an event names the experiment id sent to the agents').toBeDefined()
-  return event!.injected_as as string
-}
-
-/** `chaos_agent_faults_injected_total` of one experiment on one instance (0 when absent). */
-async function faultCounter(url: string, experiment: string): Promise<number> {
-  const res = await fetch(`${url}/metrics`)
-  expect(res.status).toBe(200)
-  let total = 0
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^chaos_agent_faults_injected_total\{([^}]*)\}\s+(\S+)/.exec(line)
-    if (m && m[1]!.includes(`experiment="${experiment}"`)) total += Number(m[2])
-  }
-  return total
-}
-
-/** What one instance's agent says about experiment `id`: its view (undefined: never started there). */
-async function readBack(instance: Instance, id: string) {
-  const view = (await instance.control.list()).find((e) => e.id === id)
-  return {
-    view,
-    active: (await instance.control.info()).active_experiments.map((e) => e.id),
-    counter: await faultCounter(instance.url, id),
-  }
-}
-
 /** How many experiments every agent remembers (a run that injects nothing leaves these unchanged). */
 const histories = () => Promise.all(instances.map(async (s) => (await s.control.list()).length))
-
-/** The text report's lines (`latest.txt`). */
-async function textLines(cwd: string): Promise<string[]> {
-  return (await readFile(join(cwd, REPORTS, 'latest.txt'), 'utf8')).split('\n')
-}
-
-/** The text report's line for one instance (`  - <url>: …`), exactly one. */
-function lineFor(lines: string[], url: string): string {
-  const found = lines.filter((l) => l.startsWith(`  - ${url}:`))
-  expect(found, `one text line for ${url}:\n${lines.join('\n')}`).toHaveLength(1)
-  return found[0]!
-}
-
-/** Sends `n` untagged workload requests straight to an instance, each answered (any status). */
-async function traffic(url: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await request(url, 'GET', ROUTE)
-}
 
 /** The per-instance record of one experiment, in url order. */
 const fleetOf = (e: ExperimentRecord): InstanceRecord[] => e.instances ?? []
@@ -428,7 +382,7 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
             expect(got.view!.end_reason, `${s.name}: ended by the runner's rollback`).toBe('stopped')
             expect(got.active, `${s.name}: nothing active`).toEqual([])
             // Its fault counter stops: fresh calls through the wrapped service meet no fault.
-            await traffic(s.url, 10)
+            await traffic(s.url, ROUTE, 10)
             expect(await faultCounter(s.url, id), `${s.name}: counter unchanged`).toBe(got.counter)
           }
           const onC = await readBack(c, id)

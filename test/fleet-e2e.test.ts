@@ -6,19 +6,17 @@
  * against those read-backs. The cases share the three sandboxes and run one after another (an agent
  * runs one experiment at a time).
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { faultCounter, injectedAs, lineFor, readBack, textLines, traffic } from './support/fleet.js'
 import { ExitCode } from '../src/exit-codes.js'
-import type { InstanceRecord, RunRecord } from '../src/record.js'
-import { fixture, latestReport, readEvents, REPORTS } from './run-helpers.js'
+import type { RunRecord } from '../src/record.js'
+import { fixture, latestReport } from './run-helpers.js'
 import {
   assertBuilt,
   chaos,
   controlClient,
   fast,
   pollUntil,
-  request,
   runBudgetMs,
   runChaos,
   startExternalSandbox,
@@ -64,58 +62,6 @@ afterAll(async () => {
 /** `--target A --target B --target C --token …`. */
 const targets = () => [...instances.flatMap((s) => ['--target', s.url]), '--token', TOKEN]
 
-/** The fields issue 13 adds to a report's instance (B1's part); absent before that change. */
-type FleetInstance = InstanceRecord & {
-  start?: 'STARTED' | 'REFUSED' | 'FAILED' | 'NOT_SENT'
-  faults_injected?: number | null
-  calls_seen?: number | null
-  rollback_verified?: boolean | null
-  rollback_error?: string | null
-}
-
-/** The id the runner gave the experiment on the agents (`<scenario>.<run id>`), from its events. */
-async function injectedAs(cwd: string): Promise<string> {
-  const started = (await readEvents(cwd)).find((e) => typeof e.injected_as === 'string')
-  expect(started, 'an event names the experiment id sent to the agents').toBeDefined()
-  return started!.injected_as as string
-}
-
-/** `chaos_agent_faults_injected_total` of one experiment on one instance (0 when absent). */
-async function faultCounter(url: string, experiment: string): Promise<number> {
-  const res = await fetch(`${url}/metrics`)
-  expect(res.status).toBe(200)
-  let total = 0
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^chaos_agent_faults_injected_total\{([^}]*)\}\s+(\S+)/.exec(line)
-    if (m && m[1]!.includes(`experiment="${experiment}"`)) total += Number(m[2])
-  }
-  return total
-}
-
-/** What one instance's agent says about experiment `id`: its view (undefined: never started there). */
-async function readBack(instance: Instance, id: string) {
-  const view = (await instance.control.list()).find((e) => e.id === id)
-  return {
-    view,
-    active: (await instance.control.info()).active_experiments.map((e) => e.id),
-    counter: await faultCounter(instance.url, id),
-  }
-}
-
-/** The text report's line for one instance (`  - <url>: …`), exactly one. */
-async function textLine(cwd: string, url: string): Promise<string> {
-  const text = await readFile(join(cwd, REPORTS, 'latest.txt'), 'utf8')
-  expect(text).toContain('Instances:')
-  const lines = text.split('\n').filter((l) => l.startsWith(`  - ${url}:`))
-  expect(lines, `one text line for ${url}:\n${text}`).toHaveLength(1)
-  return lines[0]!
-}
-
-/** Sends `n` untagged workload requests straight to an instance, each answered (any status). */
-async function traffic(url: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await request(url, 'GET', ROUTE)
-}
-
 const RUN = fast({ baseline: '1s', duration: '3s' })
 
 describe('a fleet of three sandboxes through the CLI (static --target)', () => {
@@ -142,11 +88,11 @@ describe('a fleet of three sandboxes through the CLI (static --target)', () => {
 
       // The report: one entry and one text line per instance; only the one the agents name reached.
       const report: RunRecord = await latestReport(cwd)
-      const fleet = report.experiments[0]!.instances! as FleetInstance[]
+      const fleet = report.experiments[0]!.instances!
       expect(fleet.map((i) => i.url)).toEqual(instances.map((s) => s.url))
       expect(fleet.map((i) => i.reached)).toEqual(instances.map((_, i) => i === one))
       for (const [i, s] of instances.entries()) {
-        expect(await textLine(cwd, s.url)).toMatch(i === one ? /fault started/ : /no fault/)
+        expect(lineFor(await textLines(cwd), s.url)).toMatch(i === one ? /fault started/ : /no fault/)
       }
       // Needs B1 (issue 13's per-instance fields): the agent's own count, the start outcome.
       expect(fleet[one]!.faults_injected).toBe(back[one]!.counter)
@@ -179,10 +125,10 @@ describe('a fleet of three sandboxes through the CLI (static --target)', () => {
       const report = await latestReport(cwd)
       const [e] = report.experiments
       expect(e!.rollback.verified, e!.rollback.error ?? '').toBe(true)
-      const fleet = e!.instances! as FleetInstance[]
+      const fleet = e!.instances!
       expect(fleet.map((i) => [i.url, i.reached])).toEqual(instances.map((s) => [s.url, true]))
       for (const [i, s] of instances.entries()) {
-        const line = await textLine(cwd, s.url)
+        const line = lineFor(await textLines(cwd), s.url)
         expect(line).toMatch(/fault started/)
         expect(line).toContain(`${fleet[i]!.requests} requests`)
       }
@@ -231,14 +177,14 @@ describe('a fleet of three sandboxes through the CLI (static --target)', () => {
           expect(before.view!.end_reason, `${s.name}: ended by the runner's rollback`).toBe('stopped')
           expect(before.active, `${s.name}: nothing active`).toEqual([])
           // Its fault counter stops: fresh calls through the wrapped service meet no fault.
-          await traffic(s.url, 10)
+          await traffic(s.url, ROUTE, 10)
           expect(await faultCounter(s.url, id), `${s.name}: counter unchanged`).toBe(before.counter)
         }
         const onC = await readBack(c, id)
         expect(onC.view, 'C never took the runner experiment').toBeUndefined()
         expect(onC.active).toEqual([blocker])
 
-        const fleet = e!.instances! as FleetInstance[]
+        const fleet = e!.instances!
         expect(fleet.map((i) => i.url)).toEqual([a.url, b.url, c.url])
         expect(fleet[2]!.reached, 'C: not reached').toBe(false)
         // Needs B1: the all-or-nothing refusal message and per-instance start/rollback state.
@@ -287,7 +233,7 @@ describe('a fleet of three sandboxes through the CLI (static --target)', () => {
       expect(report.outcome).toBe('INTERRUPTED')
       expect(e!.rollback.verified, e!.rollback.error ?? '').toBe(true)
       // Needs B1: rollback verified per instance.
-      const fleet = e!.instances! as FleetInstance[]
+      const fleet = e!.instances!
       expect(fleet.map((i) => i.rollback_verified)).toEqual([true, true, true])
     },
     runBudgetMs(fast({ duration: '30s' })),
