@@ -58,6 +58,14 @@ export const DB_QUEUE_SIZE = 10
  * second; a few failed calls at low traffic never do.
  */
 export const BREAKER_FAILURE_RATE = 0.2
+/**
+ * The PMS breaker opens above 15 %: the guide's PMS failure scenarios inject 20 %, and a breaker
+ * whose threshold equals the injected rate opens only when a window's failures happen to run above
+ * their mean (under `--quick`'s 8 s about 4 runs in 5, so the "breaker opens" verdict was a draw).
+ * Above the PMS timeout scenario's 15 % a tripped breaker only sends reads to the cache. The other
+ * dependencies keep 20 %: the database has no fallback, and its 10 % scenarios must not trip it.
+ */
+export const PMS_BREAKER_FAILURE_RATE = 0.15
 export const BREAKER_SAMPLING_MS = 5000
 export const BREAKER_MINIMUM_RPS = 5
 /** Name the agent reports for this service. */
@@ -268,7 +276,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         retries: 3,
         retryBaseDelayMs: options.retryBaseDelayMs ?? 25,
         retryMaxDelayMs: 1000,
-        breakerFailureRate: BREAKER_FAILURE_RATE,
+        breakerFailureRate: name === 'pms_adapter' ? PMS_BREAKER_FAILURE_RATE : BREAKER_FAILURE_RATE,
         breakerSamplingMs: BREAKER_SAMPLING_MS,
         breakerMinimumRps: BREAKER_MINIMUM_RPS,
         halfOpenAfterMs: options.breakerHalfOpenAfterMs ?? 5000,
