@@ -16,7 +16,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { faultCounter, injectedAs, lineFor, readBack, textLines, traffic } from './support/fleet.js'
+import {
+  faultCounter,
+  injectedAs,
+  interruptClusterInjection,
+  lineFor,
+  readBack,
+  textLines,
+  traffic,
+} from './support/fleet.js'
 import { ExitCode } from '../src/exit-codes.js'
 import type { ExperimentRecord, InstanceRecord, RunRecord } from '../src/record.js'
 import { startSandbox } from '../src/sandbox/index.js'
@@ -30,7 +38,6 @@ import {
   chaos,
   controlClient,
   fast,
-  pollUntil,
   runBudgetMs,
   runChaos,
   startupBudgetMs,
@@ -40,7 +47,7 @@ import {
   type ControlClient,
 } from './support/index.js'
 import { startPrometheus, waitForScrapes, type PrometheusServer } from './support/prometheus.js'
-import { hasScript, inPty } from './support/pty.js'
+import { hasScript } from './support/pty.js'
 
 const TOKEN = 'fleet-discovery-token-0123456789'
 const SCENARIO = 'e2e_latency_truth'
@@ -464,33 +471,8 @@ describe.skipIf(skip)('a fleet found by discovery, through `chaos run` (compiled
         // A long injection: the key press lands in it; the run never reaches its end.
         const run = fast({ baseline: '1s', duration: '30s' })
         const args = ['run', fixture(SCENARIO), ...byDns(), ...run, '--blast-radius', 'SERVICE_CLUSTER']
-        const pty = inPty(args, cwd)
-        await pty.waitFor(/\] injecting · /)
-        // The injection is live on every instance before the key press (read back, not assumed).
-        const live = await pollUntil(
-          async () => {
-            const active = await Promise.all(
-              instances.map(async (s) => (await s.control.info()).active_experiments),
-            )
-            return active.every((x) => x.length === 1) && active.map((x) => x[0]!.id)
-          },
-          { what: 'the experiment active on all three instances' },
-        )
-        expect(new Set(live).size, 'one experiment id on the three').toBe(1)
-        pty.ctrlC()
-        const result = await pty.child
-        const shown = `${pty.output()}\n${String(result.stderr)}`
-        expect(result.exitCode, shown).toBe(ExitCode.INTERRUPTED)
-
-        for (const s of instances) {
-          const got = await readBack(s, live[0]!)
-          expect(got.active, `${s.name}: nothing active after Ctrl-C`).toEqual([])
-          expect(got.view!.end_reason, `${s.name}: rolled back by the runner`).toBe('stopped')
-        }
-        const report = await latestReport(cwd)
+        const { report } = await interruptClusterInjection(args, cwd, instances)
         const [e] = report.experiments
-        expect(report.outcome).toBe('INTERRUPTED')
-        expect(e!.rollback.verified, e!.rollback.error ?? '').toBe(true)
         expect(e!.discovery!.found.map((f) => f.url)).toEqual(sortedUrls())
         expect(fleetOf(e!).map((f) => [f.url, f.rollback_verified])).toEqual(
           sortedUrls().map((u) => [u, true]),

@@ -7,7 +7,15 @@
  * runs one experiment at a time).
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { faultCounter, injectedAs, lineFor, readBack, textLines, traffic } from './support/fleet.js'
+import {
+  faultCounter,
+  injectedAs,
+  interruptClusterInjection,
+  lineFor,
+  readBack,
+  textLines,
+  traffic,
+} from './support/fleet.js'
 import { ExitCode } from '../src/exit-codes.js'
 import type { RunRecord } from '../src/record.js'
 import { fixture, latestReport } from './run-helpers.js'
@@ -16,7 +24,6 @@ import {
   chaos,
   controlClient,
   fast,
-  pollUntil,
   runBudgetMs,
   runChaos,
   startExternalSandbox,
@@ -27,7 +34,7 @@ import {
   type ControlClient,
   type ExternalSandbox,
 } from './support/index.js'
-import { hasScript, inPty } from './support/pty.js'
+import { hasScript } from './support/pty.js'
 
 const TOKEN = 'fleet-e2e-token-0123456789'
 const SCENARIO = 'e2e_latency_truth'
@@ -205,34 +212,8 @@ describe('a fleet of three sandboxes through the CLI (static --target)', () => {
       // A long injection: the key press lands in it; the run never reaches its end.
       const run = fast({ baseline: '1s', duration: '30s' })
       const args = ['run', fixture(SCENARIO), ...targets(), ...run, '--blast-radius', 'SERVICE_CLUSTER']
-      const pty = inPty(args, cwd)
-      await pty.waitFor(/\] injecting · /)
-      // The injection is live on every instance before the key press (read back, not assumed).
-      const live = await pollUntil(
-        async () => {
-          const active = await Promise.all(
-            instances.map(async (s) => (await s.control.info()).active_experiments),
-          )
-          return active.every((a) => a.length === 1) && active.map((a) => a[0]!.id)
-        },
-        { what: 'the experiment active on all three instances' },
-      )
-      expect(new Set(live).size, 'one experiment id on the three').toBe(1)
-      pty.ctrlC()
-      const result = await pty.child
-      const shown = `${pty.output()}\n${String(result.stderr)}`
-      expect(result.exitCode, shown).toBe(ExitCode.INTERRUPTED)
-
-      for (const s of instances) {
-        const back = await readBack(s, live[0]!)
-        expect(back.active, `${s.name}: nothing active after Ctrl-C`).toEqual([])
-        expect(back.view!.end_reason, `${s.name}: rolled back by the runner`).toBe('stopped')
-      }
-      const report = await latestReport(cwd)
+      const { report } = await interruptClusterInjection(args, cwd, instances)
       const [e] = report.experiments
-      expect(report.outcome).toBe('INTERRUPTED')
-      expect(e!.rollback.verified, e!.rollback.error ?? '').toBe(true)
-      // Needs B1: rollback verified per instance.
       const fleet = e!.instances!
       expect(fleet.map((i) => i.rollback_verified)).toEqual([true, true, true])
     },
