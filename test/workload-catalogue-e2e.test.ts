@@ -141,19 +141,21 @@ describe('a workload that knocks on the wrong doors', () => {
   })
 
   it('lists, per route and phase, the answers other than 2xx/3xx in the report', async () => {
+    // Every database call fails: at 50 % the client's retries let every booking of a short run
+    // succeed about half the time, and the report then rightly had no failed route to list.
     const cwd = await project({
       'bookings_db_down.yaml': [
         'id: bookings_db_down',
-        'name: Bookings while the database fails now and then',
+        'name: Bookings while the database is down',
         'category: database',
         'target_service: database',
         'duration_seconds: 3',
-        'steady_state_hypothesis: Some bookings fail while the database does; health stays up',
+        'steady_state_hypothesis: Bookings fail while the database is down; health stays up',
         'fault_config:',
         '  fault_type: EXCEPTION',
         '  exception_class: DatabaseError',
         "  exception_message: 'connection refused'",
-        '  probability: 0.5',
+        '  probability: 1',
         '  blast_radius: SINGLE_SERVICE',
         'checks:',
         '  - name: steady state before injection',
