@@ -32,13 +32,17 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<{ instances: FleetInstanceStatus[]; source_errors: string[] }> {
     const { flags } = await this.parse(Status)
-    const [{ loadConfig }, { resolveFleet }, { readStatus, statusFailureSummary }, { RuntimeFailure }] =
-      await Promise.all([
-        import('../src/config.js'),
-        import('../src/cli/fleet.js'),
-        import('../src/engine/operator.js'),
-        import('../src/errors.js'),
-      ])
+    const [
+      { loadConfig },
+      { resolveFleet, withSource },
+      { readStatus, statusFailureSummary },
+      { RuntimeFailure },
+    ] = await Promise.all([
+      import('../src/config.js'),
+      import('../src/cli/fleet.js'),
+      import('../src/engine/operator.js'),
+      import('../src/errors.js'),
+    ])
     const config = await loadConfig({ cwd: process.cwd(), env: process.env, path: flags.config })
     const fleet = await resolveFleet(flags, config)
     const read = await readStatus(
@@ -47,10 +51,7 @@ export default class Status extends BaseCommand {
       undefined,
       { prefix: fleet.controlPrefix, maxParallel: fleet.maxParallel },
     )
-    const instances: FleetInstanceStatus[] = read.map((s, i) => {
-      const { source, state, reason } = fleet.instances[i]!
-      return { ...s, source, state, reason }
-    })
+    const instances: FleetInstanceStatus[] = withSource(fleet, read)
     const c = this.out.color
     for (const e of fleet.sourceErrors) this.out.line(`${c.red('✗')} ${e}`)
     if (fleet.instances.length === 0) this.out.line('no instance configured or found')

@@ -38,13 +38,17 @@ export default class Stop extends BaseCommand {
 
   async run(): Promise<{ instances: FleetStopResult[]; source_errors: string[] }> {
     const { args, flags } = await this.parse(Stop)
-    const [{ loadConfig }, { resolveFleet }, { emergencyStop }, { RuntimeFailure, InvalidInputError }] =
-      await Promise.all([
-        import('../src/config.js'),
-        import('../src/cli/fleet.js'),
-        import('../src/engine/operator.js'),
-        import('../src/errors.js'),
-      ])
+    const [
+      { loadConfig },
+      { resolveFleet, withSource },
+      { emergencyStop },
+      { RuntimeFailure, InvalidInputError },
+    ] = await Promise.all([
+      import('../src/config.js'),
+      import('../src/cli/fleet.js'),
+      import('../src/engine/operator.js'),
+      import('../src/errors.js'),
+    ])
     if (!flags.all && !args.id)
       throw new InvalidInputError(
         'say what to stop',
@@ -59,10 +63,7 @@ export default class Stop extends BaseCommand {
       selector,
       { prefix: fleet.controlPrefix, maxParallel: fleet.maxParallel },
     )
-    const instances: FleetStopResult[] = results.map((r, i) => {
-      const { source, state, reason } = fleet.instances[i]!
-      return { ...r, source, state, reason }
-    })
+    const instances: FleetStopResult[] = withSource(fleet, results)
     // A DOWN instance that cannot be reached is skipped, not a failed stop: its source already says
     // it is gone. One that answers is stopped and verified like any other.
     const skipped = (r: FleetStopResult) => r.state === 'DOWN' && r.problem === 'UNREACHABLE'

@@ -5,6 +5,7 @@
  */
 import type { ChaosConfig } from '../config.js'
 import type { DiscoveredInstance } from '../record.js'
+import { mergeInstances } from '../engine/fan-out.js'
 import { InvalidInputError } from '../errors.js'
 import { requireTarget, type ResolvedTarget, type TargetFlagValues } from './target.js'
 
@@ -31,13 +32,8 @@ export async function resolveFleet(
   signal?: AbortSignal,
 ): Promise<Fleet> {
   const target = requireTarget(flags, config)
-  const instances: FleetInstance[] = target.targets.map((url) => ({
-    url: url.replace(/\/+$/, ''),
-    source: 'static',
-    state: 'UP',
-    reason: null,
-  }))
   const sourceErrors: string[] = []
+  const byUrl = new Map<string, FleetInstance>()
   if (target.discovery) {
     const [{ discoverInstances }, { ChaosError }] = await Promise.all([
       import('../discovery/discover.js'),
@@ -61,20 +57,27 @@ export async function resolveFleet(
         }
       }),
     )
-    const byUrl = new Map<string, FleetInstance>()
+    // The same instance from several sources: UP wins (one source may not have seen it recover).
     for (const i of perSpec.flat()) {
       const seen = byUrl.get(i.url)
       if (!seen || (seen.state === 'DOWN' && i.state === 'UP'))
         byUrl.set(i.url, seen ? { ...i, source: seen.source } : i)
     }
-    const statics = new Set(instances.map((i) => i.url))
-    instances.push(
-      ...[...byUrl.values()]
-        .filter((i) => !statics.has(i.url))
-        .sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0)),
-    )
   }
+  // Static first, then discovered by url, de-duplicated: the order the engine uses for a run.
+  const instances = mergeInstances(target.targets, [...byUrl.values()])
   return { ...target, instances, sourceErrors }
+}
+
+/** Each per-instance result (in the order of `fleet.instances`) with where its instance came from. */
+export function withSource<T extends object>(
+  fleet: Fleet,
+  results: readonly T[],
+): Array<T & Pick<FleetInstance, 'source' | 'state' | 'reason'>> {
+  return results.map((r, i) => {
+    const { source, state, reason } = fleet.instances[i]!
+    return { ...r, source, state, reason }
+  })
 }
 
 /**

@@ -4,12 +4,13 @@
  * clients: the engine's phases and the fleet benchmark use the same ones.
  */
 import pLimit from 'p-limit'
+import { DEFAULT_MAX_PARALLEL } from '../discovery/spec.js'
 import type { DiscoveredInstance } from '../record.js'
 import type { StartExperimentRequest, ExperimentView } from '../protocol/schemas.js'
 import { ControlError, type ControlClient } from './control-client.js'
 
 /** Default bound on concurrent control calls per fan-out (`--max-parallel`, config `max_parallel`). */
-export const DEFAULT_MAX_PARALLEL = 64
+export { DEFAULT_MAX_PARALLEL }
 
 /** Options of one fan-out. */
 export interface FanOutOptions {

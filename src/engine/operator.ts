@@ -2,7 +2,6 @@
  * Operator services: `chaos status` (agent info per instance) and `chaos stop` (emergency stop,
  * verified by reading the agent back).
  */
-import pLimit from 'p-limit'
 import type { AgentInfo, ExperimentView } from '../protocol/schemas.js'
 import {
   CONTROL_TIMEOUT_MS,
@@ -11,9 +10,7 @@ import {
   UnreachableError,
   type ControlClient,
 } from './control-client.js'
-
-/** The default bound on control calls in flight at once (`--max-parallel`). */
-export const DEFAULT_OPERATOR_PARALLEL = 64
+import { fanOut } from './fan-out.js'
 
 /** How to reach the agents. */
 export interface OperatorOptions {
@@ -28,14 +25,20 @@ export interface OperatorOptions {
   timeoutMs?: number
 }
 
-/** `fn` over every target, at most `maxParallel` at once, results in the targets' order. */
-function fanOut<T>(
+/**
+ * `fn` over every target through the engine's bounded fan-out, results in the targets' order.
+ * Each `fn` reports its own failure as a result, so every call settles fulfilled.
+ */
+async function eachTarget<T>(
   targets: readonly string[],
   options: OperatorOptions,
   fn: (target: string) => Promise<T>,
 ): Promise<T[]> {
-  const limit = pLimit(Math.max(1, options.maxParallel ?? DEFAULT_OPERATOR_PARALLEL))
-  return Promise.all(targets.map((target) => limit(() => fn(target))))
+  const settled = await fanOut(targets, fn, { maxParallel: options.maxParallel })
+  return settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason
+    return s.value
+  })
 }
 
 function clientOf(target: string, token: string, options: OperatorOptions): ControlClient {
@@ -99,7 +102,7 @@ export async function readStatus(
   signal?: AbortSignal,
   options: OperatorOptions = {},
 ): Promise<InstanceStatus[]> {
-  return fanOut(targets, options, async (target): Promise<InstanceStatus> => {
+  return eachTarget(targets, options, async (target): Promise<InstanceStatus> => {
     try {
       return {
         target,
@@ -177,7 +180,7 @@ export async function emergencyStop(
   selector: StopSelector,
   options: OperatorOptions = {},
 ): Promise<StopResult[]> {
-  return fanOut(targets, options, async (target): Promise<StopResult> => {
+  return eachTarget(targets, options, async (target): Promise<StopResult> => {
     const client = clientOf(target, token, options)
     try {
       if ('all' in selector) {

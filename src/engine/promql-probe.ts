@@ -173,9 +173,15 @@ export function createPromqlProbe(options: PromqlProbeOptions): PromqlProbe {
       series = { faults, trips, http }
       starts = startTimes
       worst = state
-      // Known once: a family that had series or a declaration in this experiment stays measured.
+      // Known once: a family that had series, or a declaration at the experiment's first reading,
+      // stays measured. The metadata API is asked at the first reading only: a family that starts
+      // later shows up as series, so asking again every poll would only repeat the same answer.
       for (const family of Object.keys(series) as Family[]) {
-        if (series[family].length > 0 || st.exported.has(family) || (await declared(family, signal)))
+        if (
+          series[family].length > 0 ||
+          st.exported.has(family) ||
+          (st.first && (await declared(family, signal)))
+        )
           st.exported.add(family)
       }
     } catch (err) {

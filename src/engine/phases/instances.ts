@@ -4,12 +4,8 @@
  * faulted instance was (or was not) exercised.
  */
 import type { InstanceRecord } from '../../record.js'
+import { normalizeUrl } from '../fan-out.js'
 import type { ExperimentContext } from './context.js'
-
-/** A base URL as control clients name it (no trailing slash). */
-function normalize(url: string): string {
-  return url.replace(/\/+$/, '')
-}
 
 /**
  * One entry per instance the experiment used (`ctx.clients`), in their order, with what the
@@ -21,7 +17,7 @@ function normalize(url: string): string {
  */
 export function instanceRecords(ctx: ExperimentContext, end: number): InstanceRecord[] {
   const workload = ctx.workload
-  const origins = workload ? workload.targets.map(normalize) : []
+  const origins = workload ? workload.targets.map(normalizeUrl) : []
   const totals = workload ? workload.timeline.byInstance(workload.timeline.t0, end) : []
   const urls = ctx.clients.map((c) => c.target)
   const unknownOrigin = !workload || origins.some((o) => !urls.includes(o))
